@@ -1,0 +1,12 @@
+"""HTTP routes of the credentials service: parse, authorise, call ``service``, return a schema."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from services.credentials.models import OutboxEvent
+from shared.app import get_session
+from shared.outbox_ops import outbox_ops_router
+
+router = APIRouter()
+router.include_router(outbox_ops_router(service="credentials", model=OutboxEvent, session_dependency=get_session))

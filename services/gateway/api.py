@@ -1,0 +1,57 @@
+"""The gateway's own routes: liveness, aggregated readiness, combined OpenAPI and its docs page.
+
+Everything else that reaches the gateway is proxied (services/gateway/proxy.py) before these
+routes are consulted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+
+from services.gateway import service
+from services.gateway.schemas import GatewayReadiness, Liveness
+from shared.problems import PROBLEM_JSON, ProblemDocument, ServiceUnavailable, document_problems
+
+router = APIRouter()
+
+
+@router.get("/healthz", response_model=Liveness, tags=["health"], summary="Liveness: the gateway process runs")
+async def healthz() -> Liveness:
+    return Liveness(service="gateway")
+
+
+@router.get(
+    "/readyz",
+    response_model=GatewayReadiness,
+    tags=["health"],
+    summary="Ready only when the gateway and every service are ready; lists each with its latency",
+    responses={503: {"model": ProblemDocument, "content": {PROBLEM_JSON: {}}, "description": "Something is not ready"}},
+)
+async def readyz(request: Request) -> GatewayReadiness:
+    state = request.app.state
+    report = await service.readiness(clients=state.service_clients, own_check=state.database_check)
+    if report.status != "ready":
+        down = [s.name for s in report.services if s.status != "ready"]
+        raise ServiceUnavailable(
+            f"not ready: {', '.join(down)}", services=[s.model_dump() for s in report.services]
+        )
+    return report
+
+
+def gateway_openapi(request: Request) -> dict[str, Any]:
+    app = request.app
+    schema = get_openapi(title=app.title, version=app.version, routes=router.routes)
+    return document_problems(schema)
+
+
+@router.get("/openapi.json", include_in_schema=False)
+async def openapi_json(request: Request) -> JSONResponse:
+    state = request.app.state
+    document = await state.openapi_cache.get(
+        gateway_doc=gateway_openapi(request), clients=state.service_clients, routes=state.routes
+    )
+    return JSONResponse(document)

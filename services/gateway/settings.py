@@ -1,0 +1,77 @@
+"""Configuration of the gateway; every variable starts with ``GATEWAY_``."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field, model_validator
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings
+
+UPSTREAMS = ("catalog", "credentials", "badges")
+
+# Resource prefix → the service that owns it. Clients see one API; only this table knows
+# which service answers. Later issues add their resources here.
+DEFAULT_ROUTES: dict[str, str] = {
+    "/v1/frameworks": "catalog",
+    "/v1/offerings": "catalog",
+    "/v1/sessions": "catalog",
+    "/v1/registrations": "catalog",
+    "/v1/pathways": "catalog",
+    "/v1/search": "catalog",
+    "/v1/recommendations": "catalog",
+    "/v1/ops/catalog": "catalog",
+    "/v1/designs": "credentials",
+    "/v1/pursuits": "credentials",
+    "/v1/submissions": "credentials",
+    "/v1/reviews": "credentials",
+    "/v1/awards": "credentials",
+    "/v1/ledger": "credentials",
+    "/v1/exports": "credentials",
+    "/v1/ops/credentials": "credentials",
+    "/v1/issuers": "badges",
+    "/v1/achievements": "badges",
+    "/v1/badges": "badges",
+    "/v1/verify": "badges",
+    "/v1/status-lists": "badges",
+    "/v1/jobs": "badges",
+    "/v1/ops/badges": "badges",
+}
+
+
+class GatewaySettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", validate_default=True)
+
+    service_name: ClassVar[str] = "gateway"
+    default_port: ClassVar[int] = 8000
+
+    catalog_url: str = "http://127.0.0.1:8001"
+    credentials_url: str = "http://127.0.0.1:8002"
+    badges_url: str = "http://127.0.0.1:8003"
+    # How long an upstream may stay silent while answering (per read), per service.
+    catalog_timeout_s: float = Field(default=30.0, gt=0)
+    credentials_timeout_s: float = Field(default=30.0, gt=0)
+    badges_timeout_s: float = Field(default=60.0, gt=0)
+    connect_timeout_s: float = Field(default=2.0, gt=0)
+    max_connections_per_upstream: int = Field(default=200, ge=1)
+    # Bodies up to this size are read whole before forwarding (cheaper); larger ones stream.
+    buffer_request_bytes: int = Field(default=65536, ge=0)
+    readiness_probe_timeout_s: float = Field(default=2.0, gt=0)
+    openapi_cache_s: float = Field(default=30.0, ge=0)
+    routes: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_ROUTES))
+
+    @model_validator(mode="after")
+    def _routes_name_known_services(self) -> GatewaySettings:
+        for prefix, service in self.routes.items():
+            if not prefix.startswith("/") or prefix.endswith("/"):
+                raise ValueError(f"route prefix {prefix!r} must start with '/' and not end with '/'")
+            if service not in UPSTREAMS:
+                raise ValueError(f"route {prefix!r} names unknown service {service!r}; known: {', '.join(UPSTREAMS)}")
+        return self
+
+    def upstream_url(self, service: str) -> str:
+        return str(getattr(self, f"{service}_url")).rstrip("/")
+
+    def upstream_timeout(self, service: str) -> float:
+        return float(getattr(self, f"{service}_timeout_s"))

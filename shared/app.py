@@ -1,0 +1,164 @@
+"""The common frame of a service app: lifespan, engine, session dependency, problems, health.
+
+Each service's ``create_app`` describes what is its own (name, models, routers, event
+handlers) and lets ``build_service_app`` assemble the rest the same way everywhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.openapi.utils import get_openapi
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared.db import create_engine, create_sessionmaker
+from shared.docs import mount_docs
+from shared.health import database_check, health_router
+from shared.logging import configure_logging
+from shared.middleware import RequestContextMiddleware
+from shared.outbox import DispatchPolicy, EventHandler, HttpEventSink, InboxMixin, OutboxDispatcher, OutboxMixin, inbox_router
+from shared.problems import document_problems, install_problem_handlers
+from shared.settings import Environment, ServiceSettings
+
+VERSION = "0.1.0"
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request, committed before the response is sent.
+
+    Use as ``Depends(get_session, scope="function")`` so the commit runs when the endpoint
+    returns, not after the client already saw a success.
+    """
+    maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    async with maker() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+@dataclass
+class ServiceSpec:
+    """What makes one service different from the others."""
+
+    name: str
+    title: str
+    description: str
+    outbox_model: type[OutboxMixin]
+    inbox_model: type[InboxMixin]
+    routers: Sequence[APIRouter] = ()
+    event_handlers: Mapping[str, EventHandler] = field(default_factory=dict)
+    # The gateway replaces the standard readiness and OpenAPI with aggregated ones.
+    standard_health: bool = True
+    standard_openapi: bool = True
+    # Pure ASGI middleware placed inside the request-id layer (the gateway's proxy).
+    middleware: Sequence[tuple[Any, dict[str, Any]]] = ()
+    # Extra start-up/shut-down work (the gateway's upstream connection pools).
+    lifespan: Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]] | None = None
+
+
+def build_service_app(
+    spec: ServiceSpec,
+    settings: ServiceSettings,
+    *,
+    sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+    engine: AsyncEngine | None = None,
+) -> FastAPI:
+    """Assemble a service. Tests pass a ``sessionmaker`` bound to a rolled-back transaction."""
+    if settings.environment is not Environment.test:
+        configure_logging(service=spec.name, level=settings.log_level, json_lines=settings.log_json)
+
+    owns_engine = engine is None
+    engine = engine or create_engine(
+        settings.database_url, schema=settings.db_schema, pool_size=settings.db_pool_size, echo=settings.db_echo
+    )
+    maker = sessionmaker or create_sessionmaker(engine)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        task: asyncio.Task[None] | None = None
+        sink = HttpEventSink(settings.outbox_subscribers, timeout=settings.outbox_delivery_timeout_s)
+        if settings.outbox_enabled:
+            dispatcher = OutboxDispatcher(
+                sessionmaker=maker,
+                model=spec.outbox_model,
+                deliver=sink,
+                policy=_policy(settings),
+                name=f"{spec.name}-{id(app):x}",
+            )
+            task = asyncio.create_task(dispatcher.run_forever(stop), name=f"{spec.name}-outbox")
+        try:
+            if spec.lifespan is not None:
+                async with spec.lifespan(app):
+                    yield
+            else:
+                yield
+        finally:
+            stop.set()
+            if task is not None:
+                await task
+            await sink.aclose()
+            if owns_engine:
+                await engine.dispose()
+
+    app = FastAPI(
+        title=spec.title,
+        description=spec.description,
+        version=VERSION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if spec.standard_openapi else None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = maker
+    install_problem_handlers(app)
+    for middleware_class, options in spec.middleware:
+        app.add_middleware(middleware_class, **options)
+    app.add_middleware(RequestContextMiddleware)
+    app.state.database_check = database_check(
+        engine=engine, service=spec.name, schema=settings.db_schema, timeout_s=settings.readiness_timeout_s
+    )
+    if spec.standard_health:
+        app.include_router(health_router(service=spec.name, check=app.state.database_check))
+    app.include_router(
+        inbox_router(inbox_model=spec.inbox_model, handlers=spec.event_handlers, session_dependency=get_session)
+    )
+    for router in spec.routers:
+        app.include_router(router)
+    app.openapi = _problem_openapi(app)  # type: ignore[method-assign]
+    if spec.standard_openapi:
+        mount_docs(app)
+    return app
+
+
+def _policy(settings: ServiceSettings) -> DispatchPolicy:
+    return DispatchPolicy(
+        batch_size=settings.outbox_batch_size,
+        max_attempts=settings.outbox_max_attempts,
+        backoff_base_s=settings.outbox_backoff_base_s,
+        backoff_max_s=settings.outbox_backoff_max_s,
+        lease_s=settings.outbox_lease_s,
+        poll_interval_s=settings.outbox_poll_interval_s,
+    )
+
+
+def _problem_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
+            app.openapi_schema = document_problems(schema)
+        return app.openapi_schema
+
+    return openapi

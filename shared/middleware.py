@@ -1,0 +1,98 @@
+"""The outermost layer of every service: request id, access log, and the opaque 500.
+
+Pure ASGI (not ``BaseHTTPMiddleware``) so it neither buffers streamed bodies nor costs a task
+per request — the gateway runs it on its hot path too.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.logging import request_id_var
+from shared.problems import PROBLEM_JSON, InternalError
+
+REQUEST_ID_HEADER = b"x-request-id"
+# A caller's id is kept only when it is short and plain, so it cannot forge log lines.
+_SAFE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:\-]{1,128}$")
+
+access_logger = logging.getLogger("practicum.access")
+error_logger = logging.getLogger("practicum.error")
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+def request_id_from_headers(headers: list[tuple[bytes, bytes]]) -> str | None:
+    for name, value in headers:
+        if name == REQUEST_ID_HEADER:
+            return value.decode("latin-1") if _SAFE_REQUEST_ID.match(value) else None
+    return None
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = request_id_from_headers(scope["headers"]) or new_request_id()
+        scope.setdefault("state", {})["request_id"] = request_id
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status = 0
+        raw_id = request_id.encode("latin-1")
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [h for h in message.get("headers", []) if h[0].lower() != REQUEST_ID_HEADER]
+                headers.append((REQUEST_ID_HEADER, raw_id))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            error_logger.exception(
+                "unhandled error", extra={"method": scope["method"], "path": scope["path"]}
+            )
+            # Once headers are out nothing more can be said; the server closes the connection.
+            if status == 0:
+                await _send_opaque_500(send_with_id, scope["path"], request_id)
+        finally:
+            access_logger.info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
+            request_id_var.reset(token)
+
+
+async def _send_opaque_500(send: Any, path: str, request_id: str) -> None:
+    body = InternalError(
+        "an unexpected error occurred; quote the request_id when reporting it"
+    ).to_dict(instance=path, request_id=request_id)
+    payload = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 500,
+            "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(payload)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
