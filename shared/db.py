@@ -65,6 +65,12 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return value.astimezone(dt.timezone.utc)
 
 
+# Execution option: "DEFERRED" for a connection that only reads (readiness probes, tests'
+# outer transactions) so it does not queue behind or block writers.
+SQLITE_BEGIN = "sqlite_begin"
+READ_ONLY = {SQLITE_BEGIN: "DEFERRED"}
+
+
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
@@ -73,7 +79,11 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     """WAL, foreign keys, a busy timeout, and transactions that SAVEPOINT works inside.
 
     The sqlite3 module opens transactions on its own and breaks SAVEPOINT; SQLAlchemy's
-    documented remedy is to switch that off and emit BEGIN ourselves.
+    documented remedy is to switch that off and emit BEGIN ourselves. We emit BEGIN IMMEDIATE:
+    a deferred transaction that reads and then writes must upgrade its lock, and SQLite answers
+    "database is locked" at once instead of waiting, which would surface as a 500 under load.
+    Taking the write lock up front makes writers queue on the busy timeout instead; readers in
+    WAL mode still see consistent snapshots. See docs/decisions/0002-database-per-service.md.
     """
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -88,7 +98,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        mode = connection.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {mode}")
 
 
 def create_engine(url: str, *, schema: str, pool_size: int = 5, echo: bool = False) -> AsyncEngine:

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared.db import READ_ONLY
 from shared.migrations import current_revisions, head_revisions
 from shared.problems import PROBLEM_JSON, ProblemDocument, ServiceUnavailable
 
@@ -40,6 +41,7 @@ def database_check(*, engine: AsyncEngine, service: str, schema: str, timeout_s:
         try:
             async with asyncio.timeout(timeout_s):
                 async with engine.connect() as conn:
+                    await conn.execution_options(**READ_ONLY)
                     await conn.execute(text("SELECT 1"))
                 current = await current_revisions(engine, schema)
         except TimeoutError:

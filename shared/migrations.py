@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.db import create_engine, is_sqlite
+from shared.db import READ_ONLY, create_engine, is_sqlite
 from shared.settings import REPO_ROOT
 
 ALEMBIC_INI = REPO_ROOT / "alembic.ini"
@@ -63,6 +63,7 @@ async def current_revisions(engine: AsyncEngine, schema: str) -> frozenset[str] 
     """Revisions recorded in the database; ``None`` when the service was never migrated."""
     try:
         async with engine.connect() as conn:
+            await conn.execution_options(**READ_ONLY)
             rows = await conn.execute(select(_version_table(schema).c.version_num))
             return frozenset(row[0] for row in rows)
     except (OperationalError, ProgrammingError) as exc:
@@ -97,7 +98,13 @@ async def _run_async(url: str, metadata: MetaData, schema: str) -> None:
     try:
         async with engine.connect() as conn:
             if not is_sqlite(url):
-                await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+                # Create only when missing: in production the schema is made (and owned) by the
+                # DBA, and the service's role need not be allowed to create schemas.
+                exists = await conn.scalar(
+                    text("SELECT 1 FROM information_schema.schemata WHERE schema_name = :name"), {"name": schema}
+                )
+                if not exists:
+                    await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
                 await conn.commit()
             await conn.run_sync(_run_sync, metadata, schema, is_sqlite(url))
             await conn.commit()

@@ -163,30 +163,27 @@ class OutboxDispatcher:
             # Ignored by SQLite (no row locks: its single writer makes the UPDATE atomic).
             .with_for_update(skip_locked=True)
         )
-        async with self.sessionmaker() as session, session.begin():
-            ids = list((await session.execute(due)).scalars())
-            if not ids:
-                return []
-            claimed = await session.execute(
-                update(model)
-                .where(
-                    model.id.in_(ids),
-                    model.status == "pending",
-                    or_(model.locked_until.is_(None), model.locked_until < now),
-                )
-                .values(
-                    locked_by=self.name,
-                    locked_until=now + dt.timedelta(seconds=self.policy.lease_s),
-                    attempts=model.attempts + 1,
-                )
-                .returning(model.id)
-                .execution_options(synchronize_session=False)
+        # One statement: on SQLite a SELECT followed by an UPDATE would have to upgrade its lock
+        # and can fail under contention; on PostgreSQL the sub-select skips rows other
+        # replicas hold, so no two dispatchers ever claim the same event.
+        claim = (
+            update(model)
+            .where(
+                model.id.in_(due.scalar_subquery()),
+                model.status == "pending",
+                or_(model.locked_until.is_(None), model.locked_until < now),
             )
-            claimed_ids = list(claimed.scalars())
-            rows = (
-                await session.execute(select(model).where(model.id.in_(claimed_ids)).order_by(model.created_at))
-            ).scalars()
-            return [envelope_of(row) for row in rows]
+            .values(
+                locked_by=self.name,
+                locked_until=now + dt.timedelta(seconds=self.policy.lease_s),
+                attempts=model.attempts + 1,
+            )
+            .returning(model)
+            .execution_options(synchronize_session=False)
+        )
+        async with self.sessionmaker() as session, session.begin():
+            rows = list((await session.scalars(claim)).all())
+            return [envelope_of(row) for row in sorted(rows, key=lambda r: (r.created_at, r.id))]
 
     async def run_once(self) -> int:
         """Claim and deliver one batch; returns how many events were delivered."""

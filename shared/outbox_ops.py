@@ -66,7 +66,7 @@ def outbox_ops_router(
         limit: int = Query(default=20, ge=1, le=100, description="how many dead events to list"),
     ) -> OutboxSummary:
         counts = dict(
-            (await session.execute(select(model.status, func.count()).group_by(model.status))).tuples().all()
+            (await session.execute(select(model.status, func.count()).group_by(model.status))).all()
         )
         oldest = await session.scalar(select(func.min(model.created_at)).where(model.status == "pending"))
         dead = (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.credentials.api import router
 from services.credentials.models import InboxEvent, OutboxEvent
@@ -26,5 +26,7 @@ def create_app(
     settings: CredentialsSettings | None = None,
     *,
     sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+    engine: AsyncEngine | None = None,
 ) -> FastAPI:
-    return build_service_app(SPEC, settings or CredentialsSettings(), sessionmaker=sessionmaker)
+    """Tests pass an ``engine`` and a ``sessionmaker`` bound to a transaction they roll back."""
+    return build_service_app(SPEC, settings or CredentialsSettings(), sessionmaker=sessionmaker, engine=engine)

@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.badges.client import BadgesClient
 from services.catalog.client import CatalogClient
@@ -31,7 +31,9 @@ def create_app(
     settings: GatewaySettings | None = None,
     *,
     sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+    engine: AsyncEngine | None = None,
 ) -> FastAPI:
+    """Tests pass an ``engine`` and a ``sessionmaker`` bound to a transaction they roll back."""
     settings = settings or GatewaySettings()
     routes = RouteTable(settings.routes)
 
@@ -61,7 +63,7 @@ def create_app(
         middleware=[(ProxyMiddleware, {"routes": routes, "buffer_request_bytes": settings.buffer_request_bytes})],
         lifespan=lifespan,
     )
-    app = build_service_app(spec, settings, sessionmaker=sessionmaker)
+    app = build_service_app(spec, settings, sessionmaker=sessionmaker, engine=engine)
     app.state.routes = routes
     app.state.openapi_cache = OpenAPICache(ttl_s=settings.openapi_cache_s)
     mount_docs(app, title="Practicum API")

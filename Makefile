@@ -1,0 +1,53 @@
+# Practicum — two commands: `make run` starts everything, `make test` checks everything.
+# Only python3.11 and pip are needed; the virtualenv and locked dependencies are made here.
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test migrate lint typecheck contracts pytest lock bench clean browsers
+
+$(STAMP): requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	@touch $(STAMP)
+
+## run: migrate the embedded SQLite databases under var/ and start gateway + 3 services
+run: $(STAMP)
+	$(BIN)/python -m shared.devrun
+
+## migrate: upgrade every service's database to head (uses each service's DATABASE_URL)
+migrate: $(STAMP)
+	@for svc in catalog credentials badges gateway; do $(BIN)/alembic -n $$svc upgrade head || exit 1; done
+
+## test: lint, format check, types, import contracts, then pytest (SQLite, and PostgreSQL when TEST_DATABASE_URL is set)
+test: $(STAMP) lint typecheck contracts pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+contracts: $(STAMP)
+	$(BIN)/lint-imports
+
+# Exit code 5 means pytest collected nothing: that is a failure of the suite, say so plainly.
+pytest: $(STAMP)
+	@$(BIN)/python -m pytest $(PYTEST_ARGS); code=$$?; \
+	if [ $$code -eq 5 ]; then echo "pytest collected no tests: the suite is missing" >&2; exit 1; fi; exit $$code
+
+## bench: the gateway overhead benchmark (prints figures; never part of `make test`)
+bench: $(STAMP)
+	$(BIN)/python bench/gateway_overhead.py
+
+## lock: re-resolve requirements.in into the hash-locked requirements.lock (needs the registry)
+lock:
+	$(PYTHON) -m venv /tmp/practicum-lock && /tmp/practicum-lock/bin/pip install --quiet uv
+	/tmp/practicum-lock/bin/uv pip compile --python-version 3.11 --generate-hashes \
+		--output-file requirements.lock requirements.in
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

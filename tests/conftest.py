@@ -1,0 +1,119 @@
+"""Test fixtures: every database test runs on SQLite and, with TEST_DATABASE_URL, on PostgreSQL.
+
+Each backend gets freshly migrated databases once per session (one SQLite file per service,
+or one schema per service in the PostgreSQL test database). Each test then works inside a
+transaction that is rolled back at teardown; the app under test receives a sessionmaker bound
+to that transaction through ``create_app``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction, async_sessionmaker
+
+from shared.db import READ_ONLY, create_engine
+from shared.migrations import upgrade
+from tests.support import SERVICES, create_app, make_settings
+
+PG_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
+BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
+_ran: Counter[str] = Counter()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", BACKENDS, indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
+def backend(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call" and report.passed:
+        for name in ("sqlite", "postgresql"):
+            if f"[{name}" in report.nodeid or f"-{name}" in report.nodeid:
+                _ran[name] += 1
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    parts = [f"{name}: {_ran[name]} passed" for name in ("sqlite", "postgresql")]
+    terminalreporter.write_line("database backends: " + "; ".join(parts))
+    if not PG_URL:
+        terminalreporter.write_line("PostgreSQL was not tested: set TEST_DATABASE_URL (CI does)")
+
+
+async def reset_postgres(url: str) -> None:
+    engine = create_engine(url, schema="public")
+    async with engine.begin() as conn:
+        for service in SERVICES:
+            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{service}" CASCADE'))
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def database_urls(backend: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Migrated databases for every service on this backend."""
+    if backend == "sqlite":
+        root = tmp_path_factory.mktemp("sqlite")
+        urls = {s: f"sqlite+aiosqlite:///{root / (s + '.sqlite3')}" for s in SERVICES}
+    else:
+        await reset_postgres(PG_URL)
+        urls = dict.fromkeys(SERVICES, PG_URL)
+    for service, url in urls.items():
+        await asyncio.to_thread(upgrade, service, url)
+    return urls
+
+
+@pytest.fixture(scope="session")
+async def engines(database_urls: dict[str, str]) -> AsyncIterator[dict[str, AsyncEngine]]:
+    made = {s: create_engine(url, schema=s) for s, url in database_urls.items()}
+    yield made
+    for engine in made.values():
+        await engine.dispose()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+AppFactory = Callable[..., Awaitable[FastAPI]]
+
+
+@pytest.fixture
+async def make_app(
+    engines: dict[str, AsyncEngine], database_urls: dict[str, str], data_dir: Path
+) -> AsyncIterator[AppFactory]:
+    """``await make_app("catalog", **settings)`` → an app whose requests all run inside one
+    transaction of this test, rolled back at teardown (``app.state.sessionmaker`` reaches it)."""
+    opened: list[tuple[AsyncConnection, AsyncTransaction]] = []
+
+    async def factory(service: str, **overrides: Any) -> FastAPI:
+        settings = make_settings(service, database_urls[service], data_dir, **overrides)
+        conn = await engines[service].connect()
+        # Deferred on SQLite: the test's outer transaction must not hold the write lock before
+        # it writes, or the app's own connections (readiness) would queue behind it.
+        await conn.execution_options(**READ_ONLY)
+        trans = await conn.begin()
+        opened.append((conn, trans))
+        maker = async_sessionmaker(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+        return create_app(service, settings, sessionmaker=maker, engine=engines[service])
+
+    try:
+        yield factory
+    finally:
+        for conn, trans in opened:
+            await trans.rollback()
+            await conn.close()

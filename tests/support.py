@@ -1,0 +1,101 @@
+"""Helpers the tests share: settings per backend, apps on real sockets, request helpers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+from importlib import import_module
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from fastapi import FastAPI
+
+from shared.settings import ServiceSettings
+
+SERVICES = ("catalog", "credentials", "badges", "gateway")
+DOMAIN_SERVICES = ("catalog", "credentials", "badges")
+
+
+def settings_class(service: str) -> type[ServiceSettings]:
+    module = import_module(f"services.{service}.settings")
+    cls: type[ServiceSettings] = getattr(module, f"{service.capitalize()}Settings")
+    return cls
+
+
+def make_settings(service: str, database_url: str, data_dir: Path, **overrides: Any) -> ServiceSettings:
+    values: dict[str, Any] = {
+        "environment": "test",
+        "database_url": database_url,
+        "data_dir": data_dir,
+        "outbox_enabled": False,
+        **overrides,
+    }
+    return settings_class(service)(**values)
+
+
+def create_app(service: str, settings: ServiceSettings, **kwargs: Any) -> FastAPI:
+    module = import_module(f"services.{service}.app")
+    app: FastAPI = module.create_app(settings, **kwargs)
+    return app
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[FastAPI]:
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@contextlib.asynccontextmanager
+async def asgi_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to the app in-process, with its lifespan running."""
+    async with lifespan(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client
+
+
+def free_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def free_port() -> int:
+    with contextlib.closing(free_socket()) as sock:
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class LiveServer:
+    """A real uvicorn server for an app, in the test's event loop, on a socket it owns."""
+
+    def __init__(self, app: FastAPI, sock: socket.socket | None = None) -> None:
+        self.sock = sock or free_socket()
+        self.port: int = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, log_config=None, access_log=False, timeout_keep_alive=75, lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> LiveServer:
+        self.server.should_exit = False
+        self.server.started = False
+        self.task = asyncio.create_task(self.server.serve(sockets=[self.sock]))
+        for _ in range(500):
+            if self.server.started:
+                return self
+            if self.task.done():
+                self.task.result()
+            await asyncio.sleep(0.01)
+        raise RuntimeError("server did not start")
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        if self.task is not None:
+            await self.task
+            self.task = None
