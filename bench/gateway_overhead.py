@@ -170,6 +170,21 @@ def process_cpu_s(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def machine_cpu_ticks() -> tuple[int, int, int, int] | None:
+    """(busy, idle, steal, irq) clock ticks of the whole machine so far (Linux /proc/stat), else None."""
+    try:
+        first = Path("/proc/stat").read_text().splitlines()[0].split()
+    except OSError:
+        return None
+    # cpu user nice system idle iowait irq softirq steal guest guest_nice; guest time is inside user.
+    values = [int(x) for x in first[1:9]]
+    idle = values[3] + values[4]
+    steal = values[7]
+    # Interrupt and softirq time (loopback TCP is mostly softirq) is charged to no process.
+    irq = values[5] + values[6]
+    return sum(values) - idle - steal, idle, steal, irq
+
+
 def loaded_speedups(pid: int) -> str:
     """Which native event loop and HTTP parser the process has loaded (uvicorn's ``auto`` picks)."""
     try:
@@ -196,6 +211,9 @@ class RunResult:
     p99_ms: float
     loadgen_cpu_s: float | None = None
     server_cpu_s: dict[str, float] = field(default_factory=dict)
+    # Whole machine during the run, in CPU seconds: (busy, idle, steal, irq); busy includes irq and
+    # other tenants of the machine.
+    machine_cpu_s: tuple[float, float, float, float] | None = None
 
     @property
     def rps(self) -> float:
@@ -317,11 +335,16 @@ def measure(
 ) -> RunResult:
     """One load run, with the CPU each server process used during it."""
     before = {s.name: process_cpu_s(s.process.pid) for s in servers}
+    machine_before = machine_cpu_ticks()
     result = generator.run(url, connections=connections, duration=duration)
+    machine_after = machine_cpu_ticks()
     for server in servers:
         start, end = before[server.name], process_cpu_s(server.process.pid)
         if start is not None and end is not None:
             result.server_cpu_s[server.name] = end - start
+    if machine_before is not None and machine_after is not None:
+        busy, idle, steal, irq = (b - a for a, b in zip(machine_before, machine_after, strict=True))
+        result.machine_cpu_s = (busy / CLK_TCK, idle / CLK_TCK, steal / CLK_TCK, irq / CLK_TCK)
     return result
 
 
@@ -360,14 +383,27 @@ class Side:
             out["load generator"] = statistics.median(loadgen)
         return out
 
-    def cpu_utilisation(self) -> float | None:
-        """Median share of the whole machine's CPU that these processes used during the load runs."""
-        shares = []
+    def cpu_shares(self) -> tuple[float, float, float, float, float] | None:
+        """Medians over the load runs, as shares of the machine's CPU: (ours, irq, others, idle, steal).
+
+        "others" is busy time not used by the benchmark's processes (kernel threads, other tenants of
+        a shared machine): when it is large, the run was disturbed and its figures are low.
+        """
+        rows = []
         for r in self.load:
-            used = sum(r.server_cpu_s.values()) + (r.loadgen_cpu_s or 0.0)
-            if r.seconds:
-                shares.append(used / r.seconds / (os.cpu_count() or 1))
-        return statistics.median(shares) if shares else None
+            if r.machine_cpu_s is None:
+                continue
+            busy, idle, steal, irq = r.machine_cpu_s
+            total = busy + idle + steal
+            if total <= 0:
+                continue
+            ours = min(busy - irq, sum(r.server_cpu_s.values()) + (r.loadgen_cpu_s or 0.0))
+            others = max(0.0, busy - irq - ours)
+            rows.append((ours / total, irq / total, others / total, idle / total, steal / total))
+        if not rows:
+            return None
+        a, b, c, d, e = (statistics.median(x[i] for x in rows) for i in range(5))
+        return a, b, c, d, e
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -557,11 +593,19 @@ def report(
     print("CPU per request under load (us, median of rounds)")
     for side in (direct, via):
         cpu = side.cpu_us_per_request()
-        util = side.cpu_utilisation()
         parts = ", ".join(f"{name} {value:.0f}" for name, value in cpu.items())
-        total = sum(cpu.values())
-        busy = f"; machine {util:.0%} busy" if util is not None else ""
-        print(f"  {side.label:<12} {parts or 'n/a'}; total {total:.0f}{busy}")
+        print(f"  {side.label:<12} {parts or 'n/a'}; total {sum(cpu.values()):.0f}")
+    print("machine CPU during load runs (share of all cores, median of rounds)")
+    for side in (direct, via):
+        shares = side.cpu_shares()
+        if shares is None:
+            print(f"  {side.label:<12} n/a")
+            continue
+        ours, irq, others, idle, steal = shares
+        print(
+            f"  {side.label:<12} benchmark {ours:.0%}, kernel irq {irq:.0%}, other processes {others:.0%},"
+            f" idle {idle:.0%}, steal {steal:.0%}"
+        )
     if errors:
         print(f"\nWARNING: {errors} failed or non-2xx requests; the figures above are suspect.")
     if isinstance(generator, PythonLoadGenerator):

@@ -58,6 +58,9 @@ class ServiceSpec:
     # The gateway replaces the standard readiness and OpenAPI with aggregated ones.
     standard_health: bool = True
     standard_openapi: bool = True
+    # The event inbox is for other services on the internal network; the gateway, being the
+    # public door, must not expose one.
+    event_inbox: bool = True
     # Pure ASGI middleware placed inside the request-id layer (the gateway's proxy).
     middleware: Sequence[tuple[Any, dict[str, Any]]] = ()
     # Extra start-up/shut-down work (the gateway's upstream connection pools).
@@ -130,9 +133,10 @@ def build_service_app(
     )
     if spec.standard_health:
         app.include_router(health_router(service=spec.name, check=app.state.database_check))
-    app.include_router(
-        inbox_router(inbox_model=spec.inbox_model, handlers=spec.event_handlers, session_dependency=get_session)
-    )
+    if spec.event_inbox:
+        app.include_router(
+            inbox_router(inbox_model=spec.inbox_model, handlers=spec.event_handlers, session_dependency=get_session)
+        )
     for router in spec.routers:
         app.include_router(router)
     app.openapi = _problem_openapi(app)  # type: ignore[method-assign]

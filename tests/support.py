@@ -83,6 +83,10 @@ class LiveServer:
         self.task: asyncio.Task[None] | None = None
 
     async def start(self) -> LiveServer:
+        if self.sock.fileno() == -1:  # restarted after stop(): bind the same port again
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.sock.bind(("127.0.0.1", self.port))
         self.server.should_exit = False
         self.server.started = False
         self.task = asyncio.create_task(self.server.serve(sockets=[self.sock]))
@@ -99,3 +103,4 @@ class LiveServer:
         if self.task is not None:
             await self.task
             self.task = None
+        self.sock.close()

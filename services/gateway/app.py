@@ -60,7 +60,17 @@ def create_app(
         routers=[router],
         standard_health=False,
         standard_openapi=False,
-        middleware=[(ProxyMiddleware, {"routes": routes, "buffer_request_bytes": settings.buffer_request_bytes})],
+        event_inbox=False,
+        middleware=[
+            (
+                ProxyMiddleware,
+                {
+                    "routes": routes,
+                    "buffer_request_bytes": settings.buffer_request_bytes,
+                    "buffer_response_bytes": settings.buffer_response_bytes,
+                },
+            )
+        ],
         lifespan=lifespan,
     )
     app = build_service_app(spec, settings, sessionmaker=sessionmaker, engine=engine)

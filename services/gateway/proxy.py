@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,10 +101,13 @@ async def close_upstreams(upstreams: dict[str, Upstream]) -> None:
 class ProxyMiddleware:
     """Requests whose path a service owns go to it; everything else reaches the gateway's app."""
 
-    def __init__(self, app: ASGIApp, *, routes: RouteTable, buffer_request_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, routes: RouteTable, buffer_request_bytes: int, buffer_response_bytes: int
+    ) -> None:
         self.app = app
         self.routes = routes
         self.buffer_request_bytes = buffer_request_bytes
+        self.buffer_response_bytes = buffer_response_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -143,7 +146,7 @@ class ProxyMiddleware:
                 async with upstream.session.request(
                     method, url, headers=headers, data=data, allow_redirects=False, timeout=upstream.timeout
                 ) as response:
-                    await _relay(response, send)
+                    await _relay(response, send, buffer_bytes=self.buffer_response_bytes)
                     return
             except aiohttp.ClientConnectorError as exc:
                 raise ServiceUnavailable(f"{upstream.name} is unreachable", service=upstream.name) from exc
@@ -164,9 +167,19 @@ class ClientDisconnected(Exception):
     """The client went away before its request body arrived; there is no one to answer."""
 
 
-async def _relay(response: aiohttp.ClientResponse, send: Send) -> None:
-    headers = [(k, v) for k, v in response.raw_headers if k.lower() not in _RESPONSE_DROP]
-    # Read the first chunk before answering: a garbage or truncated body still becomes a 502.
+async def _relay(response: aiohttp.ClientResponse, send: Send, *, buffer_bytes: int) -> None:
+    drop = _RESPONSE_DROP | _connection_tokens(response.raw_headers)
+    headers = [(k, v) for k, v in response.raw_headers if k.lower() not in drop]
+    length = response.content_length
+    if length is not None and length <= buffer_bytes:
+        # Small answers (nearly all API calls) are read whole: one send, and a truncated body
+        # still becomes a 502 because nothing has been answered yet.
+        body = await response.read()
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+        return
+    # Large or unsized answers stream. Read the first chunk before answering so an upstream
+    # that dies at once still becomes a 502.
     first = await response.content.readany()
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     try:
@@ -181,15 +194,21 @@ async def _relay(response: aiohttp.ClientResponse, send: Send) -> None:
         logger.warning("upstream failed mid-response", extra={"error": type(exc).__name__})
 
 
+def _connection_tokens(raw: Iterable[tuple[bytes, bytes]]) -> frozenset[bytes]:
+    """Headers the sender marked as hop-by-hop by naming them in ``Connection`` (RFC 9110 §7.6.1)."""
+    tokens: set[bytes] = set()
+    for name, value in raw:
+        if name.lower() == b"connection":
+            tokens.update(t.strip().lower() for t in value.split(b","))
+    return frozenset(tokens)
+
+
 def _request_headers(scope: Scope) -> tuple[list[tuple[str, str]], int | None, bool]:
     headers: list[tuple[str, str]] = []
     content_length: int | None = None
     chunked = False
-    connection_tokens: set[bytes] = set()
     raw = scope["headers"]
-    for name, value in raw:
-        if name == b"connection":
-            connection_tokens.update(t.strip().lower() for t in value.split(b","))
+    connection_tokens = _connection_tokens(raw)
     host = b""
     forwarded_for = b""
     for name, value in raw:

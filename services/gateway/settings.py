@@ -57,6 +57,8 @@ class GatewaySettings(ServiceSettings):
     max_connections_per_upstream: int = Field(default=200, ge=1)
     # Bodies up to this size are read whole before forwarding (cheaper); larger ones stream.
     buffer_request_bytes: int = Field(default=65536, ge=0)
+    # Answers with a Content-Length up to this size are read whole before relaying; larger stream.
+    buffer_response_bytes: int = Field(default=1048576, ge=0)
     readiness_probe_timeout_s: float = Field(default=2.0, gt=0)
     openapi_cache_s: float = Field(default=30.0, ge=0)
     routes: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_ROUTES))
