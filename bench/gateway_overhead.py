@@ -606,6 +606,12 @@ def report(
             f"  {side.label:<12} benchmark {ours:.0%}, kernel irq {irq:.0%}, other processes {others:.0%},"
             f" idle {idle:.0%}, steal {steal:.0%}"
         )
+    disturbed = [s.label for s in (direct, via) if (shares := s.cpu_shares()) is not None and shares[2] > 0.1]
+    if disturbed:
+        print(
+            f"\nWARNING: other processes used more than 10% of the machine during the {' and '.join(disturbed)}"
+            "\nruns: they competed with the benchmark, so those figures are low; run again on a quiet machine."
+        )
     if errors:
         print(f"\nWARNING: {errors} failed or non-2xx requests; the figures above are suspect.")
     if isinstance(generator, PythonLoadGenerator):

@@ -21,7 +21,15 @@ from shared.docs import mount_docs
 from shared.health import database_check, health_router
 from shared.logging import configure_logging
 from shared.middleware import RequestContextMiddleware
-from shared.outbox import DispatchPolicy, EventHandler, HttpEventSink, InboxMixin, OutboxDispatcher, OutboxMixin, inbox_router
+from shared.outbox import (
+    DispatchPolicy,
+    EventHandler,
+    HttpEventSink,
+    InboxMixin,
+    OutboxDispatcher,
+    OutboxMixin,
+    inbox_router,
+)
 from shared.problems import document_problems, install_problem_handlers
 from shared.settings import Environment, ServiceSettings
 
@@ -159,9 +167,7 @@ def _policy(settings: ServiceSettings) -> DispatchPolicy:
 def _problem_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            schema = get_openapi(
-                title=app.title, version=app.version, description=app.description, routes=app.routes
-            )
+            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
             app.openapi_schema = document_problems(schema)
         return app.openapi_schema
 

@@ -92,13 +92,17 @@ class ServiceClient:
         try:
             response = await self._http.request(method, path, json=json, params=params, headers=send_headers)
         except httpx.TimeoutException as exc:
-            raise GatewayTimeout(f"{self.service} did not answer {method} {path} in time", service=self.service) from exc
+            raise GatewayTimeout(
+                f"{self.service} did not answer {method} {path} in time", service=self.service
+            ) from exc
         except httpx.TransportError as exc:
             if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
                 raise ServiceUnavailable(
                     f"{self.service} is unreachable", service=self.service, reason="unreachable"
                 ) from exc
-            raise BadGateway(f"{self.service} broke the connection: {type(exc).__name__}", service=self.service) from exc
+            raise BadGateway(
+                f"{self.service} broke the connection: {type(exc).__name__}", service=self.service
+            ) from exc
         ok = response.is_success or response.status_code in accept_statuses
         if not ok:
             raise self._problem_from(response)

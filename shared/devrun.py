@@ -93,8 +93,7 @@ async def supervise(services: tuple[str, ...]) -> int:
         code = await proc.wait()
         if not stop.is_set():
             print(
-                f"{name} exited with code {code}; start it again with: "
-                f"{sys.executable} -m shared.devrun {name}",
+                f"{name} exited with code {code}; start it again with: {sys.executable} -m shared.devrun {name}",
                 flush=True,
             )
 

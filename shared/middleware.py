@@ -64,9 +64,7 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         except Exception:
-            error_logger.exception(
-                "unhandled error", extra={"method": scope["method"], "path": scope["path"]}
-            )
+            error_logger.exception("unhandled error", extra={"method": scope["method"], "path": scope["path"]})
             # Once headers are out nothing more can be said; the server closes the connection.
             if status == 0:
                 await _send_opaque_500(send_with_id, scope["path"], request_id)
@@ -84,9 +82,9 @@ class RequestContextMiddleware:
 
 
 async def _send_opaque_500(send: Any, path: str, request_id: str) -> None:
-    body = InternalError(
-        "an unexpected error occurred; quote the request_id when reporting it"
-    ).to_dict(instance=path, request_id=request_id)
+    body = InternalError("an unexpected error occurred; quote the request_id when reporting it").to_dict(
+        instance=path, request_id=request_id
+    )
     payload = json.dumps(body).encode()
     await send(
         {

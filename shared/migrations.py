@@ -9,7 +9,7 @@ name is translated away because each service has its own file.
 from __future__ import annotations
 
 import asyncio
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from alembic import command, context
@@ -33,7 +33,7 @@ def alembic_config(service: str, database_url: str) -> Config:
     return config
 
 
-@lru_cache(maxsize=None)
+@cache
 def head_revisions(service: str) -> frozenset[str]:
     """The revisions the code expects, read from the migration scripts on disk."""
     config = Config(str(ALEMBIC_INI), ini_section=service)

@@ -19,6 +19,7 @@ duplicate delivery is recognised by its id and changes nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import random
@@ -227,8 +228,13 @@ class OutboxDispatcher:
         log = logger.error if dead else logger.warning
         log(
             "outbox delivery failed",
-            extra={"event_id": str(envelope.id), "event_type": envelope.type, "attempts": row.attempts,
-                   "dead": dead, "error": error},
+            extra={
+                "event_id": str(envelope.id),
+                "event_type": envelope.type,
+                "attempts": row.attempts,
+                "dead": dead,
+                "error": error,
+            },
         )
 
     async def run_forever(self, stop: asyncio.Event) -> None:
@@ -236,15 +242,13 @@ class OutboxDispatcher:
         while not stop.is_set():
             try:
                 envelopes_seen = await self.run_once()
-            except Exception:  # noqa: BLE001 - a DB hiccup must not kill the dispatcher
+            except Exception:
                 logger.exception("outbox dispatcher iteration failed")
                 envelopes_seen = 0
             if envelopes_seen >= self.policy.batch_size:
                 continue
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self.policy.poll_interval_s)
-            except TimeoutError:
-                pass
 
 
 class HttpEventSink:

@@ -54,9 +54,7 @@ def _read(row: OutboxMixin) -> OutboxEventRead:
     )
 
 
-def outbox_ops_router(
-    *, service: str, model: type[OutboxMixin], session_dependency: Callable[..., Any]
-) -> APIRouter:
+def outbox_ops_router(*, service: str, model: type[OutboxMixin], session_dependency: Callable[..., Any]) -> APIRouter:
     router = APIRouter(prefix=f"/v1/ops/{service}/outbox", tags=["operations"])
     session_dep = Depends(session_dependency, scope="function")
 
@@ -65,9 +63,7 @@ def outbox_ops_router(
         session: AsyncSession = session_dep,
         limit: int = Query(default=20, ge=1, le=100, description="how many dead events to list"),
     ) -> OutboxSummary:
-        counts = dict(
-            (await session.execute(select(model.status, func.count()).group_by(model.status))).all()
-        )
+        counts = dict((await session.execute(select(model.status, func.count()).group_by(model.status))).all())
         oldest = await session.scalar(select(func.min(model.created_at)).where(model.status == "pending"))
         dead = (
             await session.execute(

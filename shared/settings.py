@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import ClassVar
 
@@ -16,7 +16,7 @@ DEFAULT_DATA_DIR = REPO_ROOT / "var"
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev", "placeholder", "xxx"})
 
 
-class Environment(str, Enum):
+class Environment(StrEnum):
     dev = "dev"
     test = "test"
     production = "production"

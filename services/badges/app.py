@@ -14,7 +14,10 @@ from shared.app import ServiceSpec, build_service_app
 SPEC = ServiceSpec(
     name="badges",
     title="Practicum Badges",
-    description="The source of truth for what anyone can verify: issuers and keys, achievements, signed Open Badges 2.0 and 3.0 credentials, status lists and the verifier.",
+    description=(
+        "The source of truth for what anyone can verify: issuers and keys, achievements, signed "
+        "Open Badges 2.0 and 3.0 credentials, status lists and the verifier."
+    ),
     outbox_model=OutboxEvent,
     inbox_model=InboxEvent,
     routers=[router],

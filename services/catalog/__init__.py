@@ -1,1 +1,3 @@
-"""The catalog service: the source of truth for what can be learned: competency frameworks (CASE), offerings, sessions, registrations, attendance, pathways, search and recommendations."""
+"""The catalog service: the source of truth for what can be learned: competency frameworks (CASE),
+offerings, sessions, registrations, attendance, pathways, search and recommendations.
+"""

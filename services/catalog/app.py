@@ -14,7 +14,10 @@ from shared.app import ServiceSpec, build_service_app
 SPEC = ServiceSpec(
     name="catalog",
     title="Practicum Catalog",
-    description="The source of truth for what can be learned: competency frameworks (CASE), offerings, sessions, registrations, attendance, pathways, search and recommendations.",
+    description=(
+        "The source of truth for what can be learned: competency frameworks (CASE), offerings, "
+        "sessions, registrations, attendance, pathways, search and recommendations."
+    ),
     outbox_model=OutboxEvent,
     inbox_model=InboxEvent,
     routers=[router],

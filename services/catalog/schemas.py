@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from shared.health import Liveness, Readiness
 from shared.events import EventEnvelope, InboxReceipt
+from shared.health import Liveness, Readiness
 from shared.outbox_ops import OutboxEventRead, OutboxSummary
 
 __all__ = ["EventEnvelope", "InboxReceipt", "Liveness", "OutboxEventRead", "OutboxSummary", "Readiness"]

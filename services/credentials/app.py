@@ -14,7 +14,10 @@ from shared.app import ServiceSpec, build_service_app
 SPEC = ServiceSpec(
     name="credentials",
     title="Practicum Credentials",
-    description="The source of truth for what an educator has shown: micro-credential designs, pursuits, evidence, reviews, awards and the PD-hours and stipend ledger.",
+    description=(
+        "The source of truth for what an educator has shown: micro-credential designs, pursuits, "
+        "evidence, reviews, awards and the PD-hours and stipend ledger."
+    ),
     outbox_model=OutboxEvent,
     inbox_model=InboxEvent,
     routers=[router],

@@ -36,9 +36,7 @@ async def readyz(request: Request) -> GatewayReadiness:
     report = await service.readiness(clients=state.service_clients, own_check=state.database_check)
     if report.status != "ready":
         down = [s.name for s in report.services if s.status != "ready"]
-        raise ServiceUnavailable(
-            f"not ready: {', '.join(down)}", services=[s.model_dump() for s in report.services]
-        )
+        raise ServiceUnavailable(f"not ready: {', '.join(down)}", services=[s.model_dump() for s in report.services])
     return report
 
 

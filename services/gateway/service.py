@@ -30,7 +30,7 @@ async def _probe(name: str, client: StandardServiceClient) -> ServiceReadiness:
     except Problem as exc:
         status, detail = "error", exc.detail
     latency = round((time.perf_counter() - started) * 1000, 2)
-    return ServiceReadiness(name=name, status=status, latency_ms=latency, detail=detail)  # type: ignore[arg-type]
+    return ServiceReadiness(name=name, status=status, latency_ms=latency, detail=detail)
 
 
 async def _own(check: ReadinessCheck) -> ServiceReadiness:

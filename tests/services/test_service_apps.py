@@ -40,7 +40,8 @@ async def test_readyz_names_missing_migrations(service: str, tmp_path: Path) -> 
     assert response.headers["content-type"] == "application/problem+json"
     body = response.json()
     assert body["status"] == 503
-    assert "not migrated" in body["detail"] and "make migrate" in body["detail"]
+    assert "not migrated" in body["detail"]
+    assert "make migrate" in body["detail"]
     assert body["checks"]["database"] == "ok"
 
 

@@ -286,7 +286,9 @@ async def test_ops_endpoint_reports_backlog_and_retries_dead(make_app: AppFactor
     assert (summary["pending"], summary["dead"]) == (1, 1)
     assert 299 < summary["oldest_pending_age_s"] < 400
     assert summary["recent_dead"][0]["last_error"] == "ValueError: nope"
-    assert retried.status_code == 200 and retried.json()["status"] == "pending"
-    assert again.status_code == 409 and again.json()["current_state"] == "pending"
+    assert retried.status_code == 200
+    assert retried.json()["status"] == "pending"
+    assert again.status_code == 409
+    assert again.json()["current_state"] == "pending"
     assert missing.status_code == 404
     assert (after["pending"], after["dead"]) == (2, 0)
