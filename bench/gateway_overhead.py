@@ -12,7 +12,9 @@ a shared machine hits both sides alike:
   the service time of one request) for ``--latency-duration`` seconds, direct and through the gateway;
   the report gives p50 and p99 of each, and the added p50/p99 (gateway minus direct, of the medians);
 * CPU per request of every process during the throughput runs (from /proc), which says where the time
-  goes: on a 2-core machine the load generator, the gateway and the catalog all share the same cores.
+  goes: on a 2-core machine the load generator, the gateway and the catalog all share the same cores;
+  and how busy the whole machine was, so a run disturbed by other processes says so (a warning is
+  printed when they took more than 10% of it).
 
 What is measured is ``GET /healthz`` of the catalog: a FastAPI route with the service's request
 middleware, a pydantic response model and no database. A cheap upstream is the point: the proxy's
@@ -31,7 +33,9 @@ small share of a core, while a Python generator competes with the servers for th
 and caps what it can measure. Without wrk an aiohttp client (keep-alive, N concurrent workers, uvloop
 when installed) is used; the report says which.
 
-Run from the repository root: ``.venv/bin/python bench/gateway_overhead.py [--duration 5] [--rounds 3]``.
+Run from the repository root: ``.venv/bin/python bench/gateway_overhead.py [--duration 5] [--rounds 3]``
+(wrk takes whole seconds, so durations are rounded for it). One run takes about
+``rounds * 2 * (duration + latency_duration)`` seconds plus start-up.
 """
 
 from __future__ import annotations

@@ -75,6 +75,18 @@ async def gateway_in_front_of(make_app: AppFactory, **settings: object) -> Async
         await upstream.stop()
 
 
+async def get_through_gateway(make_app: AppFactory, catalog_url: str, path: str) -> httpx.Response:
+    """One request through a gateway whose catalog upstream is ``catalog_url``."""
+    gateway = await LiveServer(
+        await make_app("gateway", catalog_url=catalog_url, routes={"/v1/echo": "catalog"})
+    ).start()
+    try:
+        async with httpx.AsyncClient(base_url=gateway.url) as client:
+            return await client.get(path)
+    finally:
+        await gateway.stop()
+
+
 def header(echoed: dict[str, object], name: str) -> list[str]:
     return [v for k, v in echoed["headers"] if k == name]  # type: ignore[attr-defined]
 
@@ -153,17 +165,11 @@ async def test_streams_large_bodies_both_ways(make_app: AppFactory, backend: str
 
 
 async def test_upstream_down_is_503_problem(make_app: AppFactory, backend: str) -> None:
+    # Another service being down does not disturb routes to this one...
     async with gateway_in_front_of(make_app, badges_url=f"http://127.0.0.1:{free_port()}") as client:
-        client_routes = await client.get("/v1/echo/ok")
-        assert client_routes.status_code == 200
-    gateway = await LiveServer(
-        await make_app("gateway", catalog_url=f"http://127.0.0.1:{free_port()}", routes={"/v1/echo": "catalog"})
-    ).start()
-    try:
-        async with httpx.AsyncClient(base_url=gateway.url) as client:
-            response = await client.get("/v1/echo/anything")
-    finally:
-        await gateway.stop()
+        assert (await client.get("/v1/echo/ok")).status_code == 200
+    # ...and this one being down is a 503 problem.
+    response = await get_through_gateway(make_app, f"http://127.0.0.1:{free_port()}", "/v1/echo/anything")
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
     body = response.json()
@@ -194,14 +200,9 @@ async def test_upstream_garbage_is_502_problem(make_app: AppFactory, backend: st
 
     server = await asyncio.start_server(junk, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    gateway = await LiveServer(
-        await make_app("gateway", catalog_url=f"http://127.0.0.1:{port}", routes={"/v1/echo": "catalog"})
-    ).start()
     try:
-        async with httpx.AsyncClient(base_url=gateway.url) as client:
-            response = await client.get("/v1/echo/x")
+        response = await get_through_gateway(make_app, f"http://127.0.0.1:{port}", "/v1/echo/x")
     finally:
-        await gateway.stop()
         server.close()
         await server.wait_closed()
     assert response.status_code == 502
