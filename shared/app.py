@@ -69,8 +69,8 @@ class ServiceSpec:
     # The event inbox is for other services on the internal network; the gateway, being the
     # public door, must not expose one.
     event_inbox: bool = True
-    # Pure ASGI middleware placed inside the request-id layer (the gateway's proxy).
-    middleware: Sequence[tuple[Any, dict[str, Any]]] = ()
+    # The gateway subclasses FastAPI to send proxied requests around the framework.
+    app_class: type[FastAPI] = FastAPI
     # Extra start-up/shut-down work (the gateway's upstream connection pools).
     lifespan: Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]] | None = None
 
@@ -120,7 +120,7 @@ def build_service_app(
             if owns_engine:
                 await engine.dispose()
 
-    app = FastAPI(
+    app = spec.app_class(
         title=spec.title,
         description=spec.description,
         version=VERSION,
@@ -133,8 +133,6 @@ def build_service_app(
     app.state.engine = engine
     app.state.sessionmaker = maker
     install_problem_handlers(app)
-    for middleware_class, options in spec.middleware:
-        app.add_middleware(middleware_class, **options)
     app.add_middleware(RequestContextMiddleware)
     app.state.database_check = database_check(
         engine=engine, service=spec.name, schema=settings.db_schema, timeout_s=settings.readiness_timeout_s

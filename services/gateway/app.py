@@ -7,17 +7,19 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.badges.client import BadgesClient
 from services.catalog.client import CatalogClient
 from services.credentials.client import CredentialsClient
 from services.gateway.api import router
 from services.gateway.models import InboxEvent, OutboxEvent
-from services.gateway.proxy import ProxyMiddleware, RouteTable, close_upstreams, open_upstreams
+from services.gateway.proxy import Proxy, RouteTable, close_upstreams, open_upstreams
 from services.gateway.service import OpenAPICache
 from services.gateway.settings import UPSTREAMS, GatewaySettings
 from shared.app import ServiceSpec, build_service_app
 from shared.docs import mount_docs
+from shared.middleware import RequestContextMiddleware
 from shared.standard_client import StandardServiceClient
 
 CLIENTS: dict[str, type[StandardServiceClient]] = {
@@ -25,6 +27,28 @@ CLIENTS: dict[str, type[StandardServiceClient]] = {
     "credentials": CredentialsClient,
     "badges": BadgesClient,
 }
+
+
+class GatewayApp(FastAPI):
+    """FastAPI for the gateway's own routes; a request a service owns goes around the framework.
+
+    Routing, dependency injection and Starlette's middleware stack cost more than the proxy hop
+    itself, so a proxied request meets only the request-id layer and the proxy
+    (docs/decisions/0003-gateway-client-stack.md).
+    """
+
+    route_table: RouteTable
+    proxy_entry: ASGIApp
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            service = self.route_table.match(scope["path"])
+            if service is not None:
+                scope["app"] = self
+                scope["upstream"] = service
+                await self.proxy_entry(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(
@@ -35,11 +59,15 @@ def create_app(
 ) -> FastAPI:
     """Tests pass an ``engine`` and a ``sessionmaker`` bound to a transaction they roll back."""
     settings = settings or GatewaySettings()
-    routes = RouteTable(settings.routes)
+    proxy = Proxy(
+        upstreams={},
+        buffer_request_bytes=settings.buffer_request_bytes,
+        buffer_response_bytes=settings.buffer_response_bytes,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.upstreams = open_upstreams(settings, UPSTREAMS)
+        proxy.upstreams.update(open_upstreams(settings, UPSTREAMS))
         app.state.service_clients = {
             name: CLIENTS[name](settings.upstream_url(name), timeout=settings.readiness_probe_timeout_s)
             for name in UPSTREAMS
@@ -47,7 +75,8 @@ def create_app(
         try:
             yield
         finally:
-            await close_upstreams(app.state.upstreams)
+            await close_upstreams(proxy.upstreams)
+            proxy.upstreams.clear()
             for client in app.state.service_clients.values():
                 await client.aclose()
 
@@ -61,20 +90,14 @@ def create_app(
         standard_health=False,
         standard_openapi=False,
         event_inbox=False,
-        middleware=[
-            (
-                ProxyMiddleware,
-                {
-                    "routes": routes,
-                    "buffer_request_bytes": settings.buffer_request_bytes,
-                    "buffer_response_bytes": settings.buffer_response_bytes,
-                },
-            )
-        ],
+        app_class=GatewayApp,
         lifespan=lifespan,
     )
     app = build_service_app(spec, settings, sessionmaker=sessionmaker, engine=engine)
-    app.state.routes = routes
+    assert isinstance(app, GatewayApp)
+    app.route_table = RouteTable(settings.routes)
+    app.proxy_entry = RequestContextMiddleware(proxy)
+    app.state.routes = app.route_table
     app.state.openapi_cache = OpenAPICache(ttl_s=settings.openapi_cache_s)
     mount_docs(app, title="Practicum API")
     return app

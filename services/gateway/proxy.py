@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 from yarl import URL
 
 from services.gateway.settings import GatewaySettings
@@ -52,15 +52,21 @@ class Upstream:
 
 class RouteTable:
     """Longest-prefix match on whole path segments: ``/v1/badges`` owns ``/v1/badges/x``, not
-    ``/v1/badgesx``."""
+    ``/v1/badgesx``. Walks the path's own prefixes from the longest, one dict lookup each."""
 
     def __init__(self, routes: dict[str, str]) -> None:
-        self._routes = sorted(routes.items(), key=lambda item: len(item[0]), reverse=True)
+        self._routes = dict(routes)
 
     def match(self, path: str) -> str | None:
-        for prefix, service in self._routes:
-            if path.startswith(prefix) and (len(path) == len(prefix) or path[len(prefix)] == "/"):
+        candidate = path
+        while candidate:
+            service = self._routes.get(candidate)
+            if service is not None:
                 return service
+            cut = candidate.rfind("/")
+            if cut <= 0:
+                return None
+            candidate = candidate[:cut]
         return None
 
     def owns(self, service: str, path: str) -> bool:
@@ -98,26 +104,18 @@ async def close_upstreams(upstreams: dict[str, Upstream]) -> None:
         await upstream.session.close()
 
 
-class ProxyMiddleware:
-    """Requests whose path a service owns go to it; everything else reaches the gateway's app."""
+class Proxy:
+    """ASGI app that forwards a request to the service owning its path (``scope["upstream"]``)."""
 
     def __init__(
-        self, app: ASGIApp, *, routes: RouteTable, buffer_request_bytes: int, buffer_response_bytes: int
+        self, *, upstreams: dict[str, Upstream], buffer_request_bytes: int, buffer_response_bytes: int
     ) -> None:
-        self.app = app
-        self.routes = routes
+        self.upstreams = upstreams  # filled and emptied by the gateway's lifespan
         self.buffer_request_bytes = buffer_request_bytes
         self.buffer_response_bytes = buffer_response_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        service = self.routes.match(scope["path"])
-        if service is None:
-            await self.app(scope, receive, send)
-            return
-        upstream: Upstream = scope["app"].state.upstreams[service]
+        upstream = self.upstreams[scope["upstream"]]
         try:
             await self._forward(upstream, scope, receive, send)
         except Problem as problem:
