@@ -39,8 +39,12 @@ pytest: $(STAMP)
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); code=$$?; \
 	if [ $$code -eq 5 ]; then echo "pytest collected no tests: the suite is missing" >&2; exit 1; fi; exit $$code
 
-## bench: the gateway overhead benchmark (prints figures; never part of `make test`)
+## bench: the gateway overhead benchmark (prints figures; never part of `make test`).
+## It prefers wrk (a C load generator) and installs it from Debian when it can.
 bench: $(STAMP)
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		(apt-get update -qq && apt-get install -y -qq wrk) >/dev/null 2>&1; } || \
+		echo "wrk not available: using the slower Python load generator"
 	$(BIN)/python bench/gateway_overhead.py
 
 ## lock: re-resolve requirements.in into the hash-locked requirements.lock (needs the registry)

@@ -1,7 +1,8 @@
 """The reverse proxy: route by resource prefix, stream both ways, fail as problem+json.
 
-Pure ASGI on the server side and aiohttp on the client side: the hop must cost less than the
-service behind it (see docs/decisions/0003-gateway-client-stack.md and
+Pure ASGI on the server side (the gateway app hands routed requests straight here) and a small
+keep-alive HTTP/1.1 client on the service side (services/gateway/upstream.py): the hop must cost
+less than the service behind it (docs/decisions/0003-gateway-client-stack.md,
 bench/gateway_overhead.py). Each upstream has its own connection pool and timeouts.
 """
 
@@ -11,18 +12,27 @@ import json
 import logging
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
-from typing import Any
+from urllib.parse import urlsplit
 
-import aiohttp
 from starlette.types import Receive, Scope, Send
-from yarl import URL
 
 from services.gateway.settings import GatewaySettings
+from services.gateway.upstream import (
+    BadResponse,
+    ClosedBeforeAnswer,
+    ConnectFailed,
+    Connection,
+    Headers,
+    UpstreamError,
+    UpstreamPool,
+    UpstreamTimeout,
+)
 from shared.problems import BadGateway, GatewayTimeout, Problem, ServiceUnavailable
 
 logger = logging.getLogger("practicum.gateway.proxy")
 
-# RFC 9110 §7.6.1 connection-specific headers, plus the ones the gateway sets itself.
+# RFC 9110 §7.6.1 connection-specific headers, plus the ones the gateway sets itself. ``expect``
+# goes too: the gateway sends the body at once, so it never waits for 100 Continue.
 HOP_BY_HOP = frozenset(
     {
         b"connection",
@@ -36,7 +46,15 @@ HOP_BY_HOP = frozenset(
         b"upgrade",
     }
 )
-_REQUEST_DROP = HOP_BY_HOP | {b"host", b"x-request-id", b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host"}
+_REQUEST_DROP = HOP_BY_HOP | {
+    b"host",
+    b"expect",
+    b"content-length",
+    b"x-request-id",
+    b"x-forwarded-for",
+    b"x-forwarded-proto",
+    b"x-forwarded-host",
+}
 # The ASGI server writes its own Date and Server; forwarding the upstream's would double them.
 _RESPONSE_DROP = HOP_BY_HOP | {b"date", b"server"}
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -45,9 +63,8 @@ _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS"})
 @dataclass
 class Upstream:
     name: str
-    base_url: str
-    session: aiohttp.ClientSession
-    timeout: aiohttp.ClientTimeout
+    host_header: bytes
+    pool: UpstreamPool
 
 
 class RouteTable:
@@ -76,24 +93,19 @@ class RouteTable:
 def open_upstreams(settings: GatewaySettings, services: tuple[str, ...]) -> dict[str, Upstream]:
     upstreams = {}
     for name in services:
-        connector = aiohttp.TCPConnector(
-            limit=settings.max_connections_per_upstream,
-            # Below uvicorn's keep-alive so the pool drops a connection before the service does.
-            keepalive_timeout=4.0,
-            enable_cleanup_closed=False,
-        )
-        session = aiohttp.ClientSession(
-            connector=connector,
-            auto_decompress=False,  # pass bytes through untouched; Content-Encoding stays valid
-            skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept", "Content-Type"),
-            cookie_jar=aiohttp.DummyCookieJar(),
-        )
+        url = urlsplit(settings.upstream_url(name))
+        if url.scheme != "http" or not url.hostname:
+            raise ValueError(f"upstream {name} must be an http:// URL, got {settings.upstream_url(name)!r}")
+        port = url.port or 80
         upstreams[name] = Upstream(
             name=name,
-            base_url=settings.upstream_url(name),
-            session=session,
-            timeout=aiohttp.ClientTimeout(
-                total=None, sock_connect=settings.connect_timeout_s, sock_read=settings.upstream_timeout(name)
+            host_header=url.netloc.encode(),
+            pool=UpstreamPool(
+                url.hostname,
+                port,
+                limit=settings.max_connections_per_upstream,
+                connect_timeout=settings.connect_timeout_s,
+                read_timeout=settings.upstream_timeout(name),
             ),
         )
     return upstreams
@@ -101,7 +113,7 @@ def open_upstreams(settings: GatewaySettings, services: tuple[str, ...]) -> dict
 
 async def close_upstreams(upstreams: dict[str, Upstream]) -> None:
     for upstream in upstreams.values():
-        await upstream.session.close()
+        upstream.pool.close()
 
 
 class Proxy:
@@ -125,71 +137,118 @@ class Proxy:
 
     async def _forward(self, upstream: Upstream, scope: Scope, receive: Receive, send: Send) -> None:
         method: str = scope["method"]
-        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
-        query: bytes = scope["query_string"]
-        target = upstream.base_url + raw_path.decode("latin-1")
-        if query:
-            target += "?" + query.decode("latin-1")
-        url = URL(target, encoded=True)
-        headers, content_length, chunked = _request_headers(scope)
-        data: Any = None
-        if chunked or (content_length is not None and content_length > self.buffer_request_bytes):
-            data = _stream_body(receive)
+        headers, content_length, chunked = _request_headers(scope, upstream.host_header)
+        streamed = chunked or (content_length is not None and content_length > self.buffer_request_bytes)
+        body = b""
+        if streamed:
+            if content_length is not None and not chunked:
+                headers.append((b"content-length", str(content_length).encode()))
+            else:
+                headers.append((b"transfer-encoding", b"chunked"))
         elif content_length:
-            data = await _read_body(receive)
+            body = await _read_body(receive)
+            headers.append((b"content-length", str(len(body)).encode()))
+        elif method not in _IDEMPOTENT and method != "DELETE":
+            headers.append((b"content-length", b"0"))
+        head = _request_head(method, scope, headers)
 
-        attempts = 2 if method in _IDEMPOTENT and data is None else 1
+        # A reused connection the service closed while idle fails before any answer: an
+        # idempotent request without a body is safe to send again on a fresh connection.
+        attempts = 2 if method in _IDEMPOTENT and not streamed and not body else 1
         for attempt in range(attempts):
+            conn = await _acquire(upstream, fresh=attempt > 0)
             try:
-                async with upstream.session.request(
-                    method, url, headers=headers, data=data, allow_redirects=False, timeout=upstream.timeout
-                ) as response:
-                    await _relay(response, send, buffer_bytes=self.buffer_response_bytes)
-                    return
-            except aiohttp.ClientConnectorError as exc:
-                raise ServiceUnavailable(f"{upstream.name} is unreachable", service=upstream.name) from exc
-            except TimeoutError as exc:
-                raise GatewayTimeout(f"{upstream.name} did not answer in time", service=upstream.name) from exc
-            except aiohttp.ServerDisconnectedError as exc:
-                # A pooled keep-alive connection the service had just closed: safe to try again.
-                if attempt + 1 < attempts:
+                conn.start(head, body, head_only=method == "HEAD")
+                if streamed:
+                    await _send_body(conn, receive, chunked=chunked or content_length is None)
+                status, answer_headers = await conn.read_head()
+                await _relay(conn, status, answer_headers, send, buffer_bytes=self.buffer_response_bytes)
+                return
+            except ClosedBeforeAnswer as exc:
+                if attempt + 1 < attempts and conn.reused:
                     continue
                 raise BadGateway(f"{upstream.name} closed the connection", service=upstream.name) from exc
-            except aiohttp.ClientError as exc:
-                raise BadGateway(
-                    f"{upstream.name} sent an invalid response: {type(exc).__name__}", service=upstream.name
-                ) from exc
+            except UpstreamTimeout as exc:
+                raise GatewayTimeout(f"{upstream.name} did not answer in time", service=upstream.name) from exc
+            except BadResponse as exc:
+                raise BadGateway(f"{upstream.name} sent an invalid response: {exc}", service=upstream.name) from exc
+            finally:
+                upstream.pool.release(conn)
+
+
+async def _acquire(upstream: Upstream, *, fresh: bool) -> Connection:
+    try:
+        return await upstream.pool.acquire(fresh=fresh)
+    except ConnectFailed as exc:
+        raise ServiceUnavailable(f"{upstream.name} is unreachable", service=upstream.name) from exc
+    except UpstreamTimeout as exc:
+        raise GatewayTimeout(f"{upstream.name} did not answer in time", service=upstream.name) from exc
 
 
 class ClientDisconnected(Exception):
     """The client went away before its request body arrived; there is no one to answer."""
 
 
-async def _relay(response: aiohttp.ClientResponse, send: Send, *, buffer_bytes: int) -> None:
-    drop = _RESPONSE_DROP | _connection_tokens(response.raw_headers)
-    headers = [(k, v) for k, v in response.raw_headers if k.lower() not in drop]
-    length = response.content_length
-    if length is not None and length <= buffer_bytes:
+def _request_head(method: str, scope: Scope, headers: Headers) -> bytes:
+    target: bytes = scope.get("raw_path") or scope["path"].encode()
+    query: bytes = scope["query_string"]
+    parts = [method.encode(), b" ", target]
+    if query:
+        parts += [b"?", query]
+    parts.append(b" HTTP/1.1\r\n")
+    for name, value in headers:
+        parts += [name, b": ", value, b"\r\n"]
+    parts.append(b"\r\n")
+    return b"".join(parts)
+
+
+async def _send_body(conn: Connection, receive: Receive, *, chunked: bool) -> None:
+    async for part in _stream_body(receive):
+        await conn.write(b"%x\r\n%b\r\n" % (len(part), part) if chunked else part)
+    if chunked:
+        await conn.write(b"0\r\n\r\n")
+
+
+async def _relay(conn: Connection, status: int, raw_headers: Headers, send: Send, *, buffer_bytes: int) -> None:
+    drop = _RESPONSE_DROP | _connection_tokens(raw_headers) if b"connection" in _names(raw_headers) else _RESPONSE_DROP
+    headers = [(k, v) for k, v in raw_headers if k.lower() not in drop]
+    length = _content_length(raw_headers)
+    if conn.complete or (length is not None and length <= buffer_bytes):
         # Small answers (nearly all API calls) are read whole: one send, and a truncated body
         # still becomes a 502 because nothing has been answered yet.
-        body = await response.read()
-        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        body = await conn.read_all()
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body, "more_body": False})
         return
-    # Large or unsized answers stream. Read the first chunk before answering so an upstream
-    # that dies at once still becomes a 502.
-    first = await response.content.readany()
-    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    # Large or unsized answers stream. Read the first chunk before answering so a service that
+    # dies at once still becomes a 502.
+    chunks = conn.iter_body()
+    first = await anext(chunks, b"")
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     try:
-        chunk = first
-        while chunk:
+        if first:
+            await send({"type": "http.response.body", "body": first, "more_body": True})
+        async for chunk in chunks:
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            chunk = await response.content.readany()
         await send({"type": "http.response.body", "body": b"", "more_body": False})
-    except (aiohttp.ClientError, TimeoutError) as exc:
+    except UpstreamError as exc:
         # Headers are out; the only honest thing left is to cut the connection, which the
         # server does when the app returns without finishing the body.
         logger.warning("upstream failed mid-response", extra={"error": type(exc).__name__})
+
+
+def _names(raw: Headers) -> set[bytes]:
+    return {name.lower() for name, _ in raw}
+
+
+def _content_length(raw: Headers) -> int | None:
+    for name, value in raw:
+        if name.lower() == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
 
 
 def _connection_tokens(raw: Iterable[tuple[bytes, bytes]]) -> frozenset[bytes]:
@@ -201,19 +260,16 @@ def _connection_tokens(raw: Iterable[tuple[bytes, bytes]]) -> frozenset[bytes]:
     return frozenset(tokens)
 
 
-def _request_headers(scope: Scope) -> tuple[list[tuple[str, str]], int | None, bool]:
-    headers: list[tuple[str, str]] = []
+def _request_headers(scope: Scope, host: bytes) -> tuple[Headers, int | None, bool]:
+    """Headers to send upstream, the client's Content-Length, and whether it sent chunked."""
+    raw: Headers = scope["headers"]
+    connection_tokens = _connection_tokens(raw)
+    headers: Headers = [(b"host", host)]
     content_length: int | None = None
     chunked = False
-    raw = scope["headers"]
-    connection_tokens = _connection_tokens(raw)
-    host = b""
+    client_host = b""
     forwarded_for = b""
     for name, value in raw:
-        if name == b"host":
-            host = value
-        elif name == b"x-forwarded-for":
-            forwarded_for = value
         if name == b"content-length":
             try:
                 content_length = int(value)
@@ -221,20 +277,22 @@ def _request_headers(scope: Scope) -> tuple[list[tuple[str, str]], int | None, b
                 content_length = None
         elif name == b"transfer-encoding":
             chunked = b"chunked" in value.lower()
+        elif name == b"host":
+            client_host = value
+        elif name == b"x-forwarded-for":
+            forwarded_for = value
         if name in _REQUEST_DROP or name in connection_tokens:
             continue
-        headers.append((name.decode("latin-1"), value.decode("latin-1")))
+        headers.append((name, value))
     client = scope.get("client")
-    client_host = client[0] if client else "unknown"
-    headers.append(
-        ("X-Forwarded-For", f"{forwarded_for.decode('latin-1')}, {client_host}" if forwarded_for else client_host)
-    )
-    headers.append(("X-Forwarded-Proto", scope.get("scheme", "http")))
-    if host:
-        headers.append(("X-Forwarded-Host", host.decode("latin-1")))
+    peer = client[0].encode() if client else b"unknown"
+    headers.append((b"x-forwarded-for", forwarded_for + b", " + peer if forwarded_for else peer))
+    headers.append((b"x-forwarded-proto", scope.get("scheme", "http").encode()))
+    if client_host:
+        headers.append((b"x-forwarded-host", client_host))
     request_id = scope.get("state", {}).get("request_id")
     if request_id:
-        headers.append(("X-Request-ID", request_id))
+        headers.append((b"x-request-id", request_id.encode()))
     return headers, content_length, chunked
 
 
@@ -253,7 +311,7 @@ async def _stream_body(receive: Receive) -> AsyncIterator[bytes]:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            return
+            raise ClientDisconnected  # the service would wait for the rest of the body forever
         body = message.get("body", b"")
         if body:
             yield body

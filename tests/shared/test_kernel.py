@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
@@ -122,3 +123,7 @@ def test_placeholder_secrets_are_refused_outside_dev() -> None:
 async def test_app_factory_uses_the_given_sessionmaker(make_app: AppFactory) -> None:
     app = await make_app("badges")
     assert app.state.sessionmaker.kw["join_transaction_mode"] == "create_savepoint"
+
+
+async def test_tests_run_on_uvloop_like_production() -> None:
+    assert type(asyncio.get_running_loop()).__module__.startswith("uvloop")
