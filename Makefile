@@ -8,9 +8,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test migrate lint typecheck contracts pytest lock bench clean browsers
 
-$(STAMP): requirements.lock
+# Development installs the runtime lock plus the test tools, all pinned with hashes.
+$(STAMP): requirements.lock requirements-dev.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.lock
 	@touch $(STAMP)
 
 ## run: migrate the embedded SQLite databases under var/ and start gateway + 3 services
@@ -47,11 +48,13 @@ bench: $(STAMP)
 		echo "wrk not available: using the slower Python load generator"
 	$(BIN)/python bench/gateway_overhead.py
 
-## lock: re-resolve requirements.in into the hash-locked requirements.lock (needs the registry)
+## lock: re-resolve requirements*.in into the hash-locked requirements*.lock (needs the registry)
 lock:
 	$(PYTHON) -m venv /tmp/practicum-lock && /tmp/practicum-lock/bin/pip install --quiet uv
 	/tmp/practicum-lock/bin/uv pip compile --python-version 3.11 --generate-hashes \
 		--output-file requirements.lock requirements.in
+	/tmp/practicum-lock/bin/uv pip compile --python-version 3.11 --generate-hashes \
+		--output-file requirements-dev.lock requirements-dev.in
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
