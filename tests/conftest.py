@@ -28,6 +28,7 @@ from tests.support import SERVICES, create_app, make_settings
 PG_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 _ran: Counter[str] = Counter()
+_ci_failures: list[str] = []
 
 
 def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, Callable[[], Any]]:
@@ -58,6 +59,17 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.write_line("database backends: " + "; ".join(parts))
     if not PG_URL:
         terminalreporter.write_line("PostgreSQL was not tested: set TEST_DATABASE_URL (CI does)")
+    for failure in _ci_failures:
+        terminalreporter.write_line(failure, red=True)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # In CI a run that silently skipped a backend must not pass.
+    if os.environ.get("CI") and exitstatus == 0 and not session.config.option.keyword:
+        missing = [name for name in BACKENDS if _ran[name] == 0]
+        if missing or not PG_URL:
+            session.exitstatus = 1
+            _ci_failures.append(f"CI: no database test passed on {', '.join(missing) or 'postgresql'}")
 
 
 async def reset_postgres(url: str) -> None:
