@@ -8,6 +8,7 @@ bench/gateway_overhead.py). Each upstream has its own connection pool and timeou
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Iterable
@@ -23,6 +24,7 @@ from services.gateway.upstream import (
     ConnectFailed,
     Connection,
     Headers,
+    PoolExhausted,
     UpstreamError,
     UpstreamPool,
     UpstreamTimeout,
@@ -158,11 +160,12 @@ class Proxy:
         for attempt in range(attempts):
             conn = await _acquire(upstream, fresh=attempt > 0)
             try:
-                conn.start(head, body, head_only=method == "HEAD")
+                conn.start(head, body, head_only=method == "HEAD", more_body=streamed)
                 if streamed:
                     await _send_body(conn, receive, chunked=chunked or content_length is None)
+                    conn.body_sent()
                 status, answer_headers = await conn.read_head()
-                await _relay(conn, status, answer_headers, send, buffer_bytes=self.buffer_response_bytes)
+                await _relay(conn, status, answer_headers, receive, send, buffer_bytes=self.buffer_response_bytes)
                 return
             except ClosedBeforeAnswer as exc:
                 if attempt + 1 < attempts and conn.reused:
@@ -181,6 +184,8 @@ async def _acquire(upstream: Upstream, *, fresh: bool) -> Connection:
         return await upstream.pool.acquire(fresh=fresh)
     except ConnectFailed as exc:
         raise ServiceUnavailable(f"{upstream.name} is unreachable", service=upstream.name) from exc
+    except PoolExhausted as exc:
+        raise ServiceUnavailable(f"{upstream.name} is saturated", service=upstream.name, retry_after=1) from exc
     except UpstreamTimeout as exc:
         raise GatewayTimeout(f"{upstream.name} did not answer in time", service=upstream.name) from exc
 
@@ -203,14 +208,21 @@ def _request_head(method: str, scope: Scope, headers: Headers) -> bytes:
 
 
 async def _send_body(conn: Connection, receive: Receive, *, chunked: bool) -> None:
+    """Stream the client's body to the service; stop early if the service already answered
+    (a 413 or 401 before the upload ended is relayed, not turned into a 502)."""
     async for part in _stream_body(receive):
-        await conn.write(b"%x\r\n%b\r\n" % (len(part), part) if chunked else part)
+        if not await conn.write(b"%x\r\n%b\r\n" % (len(part), part) if chunked else part):
+            return
     if chunked:
         await conn.write(b"0\r\n\r\n")
 
 
-async def _relay(conn: Connection, status: int, raw_headers: Headers, send: Send, *, buffer_bytes: int) -> None:
+async def _relay(
+    conn: Connection, status: int, raw_headers: Headers, receive: Receive, send: Send, *, buffer_bytes: int
+) -> None:
     drop = _RESPONSE_DROP | _connection_tokens(raw_headers) if b"connection" in _names(raw_headers) else _RESPONSE_DROP
+    if status in (204, 304):
+        drop = drop | {b"content-length"}  # no body follows; the server must not expect one
     headers = [(k, v) for k, v in raw_headers if k.lower() not in drop]
     length = _content_length(raw_headers)
     if conn.complete or (length is not None and length <= buffer_bytes):
@@ -225,6 +237,14 @@ async def _relay(conn: Connection, status: int, raw_headers: Headers, send: Send
     chunks = conn.iter_body()
     first = await anext(chunks, b"")
     await send({"type": "http.response.start", "status": status, "headers": headers})
+
+    # The server does not tell a sender that its client left; watch for it, and drop the
+    # service's connection then instead of pulling a long answer to the end for no one.
+    def client_left(_task: asyncio.Task[None]) -> None:
+        conn.abort(BadResponse("client disconnected"))
+
+    watcher = asyncio.create_task(_until_disconnect(receive))
+    watcher.add_done_callback(client_left)
     try:
         if first:
             await send({"type": "http.response.body", "body": first, "more_body": True})
@@ -234,7 +254,15 @@ async def _relay(conn: Connection, status: int, raw_headers: Headers, send: Send
     except UpstreamError as exc:
         # Headers are out; the only honest thing left is to cut the connection, which the
         # server does when the app returns without finishing the body.
-        logger.warning("upstream failed mid-response", extra={"error": type(exc).__name__})
+        logger.warning("upstream failed mid-response", extra={"error": str(exc)})
+    finally:
+        watcher.remove_done_callback(client_left)
+        watcher.cancel()
+
+
+async def _until_disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 def _names(raw: Headers) -> set[bytes]:

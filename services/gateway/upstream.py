@@ -35,6 +35,10 @@ class ConnectFailed(UpstreamError):
     """Nothing accepted the connection (refused, unreachable)."""
 
 
+class PoolExhausted(UpstreamError):
+    """Every connection to the service stayed busy for longer than the connect timeout."""
+
+
 class UpstreamTimeout(UpstreamError):
     """Connecting, or waiting for the next bytes of the answer, took too long."""
 
@@ -49,7 +53,11 @@ class ClosedBeforeAnswer(BadResponse):
 
 
 class Connection(asyncio.Protocol):
-    """One keep-alive connection; one request at a time."""
+    """One keep-alive connection; one request at a time.
+
+    The read timeout measures the service's silence only: it starts once the request is fully
+    sent, and time while the gateway itself stopped reading (a slow client) does not count.
+    """
 
     def __init__(self, loop: asyncio.AbstractEventLoop, read_timeout: float) -> None:
         self.loop = loop
@@ -59,13 +67,13 @@ class Connection(asyncio.Protocol):
         self.reused = False
         self.idle_since = 0.0
         self._parser = httptools.HttpResponseParser(self)
-        self._reset()
         self._waiter: asyncio.Future[None] | None = None
         self._drain_waiter: asyncio.Future[None] | None = None
         self._write_paused = False
         self._read_paused = False
         self._timer: asyncio.TimerHandle | None = None
         self._last_activity = 0.0
+        self._reset()
 
     def _reset(self) -> None:
         self.status = 0
@@ -78,7 +86,9 @@ class Connection(asyncio.Protocol):
         self._buffered = 0
         self._received_any = False
         self._head_only = False
+        self._streaming = False  # only a streamed answer is read with back-pressure
         self._exc: UpstreamError | None = None
+        self._resume_reading()
 
     # --- asyncio.Protocol ------------------------------------------------------------------
 
@@ -92,14 +102,12 @@ class Connection(asyncio.Protocol):
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError as exc:
-            self._fail(BadResponse(f"invalid HTTP from upstream: {exc}"))
-            self.close()
+            self.abort(BadResponse(f"invalid HTTP from upstream: {exc}"))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self._cancel_timer()
-        if self._drain_waiter is not None and not self._drain_waiter.done():
-            self._drain_waiter.set_result(None)
+        self._release_writer()
         if self.complete or self._exc is not None:
             self._wake()
             return
@@ -115,12 +123,13 @@ class Connection(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self._write_paused = False
-        if self._drain_waiter is not None and not self._drain_waiter.done():
-            self._drain_waiter.set_result(None)
+        self._release_writer()
 
     # --- httptools callbacks ---------------------------------------------------------------
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        if self.headers_done:
+            return  # trailer fields of a chunked body are not response headers
         lower = name.lower()
         if lower == b"content-length" or (lower == b"transfer-encoding" and b"chunked" in value.lower()):
             self._framed = True
@@ -145,7 +154,7 @@ class Connection(asyncio.Protocol):
             return
         self._body.append(body)
         self._buffered += len(body)
-        if self._buffered > _HIGH_WATER and self.transport is not None and not self._read_paused:
+        if self._streaming and self._buffered > _HIGH_WATER and not self._read_paused and self.transport:
             self._read_paused = True
             self.transport.pause_reading()
         self._wake()
@@ -169,11 +178,23 @@ class Connection(asyncio.Protocol):
             self._exc = exc
             self._cancel_timer()
             self._wake()
+            self._release_writer()
 
     def _wake(self) -> None:
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+
+    def _release_writer(self) -> None:
+        waiter = self._drain_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _resume_reading(self) -> None:
+        if self._read_paused:
+            self._read_paused = False
+            if self.transport is not None and not self.closed:
+                self.transport.resume_reading()
 
     async def _wait(self) -> None:
         if self._exc is not None:
@@ -186,18 +207,17 @@ class Connection(asyncio.Protocol):
         if self._exc is not None:
             raise self._exc
 
-    def _arm_timer(self) -> None:
-        self._last_activity = self.loop.time()
-        self._timer = self.loop.call_later(self.read_timeout, self._check_timeout)
-
     def _check_timeout(self) -> None:
         # One timer per request, re-armed only when it fires: cheaper than rescheduling on
-        # every chunk of data.
-        idle = self.loop.time() - self._last_activity
+        # every chunk of data. While reading is paused the silence is the client's, not the
+        # service's, so it does not count.
+        now = self.loop.time()
+        if self._read_paused:
+            self._last_activity = now
+        idle = now - self._last_activity
         if idle >= self.read_timeout:
             self._timer = None
-            self._fail(UpstreamTimeout("upstream did not answer in time"))
-            self.close()
+            self.abort(UpstreamTimeout("upstream did not answer in time"))
         else:
             self._timer = self.loop.call_later(self.read_timeout - idle, self._check_timeout)
 
@@ -210,10 +230,11 @@ class Connection(asyncio.Protocol):
 
     @property
     def reusable(self) -> bool:
-        return self.complete and self.keep_alive and not self.closed and self._exc is None
+        return self.complete and self.keep_alive and not self.closed and self._exc is None and not self._body
 
-    def start(self, head: bytes, body: bytes = b"", *, head_only: bool = False) -> None:
-        """Send a request head (and a body already in hand) and start the read timeout."""
+    def start(self, head: bytes, body: bytes = b"", *, head_only: bool = False, more_body: bool = False) -> None:
+        """Send a request head (and a body already in hand). Unless more body follows (then call
+        ``body_sent`` after the last ``write``), the read timeout starts now."""
         assert self.transport is not None
         self._reset()
         self._head_only = head_only
@@ -221,17 +242,37 @@ class Connection(asyncio.Protocol):
             self._fail(ClosedBeforeAnswer("pooled connection already closed"))
             return
         self.transport.write(head + body if body else head)
-        self._arm_timer()
+        if not more_body:
+            self.body_sent()
 
-    async def write(self, data: bytes) -> None:
-        """Send more of a streamed request body, waiting while the socket's buffer is full."""
+    def body_sent(self) -> None:
+        if self._timer is None and not self.complete and self._exc is None:
+            self._last_activity = self.loop.time()
+            self._timer = self.loop.call_later(self.read_timeout, self._check_timeout)
+
+    async def write(self, data: bytes) -> bool:
+        """Send more of a streamed request body, waiting (at most the read timeout) while the
+        socket's buffer is full. False when the service already answered: stop sending."""
+        if self.headers_done:
+            self.keep_alive = False  # the rest of the request body will never be sent
+            return False
+        if self._exc is not None:
+            raise self._exc
         if self.closed or self.transport is None:
-            raise self._exc or BadResponse("upstream closed the connection while the request was sent")
+            raise BadResponse("upstream closed the connection while the request was sent")
         self.transport.write(data)
         if self._write_paused:
             self._drain_waiter = self.loop.create_future()
-            await self._drain_waiter
-            self._drain_waiter = None
+            try:
+                async with asyncio.timeout(self.read_timeout):
+                    await self._drain_waiter
+            except TimeoutError:
+                self.abort(UpstreamTimeout("upstream stopped reading the request body"))
+            finally:
+                self._drain_waiter = None
+            if self._exc is not None and not self.headers_done:
+                raise self._exc
+        return True
 
     async def read_head(self) -> tuple[int, Headers]:
         while not self.headers_done:
@@ -239,25 +280,35 @@ class Connection(asyncio.Protocol):
         return self.status, self.headers
 
     async def read_all(self) -> bytes:
+        self._resume_reading()
         while not self.complete:
             await self._wait()
         body = b"".join(self._body)
         self._body.clear()
+        self._buffered = 0
         return body
 
     async def iter_body(self) -> AsyncIterator[bytes]:
+        self._streaming = True
         while True:
             if self._body:
                 chunk = self._body.popleft()
                 self._buffered -= len(chunk)
-                if self._read_paused and self._buffered <= _HIGH_WATER // 2 and self.transport is not None:
-                    self._read_paused = False
-                    self.transport.resume_reading()
+                if self._buffered <= _HIGH_WATER // 2:
+                    self._resume_reading()
                 yield chunk
             elif self.complete:
                 return
             else:
                 await self._wait()
+
+    def abort(self, exc: UpstreamError) -> None:
+        """Fail the exchange and drop the connection at once, unsent bytes and all."""
+        self._fail(exc)
+        self._cancel_timer()
+        if self.transport is not None and not self.closed:
+            self.transport.abort()
+        self.closed = True
 
     def close(self) -> None:
         self._cancel_timer()
@@ -289,8 +340,13 @@ class UpstreamPool:
         self._idle: list[Connection] = []
 
     async def acquire(self, *, fresh: bool = False) -> Connection:
-        """A pooled connection, or a new one (always new when ``fresh``)."""
-        await self._slots.acquire()
+        """A pooled connection, or a new one (always new when ``fresh``). Waits for a free slot
+        at most the connect timeout: a service saturated that long is treated as unavailable."""
+        try:
+            async with asyncio.timeout(self.connect_timeout):
+                await self._slots.acquire()
+        except TimeoutError as exc:
+            raise PoolExhausted(f"all {self.limit} connections to {self.host}:{self.port} are busy") from exc
         try:
             return await self._connection(fresh)
         except BaseException:

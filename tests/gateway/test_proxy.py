@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from services.gateway.proxy import RouteTable
 from tests.conftest import AppFactory
-from tests.support import LiveServer, free_port
+from tests.support import LiveServer, free_port, raw_server
 
 
 async def echo(request: Request) -> Response:
@@ -196,15 +196,9 @@ async def test_upstream_garbage_is_502_problem(make_app: AppFactory, backend: st
         await reader.readuntil(b"\r\n\r\n")
         writer.write(garbage)
         await writer.drain()
-        writer.close()
 
-    server = await asyncio.start_server(junk, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        response = await get_through_gateway(make_app, f"http://127.0.0.1:{port}", "/v1/echo/x")
-    finally:
-        server.close()
-        await server.wait_closed()
+    async with raw_server(junk) as url:
+        response = await get_through_gateway(make_app, url, "/v1/echo/x")
     assert response.status_code == 502
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["service"] == "catalog"

@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import AppFactory
 from tests.gateway.test_proxy import upstream_app
-from tests.support import LiveServer
+from tests.support import LiveServer, raw_server
 
 Script = Callable[[int, bytes], bytes]  # (connection number, request head) -> bytes to answer
 
@@ -19,12 +19,13 @@ Script = Callable[[int, bytes], bytes]  # (connection number, request head) -> b
 class ScriptedService:
     """A raw TCP server answering each request with bytes a test chose, counting connections."""
 
-    def __init__(self, script: Script, *, close_after_answer: bool = False) -> None:
+    def __init__(self, script: Script, *, close_after_answer: bool = False, close_after_empty: bool = False) -> None:
         self.script = script
         self.close_after_answer = close_after_answer
+        self.close_after_empty = close_after_empty  # an empty answer means: hang up now
         self.connections = 0
         self.requests: list[bytes] = []
-        self.server: asyncio.Server | None = None
+        self._server: contextlib.AbstractAsyncContextManager[str] = raw_server(self.handle)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
@@ -33,23 +34,21 @@ class ScriptedService:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
                 self.requests.append(head)
-                writer.write(self.script(number, head))
+                answer = self.script(number, head)
+                if not answer and self.close_after_empty:
+                    break
+                writer.write(answer)
                 await writer.drain()
                 if self.close_after_answer:
                     break
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
-        finally:
-            writer.close()
 
     async def __aenter__(self) -> str:
-        self.server = await asyncio.start_server(self.handle, "127.0.0.1", 0)
-        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+        return await self._server.__aenter__()
 
     async def __aexit__(self, *exc: object) -> None:
-        assert self.server is not None
-        self.server.close()
-        await self.server.wait_closed()
+        await self._server.__aexit__(None, None, None)
 
 
 @contextlib.asynccontextmanager
@@ -131,21 +130,161 @@ async def test_head_answers_carry_no_body(make_app: AppFactory, backend: str) ->
 
 
 async def test_many_concurrent_requests_share_a_bounded_pool(make_app: AppFactory, backend: str) -> None:
-    upstream = await LiveServer(upstream_app).start()  # type: ignore[arg-type]
-    try:
-        async with gateway(make_app, upstream.url, max_connections_per_upstream=4) as client:
-            responses = await asyncio.gather(*(client.post(f"/v1/echo/{i}", content=b"x" * i) for i in range(60)))
-    finally:
-        await upstream.stop()
-    assert [r.status_code for r in responses] == [200] * 60
-    assert [r.json()["body_length"] for r in responses] == list(range(60))
-    assert [r.json()["path"] for r in responses] == [f"/v1/echo/{i}" for i in range(60)]
+    open_now = 0
+    most_open = 0
+
+    async def slow_answers(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal open_now, most_open
+        open_now += 1
+        most_open = max(most_open, open_now)
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                await asyncio.sleep(0.01)
+                writer.write(ok(head.split(b" ")[1]))
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            open_now -= 1
+
+    async with raw_server(slow_answers) as url, gateway(make_app, url, max_connections_per_upstream=4) as client:
+        responses = await asyncio.gather(*(client.get(f"/v1/echo/{i}") for i in range(60)))
+    assert [r.text for r in responses] == [f"/v1/echo/{i}" for i in range(60)]
+    assert 1 < most_open <= 4
+
+
+def answer_once_then_hang_up(number: int, head: bytes) -> bytes:
+    """Each connection answers its first request, then closes on the next without answering."""
+    return ok(b"conn %d" % number) if head.startswith(b"GET /v1/echo/warm") else b""
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
 async def test_unsafe_methods_are_never_sent_twice(make_app: AppFactory, backend: str, method: str) -> None:
-    service = ScriptedService(lambda n, head: b"", close_after_answer=True)  # closes without answering
+    service = ScriptedService(answer_once_then_hang_up, close_after_empty=True)
     async with service as url, gateway(make_app, url) as client:
+        warm = await client.get("/v1/echo/warm")
         response = await client.request(method, "/v1/echo/x", content=b"{}")
+    assert warm.text == "conn 1"
     assert response.status_code == 502
-    assert len(service.requests) == 1
+    # The request reached the service once on the pooled connection and was not sent again.
+    assert [head.split(b" ")[0].decode() for head in service.requests] == ["GET", method]
+    assert service.connections == 1
+
+
+async def test_idempotent_request_on_a_connection_closed_unanswered_is_retried(
+    make_app: AppFactory, backend: str
+) -> None:
+    def script(number: int, head: bytes) -> bytes:
+        return ok(b"conn %d" % number) if number > 1 or head.startswith(b"GET /v1/echo/warm") else b""
+
+    service = ScriptedService(script, close_after_empty=True)
+    async with service as url, gateway(make_app, url) as client:
+        await client.get("/v1/echo/warm")
+        retried = await client.get("/v1/echo/x")
+    assert retried.status_code == 200
+    assert retried.text == "conn 2"
+
+
+async def test_sized_answer_above_the_streaming_watermark_and_reuse_after(make_app: AppFactory, backend: str) -> None:
+    big = b"x" * 600_000  # above the 256 KiB read-pause mark, below the 1 MiB read-whole limit
+    service = ScriptedService(lambda n, head: ok(big))
+    async with service as url, gateway(make_app, url, catalog_timeout_s=1.0) as client:
+        answers = [await client.get("/v1/echo/big") for _ in range(3)]
+    assert [(a.status_code, len(a.content)) for a in answers] == [(200, 600_000)] * 3
+    assert service.connections == 1
+
+
+async def test_slow_upload_and_slow_reader_are_not_upstream_timeouts(make_app: AppFactory, backend: str) -> None:
+    upstream = await LiveServer(upstream_app).start()  # type: ignore[arg-type]
+
+    async def trickle() -> AsyncIterator[bytes]:
+        for _ in range(4):
+            yield b"x" * 1000
+            await asyncio.sleep(0.3)
+
+    try:
+        async with gateway(make_app, upstream.url, catalog_timeout_s=0.5) as client:
+            upload = await client.post("/v1/echo/upload", content=trickle())
+            # A reader slower than the timeout: the gateway stops reading from the service, and
+            # that silence is not the service's fault.
+            async with client.stream("GET", "/v1/echo/stream") as streamed:
+                received = 0
+                async for chunk in streamed.aiter_raw():
+                    if received == 0:
+                        await asyncio.sleep(1.2)
+                    received += len(chunk)
+    finally:
+        await upstream.stop()
+    assert upload.status_code == 200
+    assert upload.json()["body_length"] == 4000
+    assert received == 64 * 16384
+
+
+async def test_a_service_that_stops_reading_times_out_and_frees_its_slot(make_app: AppFactory, backend: str) -> None:
+    async def never_reads(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(5)
+
+    async with (
+        raw_server(never_reads) as url,
+        gateway(make_app, url, catalog_timeout_s=0.5, max_connections_per_upstream=1) as client,
+    ):
+        upload = await client.post("/v1/echo/upload", content=b"x" * 16_000_000)
+        after = await client.get("/v1/echo/next")
+    assert upload.status_code == 504
+    assert after.status_code == 504, "the only pool slot must have been released"
+
+
+async def test_client_leaving_mid_stream_drops_the_service_connection(make_app: AppFactory, backend: str) -> None:
+    finished = asyncio.Event()
+    reset = asyncio.Event()
+
+    async def endless(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        try:
+            for _ in range(200):
+                writer.write(b"4000\r\n" + b"y" * 16384 + b"\r\n")
+                await writer.drain()
+                await asyncio.sleep(0.02)
+            finished.set()
+        except ConnectionError:
+            reset.set()
+
+    async with raw_server(endless) as url, gateway(make_app, url) as client:
+        async with client.stream("GET", "/v1/echo/feed") as streamed:
+            async for _chunk in streamed.aiter_raw():
+                break  # the client leaves after the first chunk
+        await asyncio.wait_for(reset.wait(), timeout=3)
+    assert reset.is_set()
+    assert not finished.is_set()
+
+
+async def test_early_answer_to_a_large_upload_is_relayed(make_app: AppFactory, backend: str) -> None:
+    refusal = b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 9\r\nConnection: close\r\n\r\ntoo large"
+    service = ScriptedService(lambda n, head: refusal, close_after_answer=True)
+    async with service as url, gateway(make_app, url) as client:
+        response = await client.post("/v1/echo/upload", content=b"z" * 5_000_000)
+    assert response.status_code == 413
+    assert response.text == "too large"
+
+
+async def test_not_modified_and_trailers(make_app: AppFactory, backend: str) -> None:
+    answers = {
+        b"/v1/echo/cached": b'HTTP/1.1 304 Not Modified\r\nETag: "v1"\r\nContent-Length: 42\r\n\r\n',
+        b"/v1/echo/trailers": (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: x-checksum\r\n\r\n"
+            b"5\r\nhello\r\n0\r\nx-checksum: abc\r\nset-cookie: session=forged\r\n\r\n"
+        ),
+    }
+    service = ScriptedService(lambda n, head: answers[head.split(b" ")[1]])
+    async with service as url, gateway(make_app, url) as client:
+        cached = await client.get("/v1/echo/cached", headers={"if-none-match": '"v1"'})
+        again = await client.get("/v1/echo/cached")
+        trailed = await client.get("/v1/echo/trailers")
+    assert (cached.status_code, again.status_code) == (304, 304)
+    assert cached.headers["etag"] == '"v1"'
+    assert "content-length" not in cached.headers
+    assert trailed.text == "hello"
+    assert "set-cookie" not in trailed.headers
+    assert "x-checksum" not in trailed.headers
