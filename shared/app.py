@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +35,8 @@ from shared.problems import document_problems, install_problem_handlers
 from shared.settings import Environment, ServiceSettings
 
 VERSION = "0.1.0"
+
+logger = logging.getLogger("practicum.app")
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -115,7 +118,11 @@ def build_service_app(
         finally:
             stop.set()
             if task is not None:
-                await task
+                # The dispatcher stops between events; a delivery in flight gets a grace period.
+                try:
+                    await asyncio.wait_for(task, timeout=settings.outbox_delivery_timeout_s + 1)
+                except TimeoutError:
+                    logger.warning("outbox dispatcher did not stop in time; its leases will expire")
             await sink.aclose()
             if owns_engine:
                 await engine.dispose()
@@ -159,6 +166,7 @@ def _policy(settings: ServiceSettings) -> DispatchPolicy:
         backoff_max_s=settings.outbox_backoff_max_s,
         lease_s=settings.outbox_lease_s,
         poll_interval_s=settings.outbox_poll_interval_s,
+        delivery_timeout_s=settings.outbox_delivery_timeout_s,
     )
 
 

@@ -91,12 +91,16 @@ class ServiceClient:
             send_headers.update(headers)
         try:
             response = await self._http.request(method, path, json=json, params=params, headers=send_headers)
+        except httpx.ConnectTimeout as exc:
+            raise ServiceUnavailable(
+                f"{self.service} is unreachable (connect timeout)", service=self.service, reason="unreachable"
+            ) from exc
         except httpx.TimeoutException as exc:
             raise GatewayTimeout(
                 f"{self.service} did not answer {method} {path} in time", service=self.service
             ) from exc
         except httpx.TransportError as exc:
-            if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
+            if isinstance(exc, httpx.ConnectError):
                 raise ServiceUnavailable(
                     f"{self.service} is unreachable", service=self.service, reason="unreachable"
                 ) from exc

@@ -75,7 +75,7 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool) -> None:
     """WAL, foreign keys, a busy timeout, and transactions that SAVEPOINT works inside.
 
     The sqlite3 module opens transactions on its own and breaks SAVEPOINT; SQLAlchemy's
@@ -91,7 +91,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -102,14 +102,21 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-def create_engine(url: str, *, schema: str, pool_size: int = 5, echo: bool = False) -> AsyncEngine:
-    """Build the service's async engine; on SQLite the service schema maps to the file itself."""
+def create_engine(
+    url: str, *, schema: str, pool_size: int = 5, echo: bool = False, foreign_keys: bool = True
+) -> AsyncEngine:
+    """Build the service's async engine; on SQLite the service schema maps to the file itself.
+
+    Migrations pass ``foreign_keys=False``: Alembic's batch mode rebuilds SQLite tables with
+    DROP TABLE, which with foreign keys on would fail or cascade into child rows, and the pragma
+    cannot be changed once a transaction is open.
+    """
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, echo=echo)
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, foreign_keys=foreign_keys)
         return engine.execution_options(schema_translate_map={schema: None})
     return create_async_engine(
         url,

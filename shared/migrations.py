@@ -94,7 +94,7 @@ def _url_from_settings(config: Config) -> str:
 
 
 async def _run_async(url: str, metadata: MetaData, schema: str) -> None:
-    engine = create_engine(url, schema=schema)
+    engine = create_engine(url, schema=schema, foreign_keys=False)
     try:
         async with engine.connect() as conn:
             if not is_sqlite(url):

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends
+from pydantic import ValidationError
 from sqlalchemy import JSON, Index, Integer, String, Text, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -90,14 +91,21 @@ async def enqueue(
     payload: Mapping[str, Any],
     tenant_id: str | None = None,
 ) -> OutboxMixin:
-    """Record an event in the caller's transaction; it is delivered only if that commits."""
+    """Record an event in the caller's transaction; it is delivered only if that commits.
+
+    The event is validated as the envelope it will travel in now, so a malformed event fails
+    the caller's change instead of sitting undeliverable in the outbox.
+    """
     now = utcnow()
+    envelope = EventEnvelope(
+        id=uuid.uuid4(), type=event_type, source=source, tenant_id=tenant_id, occurred_at=now, payload=dict(payload)
+    )
     row = model()
-    row.id = str(uuid.uuid4())
-    row.event_type = event_type
-    row.source = source
-    row.tenant_id = tenant_id
-    row.payload = dict(payload)
+    row.id = str(envelope.id)
+    row.event_type = envelope.type
+    row.source = envelope.source
+    row.tenant_id = envelope.tenant_id
+    row.payload = envelope.payload
     row.created_at = now
     row.available_at = now
     row.status = "pending"
@@ -133,6 +141,9 @@ class DispatchPolicy:
     backoff_max_s: float = 300.0
     lease_s: float = 60.0
     poll_interval_s: float = 0.5
+    # The longest one delivery may take; an event is only started while the lease has at
+    # least this much left, so a slow batch never outlives its lease.
+    delivery_timeout_s: float = 10.0
 
     def backoff(self, attempts: int) -> float:
         """Full-jitter exponential backoff, so retrying replicas do not stampede a receiver."""
@@ -182,15 +193,45 @@ class OutboxDispatcher:
             .returning(model)
             .execution_options(synchronize_session=False)
         )
+        # An event whose every attempt ended with the dispatcher dying (its lease ran out, the
+        # outcome never recorded) would otherwise be claimed forever.
+        exhausted = (
+            update(model)
+            .where(
+                model.status == "pending",
+                model.attempts >= self.policy.max_attempts,
+                or_(model.locked_until.is_(None), model.locked_until < now),
+            )
+            .values(status="dead", locked_by=None, locked_until=None, last_error="gave up: attempts exhausted")
+            .execution_options(synchronize_session=False)
+        )
         async with self.sessionmaker() as session, session.begin():
-            rows = list((await session.scalars(claim)).all())
-            return [envelope_of(row) for row in sorted(rows, key=lambda r: (r.created_at, r.id))]
+            await session.execute(exhausted)
+            rows = sorted((await session.scalars(claim)).all(), key=lambda r: (r.created_at, r.id))
+            envelopes = []
+            for row in rows:
+                try:
+                    envelopes.append(envelope_of(row))
+                except ValidationError as exc:
+                    # Written around enqueue (by hand, or by an older version): it can never
+                    # travel, so it must not block the events behind it.
+                    row.status, row.locked_by, row.locked_until = "dead", None, None
+                    row.last_error = f"malformed event: {exc.errors()[0]['msg']}"[:2000]
+            return envelopes
 
-    async def run_once(self) -> int:
-        """Claim and deliver one batch; returns how many events were delivered."""
+    async def run_once(self, stop: asyncio.Event | None = None) -> int:
+        """Claim and deliver one batch; returns how many events were delivered.
+
+        Stops early (handing the rest back) when ``stop`` is set or the lease is nearly spent.
+        """
+        deadline = asyncio.get_running_loop().time() + self.policy.lease_s
         envelopes = await self.claim()
         delivered = 0
-        for envelope in envelopes:
+        for index, envelope in enumerate(envelopes):
+            too_late = asyncio.get_running_loop().time() + self.policy.delivery_timeout_s > deadline
+            if too_late or (stop is not None and stop.is_set()):
+                await self._release([str(e.id) for e in envelopes[index:]])
+                break
             try:
                 await self.deliver(envelope)
             except PermanentDeliveryError as exc:
@@ -201,6 +242,17 @@ class OutboxDispatcher:
                 await self._record_success(envelope)
                 delivered += 1
         return delivered
+
+    async def _release(self, ids: list[str]) -> None:
+        """Hand claimed but unattempted events back at once, uncounting the claim's attempt."""
+        model = self.model
+        async with self.sessionmaker() as session, session.begin():
+            await session.execute(
+                update(model)
+                .where(model.id.in_(ids), model.locked_by == self.name)
+                .values(locked_by=None, locked_until=None, attempts=model.attempts - 1)
+                .execution_options(synchronize_session=False)
+            )
 
     async def _record_success(self, envelope: EventEnvelope) -> None:
         model = self.model
@@ -241,7 +293,7 @@ class OutboxDispatcher:
         """Poll until ``stop`` is set; a full batch is followed at once by the next one."""
         while not stop.is_set():
             try:
-                envelopes_seen = await self.run_once()
+                envelopes_seen = await self.run_once(stop)
             except Exception:
                 logger.exception("outbox dispatcher iteration failed")
                 envelopes_seen = 0
@@ -260,14 +312,22 @@ class HttpEventSink:
         ]
 
     async def __call__(self, envelope: EventEnvelope) -> None:
-        for prefix, client in self.routes:
-            if envelope.type == prefix or envelope.type.startswith(prefix.rstrip(".") + "."):
-                try:
-                    await client.deliver_event(envelope)
-                except UpstreamProblem as exc:
-                    if exc.upstream_status in (408, 429):
-                        raise
-                    raise PermanentDeliveryError(f"{client.base_url} refused {envelope.type}: {exc.detail}") from exc
+        """Deliver to every matching subscriber; an event nobody subscribes to is a
+        configuration error, not a delivery (it goes dead, visible to operators)."""
+        matching = [
+            (prefix, client)
+            for prefix, client in self.routes
+            if envelope.type == prefix or envelope.type.startswith(prefix.rstrip(".") + ".")
+        ]
+        if not matching:
+            raise PermanentDeliveryError(f"no subscriber is configured for events of type {envelope.type!r}")
+        for _prefix, client in matching:
+            try:
+                await client.deliver_event(envelope)
+            except UpstreamProblem as exc:
+                if exc.upstream_status in (408, 429):
+                    raise
+                raise PermanentDeliveryError(f"{client.base_url} refused {envelope.type}: {exc.detail}") from exc
 
     async def aclose(self) -> None:
         for _prefix, client in self.routes:

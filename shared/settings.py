@@ -70,6 +70,13 @@ class ServiceSettings(BaseSettings):
         return upper
 
     @model_validator(mode="after")
+    def _lease_outlasts_a_delivery(self) -> ServiceSettings:
+        # A dispatcher only starts a delivery that can finish inside its lease.
+        if self.outbox_lease_s <= self.outbox_delivery_timeout_s:
+            raise ValueError("outbox_lease_s must be longer than outbox_delivery_timeout_s")
+        return self
+
+    @model_validator(mode="after")
     def _fill_defaults(self) -> ServiceSettings:
         if not self.port:
             self.port = self.default_port

@@ -42,7 +42,7 @@ async def main() -> None:
         sessionmaker=create_sessionmaker(engine),
         model=OutboxEvent,
         deliver=deliver,
-        policy=DispatchPolicy(batch_size=100, lease_s=args.lease, poll_interval_s=0.05),
+        policy=DispatchPolicy(batch_size=100, lease_s=args.lease, poll_interval_s=0.05, delivery_timeout_s=0.2),
         name="doomed-worker",
     )
     await dispatcher.run_forever(asyncio.Event())

@@ -109,6 +109,9 @@ def test_settings_have_a_prefix_per_service(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("GATEWAY_ROUTES", '{"/v1/things": "payroll"}')
     with pytest.raises(ValueError, match="unknown service 'payroll'"):
         GatewaySettings()
+    monkeypatch.setenv("CATALOG_OUTBOX_LEASE_S", "5")
+    with pytest.raises(ValueError, match="outbox_lease_s must be longer"):
+        CatalogSettings()
 
 
 def test_placeholder_secrets_are_refused_outside_dev() -> None:

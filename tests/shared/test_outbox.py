@@ -292,3 +292,113 @@ async def test_ops_endpoint_reports_backlog_and_retries_dead(make_app: AppFactor
     assert again.json()["current_state"] == "pending"
     assert missing.status_code == 404
     assert (after["pending"], after["dead"]) == (2, 0)
+
+
+async def test_enqueue_refuses_an_event_that_could_never_travel(maker: async_sessionmaker[AsyncSession]) -> None:
+    async with maker() as session:
+        with pytest.raises(ValueError, match="type"):
+            await enqueue(session, OutboxEvent, event_type="Offering-Published", source="catalog", payload={})
+
+
+async def test_a_malformed_row_goes_dead_without_blocking_the_rest(maker: async_sessionmaker[AsyncSession]) -> None:
+    ids = await write_events(maker, 3)
+    async with maker() as session, session.begin():
+        # Written around enqueue, older than everything else: first in line.
+        await session.execute(
+            OutboxEvent.__table__.insert().values(
+                id=str(uuid.uuid4()),
+                event_type="Not A Type",
+                source="catalog",
+                payload={},
+                created_at=utcnow() - dt.timedelta(hours=1),
+                available_at=utcnow() - dt.timedelta(hours=1),
+                status="pending",
+                attempts=0,
+            )
+        )
+    recorder = Recorder()
+    dispatcher = OutboxDispatcher(sessionmaker=maker, model=OutboxEvent, deliver=recorder, policy=FAST)
+    assert await dispatcher.run_once() == 3
+    assert [str(i) for i in recorder.seen] == ids
+    async with maker() as session:
+        bad = (await session.scalars(select(OutboxEvent).where(OutboxEvent.event_type == "Not A Type"))).one()
+    assert bad.status == "dead"
+    assert bad.last_error is not None
+    assert bad.last_error.startswith("malformed event")
+
+
+async def test_an_event_nobody_subscribes_to_is_dead_not_delivered(maker: async_sessionmaker[AsyncSession]) -> None:
+    [event_id] = await write_events(maker, 1)
+    sink = HttpEventSink({"award": "http://127.0.0.1:1"})
+    dispatcher = OutboxDispatcher(sessionmaker=maker, model=OutboxEvent, deliver=sink, policy=FAST)
+    assert await dispatcher.run_once() == 0
+    await sink.aclose()
+    async with maker() as session:
+        row = await session.get(OutboxEvent, event_id)
+    assert row is not None
+    assert row.status == "dead"
+    assert row.last_error == "PermanentDeliveryError: no subscriber is configured for events of type 'test.happened'"
+
+
+async def test_a_batch_stops_before_its_lease_runs_out_and_hands_the_rest_back(
+    maker: async_sessionmaker[AsyncSession],
+) -> None:
+    await write_events(maker, 6)
+
+    async def slow(envelope: EventEnvelope) -> None:
+        await asyncio.sleep(0.3)
+
+    # Lease 1 s, a delivery may take 0.5 s: only the events that can finish inside the lease start.
+    policy = DispatchPolicy(batch_size=6, lease_s=1.0, delivery_timeout_s=0.5)
+    dispatcher = OutboxDispatcher(sessionmaker=maker, model=OutboxEvent, deliver=slow, policy=policy)
+    delivered = await dispatcher.run_once()
+    assert 1 <= delivered < 6
+    async with maker() as session:
+        rest = (await session.scalars(select(OutboxEvent).where(OutboxEvent.status == "pending"))).all()
+    assert len(rest) == 6 - delivered
+    assert all(row.locked_by is None and row.attempts == 0 for row in rest), "handed back, attempt uncounted"
+
+
+async def test_stop_is_honoured_between_events(maker: async_sessionmaker[AsyncSession]) -> None:
+    await write_events(maker, 5)
+    stop = asyncio.Event()
+
+    async def deliver_then_stop(envelope: EventEnvelope) -> None:
+        stop.set()
+
+    dispatcher = OutboxDispatcher(sessionmaker=maker, model=OutboxEvent, deliver=deliver_then_stop, policy=FAST)
+    assert await dispatcher.run_once(stop) == 1
+    assert list((await statuses(maker)).values()).count("pending") == 4
+
+
+async def test_an_event_whose_attempts_all_died_with_the_dispatcher_goes_dead(
+    maker: async_sessionmaker[AsyncSession],
+) -> None:
+    [event_id] = await write_events(maker, 1)
+    async with maker() as session, session.begin():
+        await session.execute(
+            update(OutboxEvent).values(attempts=12, locked_by="ghost", locked_until=utcnow() - dt.timedelta(seconds=1))
+        )
+    dispatcher = OutboxDispatcher(sessionmaker=maker, model=OutboxEvent, deliver=Recorder(), policy=FAST)
+    assert await dispatcher.run_once() == 0
+    async with maker() as session:
+        row = await session.get(OutboxEvent, event_id)
+    assert row is not None
+    assert (row.status, row.last_error) == ("dead", "gave up: attempts exhausted")
+
+
+async def test_concurrent_duplicate_deliveries_run_the_handler_once(
+    maker: async_sessionmaker[AsyncSession], database_urls: dict[str, str], tmp_path: Path
+) -> None:
+    handled: list[uuid.UUID] = []
+    server = await LiveServer(receiver_app(tmp_path, database_urls["catalog"], handled)).start()
+    envelope = EventEnvelope(
+        id=uuid.uuid4(), type="test.happened", source="credentials", occurred_at=utcnow(), payload={}
+    )
+    sink = HttpEventSink({"test": server.url})
+    try:
+        await asyncio.gather(*(sink(envelope) for _ in range(8)))
+    finally:
+        await sink.aclose()
+        await server.stop()
+    assert handled == [envelope.id]
