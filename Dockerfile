@@ -23,7 +23,7 @@ COPY alembic.ini ./
 COPY migrations/ migrations/
 COPY shared/ shared/
 COPY services/ services/
-RUN mkdir -p var && chown practicum:practicum var
+RUN mkdir -p var /keys && chown practicum:practicum var /keys
 
 USER 10001:10001
 

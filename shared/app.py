@@ -13,10 +13,11 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from shared.auth import PublicKeyRing, authenticated
 from shared.db import create_engine, create_sessionmaker
 from shared.docs import mount_docs
 from shared.health import database_check, health_router
@@ -65,6 +66,7 @@ class ServiceSpec:
     outbox_model: type[OutboxMixin]
     inbox_model: type[InboxMixin]
     routers: Sequence[APIRouter] = ()
+    public_routers: Sequence[APIRouter] = ()
     event_handlers: Mapping[str, EventHandler] = field(default_factory=dict)
     # The gateway replaces the standard readiness and OpenAPI with aggregated ones.
     standard_health: bool = True
@@ -137,6 +139,7 @@ def build_service_app(
         openapi_url="/openapi.json" if spec.standard_openapi else None,
     )
     app.state.settings = settings
+    app.state.key_ring = PublicKeyRing(settings.keys_dir)
     app.state.engine = engine
     app.state.sessionmaker = maker
     install_problem_handlers(app)
@@ -150,7 +153,11 @@ def build_service_app(
         app.include_router(
             inbox_router(inbox_model=spec.inbox_model, handlers=spec.event_handlers, session_dependency=get_session)
         )
+    # Protected by default: every domain route needs a verified principal; public routes are
+    # the ones a service lists in ``public_routers`` (and health, docs, the internal inbox).
     for router in spec.routers:
+        app.include_router(router, dependencies=[Depends(authenticated)])
+    for router in spec.public_routers:
         app.include_router(router)
     app.openapi = _problem_openapi(app)  # type: ignore[method-assign]
     if spec.standard_openapi:

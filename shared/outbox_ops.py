@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.auth import require_roles
 from shared.db import utcnow
 from shared.outbox import OutboxMixin
 from shared.problems import Conflict, NotFound
@@ -55,7 +56,10 @@ def _read(row: OutboxMixin) -> OutboxEventRead:
 
 
 def outbox_ops_router(*, service: str, model: type[OutboxMixin], session_dependency: Callable[..., Any]) -> APIRouter:
-    router = APIRouter(prefix=f"/v1/ops/{service}/outbox", tags=["operations"])
+    # Operators only: the outbox spans every tenant of the service.
+    router = APIRouter(
+        prefix=f"/v1/ops/{service}/outbox", tags=["operations"], dependencies=[Depends(require_roles("platform_admin"))]
+    )
     session_dep = Depends(session_dependency, scope="function")
 
     @router.get("", response_model=OutboxSummary, summary="Outbox backlog and recent dead events")

@@ -256,10 +256,12 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
             if method not in {"get", "put", "post", "delete", "patch", "head", "options"}:
                 continue
             responses = operation.setdefault("responses", {})
+            # OAuth endpoints answer RFC 6749 errors, documented by the route itself.
+            own_errors = bool(operation.get("x-practicum-oauth"))
             for code, response in list(responses.items()):
-                if code == "422" or (code[:1] in {"4", "5"}):
+                if (code == "422" or code[:1] in {"4", "5"}) and not own_errors:
                     response["content"] = problem_content
-            if operation.get("parameters") or operation.get("requestBody"):
+            if (operation.get("parameters") or operation.get("requestBody")) and not own_errors:
                 responses.setdefault(
                     "422", {"description": "Invalid input; `errors` lists each field", "content": problem_content}
                 )

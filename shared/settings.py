@@ -42,6 +42,9 @@ class ServiceSettings(BaseSettings):
         description="SQLAlchemy async URL; empty means the embedded SQLite file under DATA_DIR",
     )
     data_dir: Path = DEFAULT_DATA_DIR
+    # Where the gateway's token keys live (<kid>.pem private, <kid>.pub.pem public); services
+    # read the public halves. Empty means <DATA_DIR>/gateway-keys.
+    gateway_keys_dir: Path | None = None
     db_pool_size: int = Field(default=5, ge=1, le=100)
     db_echo: bool = False
     log_level: str = "INFO"
@@ -80,6 +83,8 @@ class ServiceSettings(BaseSettings):
     def _fill_defaults(self) -> ServiceSettings:
         if not self.port:
             self.port = self.default_port
+        if self.gateway_keys_dir is None:
+            self.gateway_keys_dir = self.data_dir / "gateway-keys"
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir / (self.service_name + '.sqlite3')}"
         return self
@@ -87,6 +92,11 @@ class ServiceSettings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment is Environment.production
+
+    @property
+    def keys_dir(self) -> Path:
+        assert self.gateway_keys_dir is not None  # filled by the validator
+        return self.gateway_keys_dir
 
     @property
     def db_schema(self) -> str:

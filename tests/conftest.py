@@ -107,6 +107,12 @@ def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
 
 
+@pytest.fixture
+def keys_dir(data_dir: Path) -> Path:
+    """Where the gateway of this test keeps its token keys, and its services find them."""
+    return data_dir / "gateway-keys"
+
+
 AppFactory = Callable[..., Awaitable[FastAPI]]
 
 

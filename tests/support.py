@@ -110,7 +110,7 @@ RawHandler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[No
 
 
 @contextlib.asynccontextmanager
-async def raw_server(handler: RawHandler) -> AsyncIterator[str]:
+async def raw_server(handler: RawHandler, *, limit: int = 2**16) -> AsyncIterator[str]:
     """A raw TCP server for scripted (mis)behaviour; its handlers are cancelled on exit so no
     task outlives the test."""
     tasks: set[asyncio.Task[None]] = set()
@@ -124,7 +124,7 @@ async def raw_server(handler: RawHandler) -> AsyncIterator[str]:
         finally:
             writer.close()
 
-    server = await asyncio.start_server(tracked, "127.0.0.1", 0, limit=1024)
+    server = await asyncio.start_server(tracked, "127.0.0.1", 0, limit=limit)
     try:
         yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
     finally:
@@ -133,3 +133,60 @@ async def raw_server(handler: RawHandler) -> AsyncIterator[str]:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await server.wait_closed()
+
+
+def signing_key(keys_dir: Path) -> Any:
+    from services.gateway.keys import active_key, write_key
+
+    return active_key(keys_dir) or write_key(keys_dir)
+
+
+def token_service(keys_dir: Path, issuer: str = "http://127.0.0.1:8000") -> Any:
+    from services.gateway.tokens import TokenService
+    from shared.auth import PublicKeyRing
+
+    return TokenService(
+        key=signing_key(keys_dir),
+        key_ring=PublicKeyRing(keys_dir),
+        issuer=issuer,
+        access_ttl_s=900,
+        internal_ttl_s=30,
+    )
+
+
+OPERATOR_ROLES = frozenset({"platform_admin"})
+
+
+def identity_headers(
+    keys_dir: Path,
+    service: str,
+    *,
+    roles: frozenset[str] = OPERATOR_ROLES,
+    scopes: frozenset[str] | None = None,
+    tenant_id: str = "tenant-a",
+    subject: str = "user:test",
+) -> dict[str, str]:
+    """The header the gateway would send ``service`` for such a caller."""
+    from services.gateway.tokens import AccessClaims
+    from shared.auth import IDENTITY_HEADER, scopes_for_roles
+
+    claims = AccessClaims(
+        subject=subject,
+        tenant_id=tenant_id,
+        kind="user",
+        roles=tuple(sorted(roles)),
+        scopes=tuple(sorted(scopes if scopes is not None else scopes_for_roles(roles))),
+        client_id=None,
+        expires_at=0,
+    )
+    return {IDENTITY_HEADER: token_service(keys_dir).internal(claims, audience=service, request_id=None)}
+
+
+def bearer(keys_dir: Path, *, roles: frozenset[str] = OPERATOR_ROLES, tenant_id: str = "tenant-a") -> dict[str, str]:
+    """An access token as the gateway issues it (for tests through the gateway)."""
+    from shared.auth import scopes_for_roles
+
+    token = token_service(keys_dir).issue(
+        subject="user:test", tenant_id=tenant_id, kind="user", scopes=scopes_for_roles(roles), roles=roles
+    )
+    return {"authorization": f"Bearer {token}"}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import schemathesis
@@ -20,13 +21,13 @@ from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.conftest import AppFactory
-from tests.support import DOMAIN_SERVICES, LiveServer
+from tests.support import DOMAIN_SERVICES, LiveServer, bearer, identity_headers
 
 # Examples per operation and mode; raise it locally for a deeper search (FUZZ_EXAMPLES=500).
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
 
 
-def fuzz_document(base_url: str, openapi_path: str = "/openapi.json") -> list[str]:
+def fuzz_document(base_url: str, headers: dict[str, str], openapi_path: str = "/openapi.json") -> list[str]:
     """Runs in a worker thread (schemathesis calls are blocking); returns the operations covered."""
     schema = schemathesis.openapi.from_url(base_url + openapi_path)
     covered = []
@@ -38,13 +39,15 @@ def fuzz_document(base_url: str, openapi_path: str = "/openapi.json") -> list[st
         # Invalid input needs somewhere to put it; an operation without inputs gets valid calls only.
         modes = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE) if has_input else (GenerationMode.POSITIVE,)
         for mode in modes:
-            run = _fuzz_operation(operation, mode, base_url)
+            run = _fuzz_operation(operation, mode, base_url, headers)
             run()
         covered.append(f"{operation.method.upper()} {operation.path}")
     return covered
 
 
-def _fuzz_operation(operation: object, mode: GenerationMode, base_url: str) -> Callable[[], None]:
+def _fuzz_operation(
+    operation: object, mode: GenerationMode, base_url: str, headers: dict[str, str]
+) -> Callable[[], None]:
     @settings(
         max_examples=EXAMPLES,
         deadline=None,
@@ -55,29 +58,32 @@ def _fuzz_operation(operation: object, mode: GenerationMode, base_url: str) -> C
     )
     @given(case=operation.as_strategy(generation_mode=mode))  # type: ignore[attr-defined]
     def check(case: schemathesis.Case) -> None:
-        case.call_and_validate(base_url=base_url, timeout=10, excluded_checks=[positive_data_acceptance])
+        case.call_and_validate(
+            base_url=base_url, headers=headers, timeout=10, excluded_checks=[positive_data_acceptance]
+        )
 
     return check
 
 
 @pytest.mark.parametrize("service", DOMAIN_SERVICES)
-async def test_fuzz_each_service(make_app: AppFactory, backend: str, service: str) -> None:
+async def test_fuzz_each_service(make_app: AppFactory, backend: str, service: str, keys_dir: Path) -> None:
+    # As an operator, so that protected operations are exercised beyond their 401.
     server = await LiveServer(await make_app(service)).start()
     try:
-        covered = await asyncio.to_thread(fuzz_document, server.url)
+        covered = await asyncio.to_thread(fuzz_document, server.url, identity_headers(keys_dir, service))
     finally:
         await server.stop()
     assert "POST /internal/events" in covered
     assert f"GET /v1/ops/{service}/outbox" in covered
 
 
-async def test_fuzz_combined_api_through_gateway(make_app: AppFactory, backend: str) -> None:
+async def test_fuzz_combined_api_through_gateway(make_app: AppFactory, backend: str, keys_dir: Path) -> None:
     services = {name: await LiveServer(await make_app(name)).start() for name in DOMAIN_SERVICES}
     gateway = await LiveServer(
         await make_app("gateway", **{f"{name}_url": server.url for name, server in services.items()})
     ).start()
     try:
-        covered = await asyncio.to_thread(fuzz_document, gateway.url)
+        covered = await asyncio.to_thread(fuzz_document, gateway.url, bearer(keys_dir))
     finally:
         await gateway.stop()
         for server in services.values():

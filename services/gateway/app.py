@@ -13,13 +13,19 @@ from services.badges.client import BadgesClient
 from services.catalog.client import CatalogClient
 from services.credentials.client import CredentialsClient
 from services.gateway.api import router
+from services.gateway.auth_api import router as auth_router
+from services.gateway.keys import load_signing_key
 from services.gateway.models import InboxEvent, OutboxEvent
 from services.gateway.proxy import Proxy, RouteTable, close_upstreams, open_upstreams
+from services.gateway.seed import seed_demo
 from services.gateway.service import OpenAPICache
 from services.gateway.settings import UPSTREAMS, GatewaySettings
+from services.gateway.tokens import TokenService
 from shared.app import ServiceSpec, build_service_app
+from shared.auth import PublicKeyRing
 from shared.docs import mount_docs
 from shared.middleware import RequestContextMiddleware
+from shared.settings import Environment
 from shared.standard_client import StandardServiceClient
 
 CLIENTS: dict[str, type[StandardServiceClient]] = {
@@ -59,14 +65,26 @@ def create_app(
 ) -> FastAPI:
     """Tests pass an ``engine`` and a ``sessionmaker`` bound to a transaction they roll back."""
     settings = settings or GatewaySettings()
+
+    tokens = TokenService(
+        key=load_signing_key(settings),
+        key_ring=PublicKeyRing(settings.keys_dir),
+        issuer=settings.public_base_url.rstrip("/"),
+        access_ttl_s=settings.access_token_ttl_s,
+        internal_ttl_s=settings.internal_token_ttl_s,
+    )
     proxy = Proxy(
         upstreams={},
+        tokens=tokens,
         buffer_request_bytes=settings.buffer_request_bytes,
         buffer_response_bytes=settings.buffer_response_bytes,
     )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.dev_seed and settings.environment is Environment.dev:
+            async with app.state.sessionmaker() as session, session.begin():
+                await seed_demo(session)
         proxy.upstreams.update(open_upstreams(settings, UPSTREAMS))
         app.state.service_clients = {
             name: CLIENTS[name](settings.upstream_url(name), timeout=settings.readiness_probe_timeout_s)
@@ -86,7 +104,7 @@ def create_app(
         description="The one public entry point of Practicum.",
         outbox_model=OutboxEvent,
         inbox_model=InboxEvent,
-        routers=[router],
+        public_routers=[router, auth_router],
         standard_health=False,
         standard_openapi=False,
         event_inbox=False,
@@ -99,5 +117,6 @@ def create_app(
     app.proxy_entry = RequestContextMiddleware(proxy)
     app.state.routes = app.route_table
     app.state.openapi_cache = OpenAPICache(ttl_s=settings.openapi_cache_s)
+    app.state.tokens = tokens
     mount_docs(app, title="Practicum API")
     return app

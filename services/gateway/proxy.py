@@ -18,8 +18,11 @@ from urllib.parse import urlsplit
 from starlette.types import Receive, Scope, Send
 
 from services.gateway.settings import GatewaySettings
+from services.gateway.tokens import TokenService
 from services.gateway.upstream import (
     BadResponse,
+    ClientGone,
+    ClientStalled,
     ClosedBeforeAnswer,
     ConnectFailed,
     Connection,
@@ -29,6 +32,7 @@ from services.gateway.upstream import (
     UpstreamPool,
     UpstreamTimeout,
 )
+from shared.auth import Unauthorized
 from shared.problems import BadGateway, GatewayTimeout, Problem, ServiceUnavailable
 
 logger = logging.getLogger("practicum.gateway.proxy")
@@ -56,6 +60,9 @@ _REQUEST_DROP = HOP_BY_HOP | {
     b"x-forwarded-for",
     b"x-forwarded-proto",
     b"x-forwarded-host",
+    # Identity: the client's token stays at the gateway; services get the gateway's word for it.
+    b"authorization",
+    b"x-practicum-identity",
 }
 # The ASGI server writes its own Date and Server; forwarding the upstream's would double them.
 _RESPONSE_DROP = HOP_BY_HOP | {b"date", b"server"}
@@ -119,12 +126,23 @@ async def close_upstreams(upstreams: dict[str, Upstream]) -> None:
 
 
 class Proxy:
-    """ASGI app that forwards a request to the service owning its path (``scope["upstream"]``)."""
+    """ASGI app that forwards a request to the service owning its path (``scope["upstream"]``).
+
+    A bearer token, when present, is verified here (401 if it is not valid) and replaced by an
+    internal token for the one service the request goes to; without one the request goes on
+    anonymous and the service decides (public route, or 401).
+    """
 
     def __init__(
-        self, *, upstreams: dict[str, Upstream], buffer_request_bytes: int, buffer_response_bytes: int
+        self,
+        *,
+        upstreams: dict[str, Upstream],
+        tokens: TokenService,
+        buffer_request_bytes: int,
+        buffer_response_bytes: int,
     ) -> None:
         self.upstreams = upstreams  # filled and emptied by the gateway's lifespan
+        self.tokens = tokens
         self.buffer_request_bytes = buffer_request_bytes
         self.buffer_response_bytes = buffer_response_bytes
 
@@ -137,9 +155,24 @@ class Proxy:
         except ClientDisconnected:
             return
 
+    def _identity(self, scope: Scope, service: str) -> bytes | None:
+        authorization = next((v for k, v in scope["headers"] if k == b"authorization"), None)
+        if authorization is None:
+            return None
+        scheme, _, token = authorization.decode("latin-1").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("send the access token as 'Authorization: Bearer <token>'", error="invalid_request")
+        claims = self.tokens.verify(token.strip())
+        request_id = scope.get("state", {}).get("request_id")
+        internal: str = self.tokens.internal(claims, audience=service, request_id=request_id)
+        return internal.encode()
+
     async def _forward(self, upstream: Upstream, scope: Scope, receive: Receive, send: Send) -> None:
         method: str = scope["method"]
         headers, content_length, chunked = _request_headers(scope, upstream.host_header)
+        identity = self._identity(scope, upstream.name)
+        if identity is not None:
+            headers.append((b"x-practicum-identity", identity))
         streamed = chunked or (content_length is not None and content_length > self.buffer_request_bytes)
         body = b""
         if streamed:
@@ -188,6 +221,12 @@ async def _acquire(upstream: Upstream, *, fresh: bool) -> Connection:
         raise ServiceUnavailable(f"{upstream.name} is saturated", service=upstream.name, retry_after=1) from exc
     except UpstreamTimeout as exc:
         raise GatewayTimeout(f"{upstream.name} did not answer in time", service=upstream.name) from exc
+
+
+class NotImplementedTransferCoding(Problem):
+    status = 501
+    title = "Not Implemented"
+    slug = "gateway/transfer-coding"
 
 
 class ClientDisconnected(Exception):
@@ -240,8 +279,13 @@ async def _relay(
 
     # The server does not tell a sender that its client left; watch for it, and drop the
     # service's connection then instead of pulling a long answer to the end for no one.
+    finished = False
+
     def client_left(_task: asyncio.Task[None]) -> None:
-        conn.abort(BadResponse("client disconnected"))
+        # The callback may run after the relay finished and the connection went back to the
+        # pool (possibly to another request): only abort while this exchange still owns it.
+        if not finished:
+            conn.abort(ClientGone("client disconnected"))
 
     watcher = asyncio.create_task(_until_disconnect(receive))
     watcher.add_done_callback(client_left)
@@ -251,11 +295,14 @@ async def _relay(
         async for chunk in chunks:
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+    except (ClientGone, ClientStalled) as exc:
+        logger.info("client went away mid-response", extra={"error": str(exc)})
     except UpstreamError as exc:
         # Headers are out; the only honest thing left is to cut the connection, which the
         # server does when the app returns without finishing the body.
         logger.warning("upstream failed mid-response", extra={"error": str(exc)})
     finally:
+        finished = True
         watcher.remove_done_callback(client_left)
         watcher.cancel()
 
@@ -304,7 +351,12 @@ def _request_headers(scope: Scope, host: bytes) -> tuple[Headers, int | None, bo
             except ValueError:
                 content_length = None
         elif name == b"transfer-encoding":
-            chunked = b"chunked" in value.lower()
+            codings = [c.strip() for c in value.lower().split(b",")]
+            if codings != [b"chunked"]:
+                raise NotImplementedTransferCoding(
+                    f"transfer coding {value.decode('latin-1')!r} is not supported; send chunked or Content-Length"
+                )
+            chunked = True
         elif name == b"host":
             client_host = value
         elif name == b"x-forwarded-for":

@@ -61,6 +61,12 @@ class GatewaySettings(ServiceSettings):
     buffer_response_bytes: int = Field(default=1048576, ge=0)
     readiness_probe_timeout_s: float = Field(default=2.0, gt=0)
     openapi_cache_s: float = Field(default=30.0, ge=0)
+    # The gateway's public address: the issuer of its tokens and the base of its metadata.
+    public_base_url: str = "http://127.0.0.1:8000"
+    access_token_ttl_s: int = Field(default=900, ge=60, le=86400)
+    internal_token_ttl_s: int = Field(default=30, ge=5, le=60)
+    # Dev only: create the demo tenants, users and API clients on start (refused in production).
+    dev_seed: bool = True
     routes: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_ROUTES))
 
     @model_validator(mode="after")
@@ -70,6 +76,12 @@ class GatewaySettings(ServiceSettings):
                 raise ValueError(f"route prefix {prefix!r} must start with '/' and not end with '/'")
             if service not in UPSTREAMS:
                 raise ValueError(f"route {prefix!r} names unknown service {service!r}; known: {', '.join(UPSTREAMS)}")
+        return self
+
+    @model_validator(mode="after")
+    def _no_seed_in_production(self) -> GatewaySettings:
+        if self.dev_seed and self.is_production:
+            self.dev_seed = False  # the demo accounts have published passwords
         return self
 
     def upstream_url(self, service: str) -> str:

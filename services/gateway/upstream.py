@@ -25,6 +25,8 @@ import httptools
 Headers = list[tuple[bytes, bytes]]
 
 _HIGH_WATER = 256 * 1024  # buffered answer bytes before reading from the service pauses
+# A client may stall a streamed answer this long before its pool slot is taken back.
+CLIENT_STALL_LIMIT_S = 60.0
 
 
 class UpstreamError(Exception):
@@ -37,6 +39,14 @@ class ConnectFailed(UpstreamError):
 
 class PoolExhausted(UpstreamError):
     """Every connection to the service stayed busy for longer than the connect timeout."""
+
+
+class ClientStalled(UpstreamError):
+    """The client stopped reading a streamed answer for too long (not the service's fault)."""
+
+
+class ClientGone(UpstreamError):
+    """The client disconnected; the service's answer has no one to go to."""
 
 
 class UpstreamTimeout(UpstreamError):
@@ -87,6 +97,9 @@ class Connection(asyncio.Protocol):
         self._received_any = False
         self._head_only = False
         self._streaming = False  # only a streamed answer is read with back-pressure
+        self._in_flight = False  # a request was sent and its answer is not complete yet
+        self._body_pending = False  # part of a streamed request body is still unsent
+        self._paused_since = 0.0
         self._exc: UpstreamError | None = None
         self._resume_reading()
 
@@ -97,12 +110,17 @@ class Connection(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
+        if not self._in_flight:
+            # Bytes nobody asked for (a late or duplicate answer): the stream is out of step and
+            # the next request would be answered with them.
+            self.abort(BadResponse("upstream sent bytes outside an exchange"))
+            return
         self._last_activity = self.loop.time()
         self._received_any = True
         try:
             self._parser.feed_data(data)
-        except httptools.HttpParserError as exc:
-            self.abort(BadResponse(f"invalid HTTP from upstream: {exc}"))
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
+            self.abort(BadResponse(f"invalid HTTP from upstream: {type(exc).__name__}"))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -135,6 +153,11 @@ class Connection(asyncio.Protocol):
             self._framed = True
         self.headers.append((name, value))
 
+    def on_message_begin(self) -> None:
+        if self.complete:
+            # A second answer to one request, even within the same packet.
+            raise httptools.HttpParserError("more than one answer to one request")
+
     def on_headers_complete(self) -> None:
         status = self._parser.get_status_code()
         if status < 200:
@@ -144,6 +167,7 @@ class Connection(asyncio.Protocol):
         self.status = status
         self.keep_alive = self._parser.should_keep_alive()
         self.headers_done = True
+        self._release_writer()  # an early answer ends the upload at once
         if self._head_only or status in (204, 304):
             self._framed = True
             self._finish()
@@ -156,6 +180,7 @@ class Connection(asyncio.Protocol):
         self._buffered += len(body)
         if self._streaming and self._buffered > _HIGH_WATER and not self._read_paused and self.transport:
             self._read_paused = True
+            self._paused_since = self.loop.time()
             self.transport.pause_reading()
         self._wake()
 
@@ -168,6 +193,7 @@ class Connection(asyncio.Protocol):
     def _finish(self) -> None:
         if not self.complete:
             self.complete = True
+            self._in_flight = False
             self._cancel_timer()
             if self._head_only:
                 self.keep_alive = False  # a HEAD answer's announced body never comes; do not reuse
@@ -213,6 +239,10 @@ class Connection(asyncio.Protocol):
         # service's, so it does not count.
         now = self.loop.time()
         if self._read_paused:
+            if now - self._paused_since > CLIENT_STALL_LIMIT_S:
+                self._timer = None
+                self.abort(ClientStalled("the client stopped reading the answer"))
+                return
             self._last_activity = now
         idle = now - self._last_activity
         if idle >= self.read_timeout:
@@ -230,7 +260,16 @@ class Connection(asyncio.Protocol):
 
     @property
     def reusable(self) -> bool:
-        return self.complete and self.keep_alive and not self.closed and self._exc is None and not self._body
+        # A connection whose request body was not fully sent must never carry another request:
+        # the service would read the next request as the rest of the old body (smuggling).
+        return (
+            self.complete
+            and self.keep_alive
+            and not self._body_pending
+            and not self.closed
+            and self._exc is None
+            and not self._body
+        )
 
     def start(self, head: bytes, body: bytes = b"", *, head_only: bool = False, more_body: bool = False) -> None:
         """Send a request head (and a body already in hand). Unless more body follows (then call
@@ -241,11 +280,15 @@ class Connection(asyncio.Protocol):
         if self.closed:
             self._fail(ClosedBeforeAnswer("pooled connection already closed"))
             return
+        self._in_flight = True
+        self._body_pending = more_body
         self.transport.write(head + body if body else head)
         if not more_body:
             self.body_sent()
 
     def body_sent(self) -> None:
+        """The whole request body is out: only now may the connection be reused afterwards."""
+        self._body_pending = False
         if self._timer is None and not self.complete and self._exc is None:
             self._last_activity = self.loop.time()
             self._timer = self.loop.call_later(self.read_timeout, self._check_timeout)
@@ -270,7 +313,10 @@ class Connection(asyncio.Protocol):
                 self.abort(UpstreamTimeout("upstream stopped reading the request body"))
             finally:
                 self._drain_waiter = None
-            if self._exc is not None and not self.headers_done:
+            if self.headers_done:
+                self.keep_alive = False
+                return False
+            if self._exc is not None:
                 raise self._exc
         return True
 

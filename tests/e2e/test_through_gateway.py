@@ -9,13 +9,14 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
 
 from shared.logging import JsonFormatter
 from tests.conftest import AppFactory
-from tests.support import DOMAIN_SERVICES, LiveServer
+from tests.support import DOMAIN_SERVICES, LiveServer, bearer
 
 
 @dataclass
@@ -25,12 +26,12 @@ class Stack:
 
 
 @pytest.fixture
-async def stack(make_app: AppFactory) -> AsyncIterator[Stack]:
+async def stack(make_app: AppFactory, keys_dir: Path) -> AsyncIterator[Stack]:
     services = {name: await LiveServer(await make_app(name)).start() for name in DOMAIN_SERVICES}
     urls = {f"{name}_url": server.url for name, server in services.items()}
     gateway = await LiveServer(await make_app("gateway", openapi_cache_s=0, **urls)).start()
     try:
-        async with httpx.AsyncClient(base_url=gateway.url, timeout=10) as client:
+        async with httpx.AsyncClient(base_url=gateway.url, timeout=10, headers=bearer(keys_dir)) as client:
             yield Stack(client=client, services=services)
     finally:
         await gateway.stop()

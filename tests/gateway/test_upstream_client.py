@@ -226,7 +226,7 @@ async def test_a_service_that_stops_reading_times_out_and_frees_its_slot(make_ap
         await asyncio.sleep(5)
 
     async with (
-        raw_server(never_reads) as url,
+        raw_server(never_reads, limit=1024) as url,
         gateway(make_app, url, catalog_timeout_s=0.5, max_connections_per_upstream=1) as client,
     ):
         upload = await client.post("/v1/echo/upload", content=b"x" * 16_000_000)
@@ -288,3 +288,144 @@ async def test_not_modified_and_trailers(make_app: AppFactory, backend: str) -> 
     assert trailed.text == "hello"
     assert "set-cookie" not in trailed.headers
     assert "x-checksum" not in trailed.headers
+
+
+async def _raw_exchange(port: int, request: bytes) -> bytes:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(request)
+    await writer.drain()
+    data = await asyncio.wait_for(reader.read(65536), 5)
+    writer.close()
+    return data
+
+
+async def test_a_half_sent_upload_never_reuses_its_connection(make_app: AppFactory, backend: str) -> None:
+    """The service refused an upload before reading it and the client left mid-body: that
+    connection still expects the rest of the body, so reusing it would let the next request's
+    bytes be read as a smuggled request."""
+
+    def script(number: int, head: bytes) -> bytes:
+        if head.startswith(b"POST /v1/echo/early"):
+            return b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n"
+        return ok(b"conn %d" % number)
+
+    service = ScriptedService(script)
+    async with service as url:
+        live = await LiveServer(await make_app("gateway", catalog_url=url, routes={"/v1/echo": "catalog"})).start()
+        try:
+            _reader, writer = await asyncio.open_connection("127.0.0.1", live.port)
+            writer.write(b"POST /v1/echo/early HTTP/1.1\r\nHost: x\r\nContent-Length: 200000\r\n\r\n" + b"a" * 1000)
+            await writer.drain()
+            await asyncio.sleep(0.3)
+            writer.transport.abort()  # the client leaves mid-upload
+            await asyncio.sleep(0.2)
+            async with httpx.AsyncClient(base_url=live.url) as client:
+                after = await client.get("/v1/echo/next")
+        finally:
+            await live.stop()
+    assert after.text == "conn 2", "the half-sent connection must not be reused"
+
+
+async def test_answers_nobody_asked_for_close_the_connection(make_app: AppFactory, backend: str) -> None:
+    async def noisy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connection = id(writer)
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            path = head.split(b" ")[1]
+            if path == b"/v1/echo/two":  # two answers in one packet
+                writer.write(ok(b"ok", extra=b"X-First: 1\r\n") + b"HTTP/1.1 500 Oops\r\nContent-Length: 4\r\n\r\nboom")
+            elif path == b"/v1/echo/late":  # a duplicate answer, later, on an idle connection
+                writer.write(ok(b"first"))
+                await writer.drain()
+                await asyncio.sleep(0.1)
+                writer.write(ok(b"STRAY"))
+            else:
+                writer.write(ok(b"%d" % connection))
+            await writer.drain()
+
+    async with raw_server(noisy) as url, gateway(make_app, url) as client:
+        two = await client.get("/v1/echo/two")
+        after_two = await client.get("/v1/echo/next")
+        late = await client.get("/v1/echo/late")
+        await asyncio.sleep(0.3)
+        after_late = await client.get("/v1/echo/next")
+        again = await client.get("/v1/echo/next")
+    assert (two.status_code, two.headers["x-first"], two.text) == (200, "1", "ok")
+    assert late.text == "first"
+    assert after_late.text != "STRAY"
+    assert after_late.text == again.text, "a fresh connection, then reused"
+    assert after_two.text != after_late.text
+
+
+async def test_an_early_answer_reaches_the_client_while_the_upload_is_blocked(
+    make_app: AppFactory, backend: str
+) -> None:
+    async def refuse_later(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        await asyncio.sleep(0.3)  # then answers without ever reading the body
+        writer.write(b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 8\r\n\r\ntoo big!")
+        await writer.drain()
+        await asyncio.sleep(5)
+
+    async with raw_server(refuse_later, limit=1024) as url, gateway(make_app, url, catalog_timeout_s=3) as client:
+        started = asyncio.get_running_loop().time()
+        response = await client.post("/v1/echo/upload", content=b"u" * 16_000_000)
+        elapsed = asyncio.get_running_loop().time() - started
+    assert response.status_code == 413
+    assert elapsed < 2.5, "relayed when it came, not after the read timeout"
+
+
+async def test_an_upgrade_answer_is_a_502(make_app: AppFactory, backend: str) -> None:
+    upgrade = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+    async with ScriptedService(lambda n, head: upgrade) as url, gateway(make_app, url) as client:
+        response = await client.get("/v1/echo/ws")
+    assert response.status_code == 502
+
+
+async def test_transfer_codings_other_than_chunked_are_refused(make_app: AppFactory, backend: str) -> None:
+    service = ScriptedService(lambda n, head: ok())
+    async with service as url:
+        live = await LiveServer(await make_app("gateway", catalog_url=url, routes={"/v1/echo": "catalog"})).start()
+        try:
+            answer = await _raw_exchange(
+                live.port,
+                b"POST /v1/echo/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+            )
+        finally:
+            await live.stop()
+    assert answer.startswith(b"HTTP/1.1 501 ")
+    assert b"application/problem+json" in answer
+    assert service.requests == []
+
+
+async def test_a_client_that_stops_reading_loses_its_slot(
+    make_app: AppFactory, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.gateway import upstream
+
+    monkeypatch.setattr(upstream, "CLIENT_STALL_LIMIT_S", 0.5)
+    reset = asyncio.Event()
+
+    async def endless(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        try:
+            while True:
+                writer.write(b"4000\r\n" + b"s" * 16384 + b"\r\n")
+                await writer.drain()
+        except ConnectionError:
+            reset.set()
+
+    async with raw_server(endless) as url:
+        live = await LiveServer(
+            await make_app("gateway", catalog_url=url, routes={"/v1/echo": "catalog"}, catalog_timeout_s=0.3)
+        ).start()
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", live.port)
+            writer.write(b"GET /v1/echo/feed HTTP/1.1\r\nHost: x\r\n\r\n")
+            await reader.readuntil(b"\r\n\r\n")  # then never reads again, and stays connected
+            await asyncio.wait_for(reset.wait(), timeout=5)
+            writer.transport.abort()
+        finally:
+            await live.stop()
+    assert reset.is_set()

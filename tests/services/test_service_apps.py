@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import AppFactory
-from tests.support import DOMAIN_SERVICES, asgi_client, create_app, make_settings
+from tests.support import DOMAIN_SERVICES, asgi_client, create_app, identity_headers, make_settings
 
 pytestmark = pytest.mark.parametrize("service", DOMAIN_SERVICES)
 
@@ -93,13 +93,15 @@ async def test_malformed_json_is_422_with_pointer(make_app: AppFactory, service:
     assert "not valid JSON" in body["errors"][0]["detail"]
 
 
-async def test_wrong_types_are_422_with_a_pointer_each(make_app: AppFactory, service: str) -> None:
+async def test_wrong_types_are_422_with_a_pointer_each(make_app: AppFactory, service: str, keys_dir: Path) -> None:
     async with asgi_client(await make_app(service)) as client:
         response = await client.post(
             "/internal/events",
             json={"id": "not-a-uuid", "type": "x.y", "source": "test", "occurred_at": 12, "payload": []},
         )
-        query = await client.get(f"/v1/ops/{service}/outbox", params={"limit": "many"})
+        query = await client.get(
+            f"/v1/ops/{service}/outbox", params={"limit": "many"}, headers=identity_headers(keys_dir, service)
+        )
     assert response.status_code == 422
     pointers = {e["pointer"] for e in response.json()["errors"]}
     assert pointers == {"/body/id", "/body/payload"}

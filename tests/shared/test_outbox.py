@@ -22,7 +22,7 @@ from shared.db import create_sessionmaker, utcnow
 from shared.events import EventEnvelope
 from shared.outbox import DispatchPolicy, HttpEventSink, OutboxDispatcher, PermanentDeliveryError, enqueue
 from tests.conftest import AppFactory
-from tests.support import LiveServer, asgi_client, make_settings
+from tests.support import LiveServer, asgi_client, identity_headers, make_settings
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -269,7 +269,7 @@ async def test_crash_between_delivery_and_record_loses_nothing(
         assert await session.scalar(select(func.count()).select_from(InboxEvent)) == 8
 
 
-async def test_ops_endpoint_reports_backlog_and_retries_dead(make_app: AppFactory) -> None:
+async def test_ops_endpoint_reports_backlog_and_retries_dead(make_app: AppFactory, keys_dir: Path) -> None:
     app = await make_app("catalog")
     async with app.state.sessionmaker() as session:
         pending = await enqueue(session, OutboxEvent, event_type="test.happened", source="catalog", payload={})
@@ -278,6 +278,7 @@ async def test_ops_endpoint_reports_backlog_and_retries_dead(make_app: AppFactor
         pending.created_at = utcnow() - dt.timedelta(minutes=5)
         await session.commit()
     async with asgi_client(app) as client:
+        client.headers.update(identity_headers(keys_dir, "catalog"))
         summary = (await client.get("/v1/ops/catalog/outbox")).json()
         retried = await client.post(f"/v1/ops/catalog/outbox/{dead.id}/retry")
         again = await client.post(f"/v1/ops/catalog/outbox/{dead.id}/retry")

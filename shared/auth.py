@@ -1,0 +1,215 @@
+"""Verified identity inside every service: the gateway's internal token becomes a ``Principal``.
+
+The gateway checks the caller's credentials once and forwards a short-lived internal JWT
+(EdDSA, audience = the target service, at most 60 s) in ``X-Practicum-Identity``. Services never
+trust anything else a client sends about identity. Routes are protected by default
+(``build_service_app`` adds ``authenticated`` to every domain router); public routes are listed
+explicitly per service.
+
+Keys: the gateway writes ``<kid>.pem`` (private) and ``<kid>.pub.pem`` (public) into its keys
+directory; services read the public ones from the same directory (a shared, read-only volume in
+production) and rescan it when a token names a kid they do not know yet, so rotation needs no
+restart.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from fastapi import Depends, Request
+
+from shared.problems import Problem
+
+INTERNAL_ISSUER = "practicum-gateway"
+INTERNAL_TYP = "practicum-internal+jwt"
+IDENTITY_HEADER = "x-practicum-identity"
+MAX_INTERNAL_TTL_S = 60
+
+ROLES = frozenset({"educator", "assessor", "coordinator", "hr", "tenant_admin", "platform_admin"})
+
+
+class Unauthorized(Problem):
+    status = 401
+    title = "Unauthorized"
+    slug = "unauthorized"
+
+    def __init__(self, detail: str, *, error: str = "invalid_token") -> None:
+        super().__init__(detail)
+        self.error = error
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": f'Bearer realm="practicum", error="{self.error}"'}
+
+
+class Forbidden(Problem):
+    status = 403
+    title = "Forbidden"
+    slug = "forbidden"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling, as the gateway vouched for it."""
+
+    tenant_id: str
+    subject: str
+    kind: str  # "user" or "client"
+    roles: frozenset[str]
+    scopes: frozenset[str]
+    request_id: str | None = None
+
+
+@dataclass
+class PublicKeyRing:
+    """Ed25519 public keys by kid, read from a directory of ``<kid>.pub.pem`` files."""
+
+    directory: Path
+    rescan_interval_s: float = 1.0
+    _keys: dict[str, Ed25519PublicKey] = field(default_factory=dict)
+    _scanned_at: float = float("-inf")
+
+    def get(self, kid: str) -> Ed25519PublicKey | None:
+        key = self._keys.get(kid)
+        if key is None and time.monotonic() - self._scanned_at >= self.rescan_interval_s:
+            self.scan()
+            key = self._keys.get(kid)
+        return key
+
+    def scan(self) -> None:
+        self._scanned_at = time.monotonic()
+        if not self.directory.is_dir():
+            return
+        for path in self.directory.glob("*.pub.pem"):
+            kid = path.name.removesuffix(".pub.pem")
+            if kid not in self._keys:
+                key = load_pem_public_key(path.read_bytes())
+                if isinstance(key, Ed25519PublicKey):
+                    self._keys[kid] = key
+
+    def all(self) -> dict[str, Ed25519PublicKey]:
+        self.scan()
+        return dict(self._keys)
+
+
+def verify_internal_token(token: str, *, keys: PublicKeyRing, audience: str) -> Principal:
+    """Check signature, issuer, audience, expiry and lifetime; raise ``Unauthorized`` otherwise."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise Unauthorized("the internal identity token is malformed") from exc
+    key = keys.get(str(header.get("kid", "")))
+    if header.get("typ") != INTERNAL_TYP or key is None:
+        raise Unauthorized("the internal identity token is not signed by a known gateway key")
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=["EdDSA"],
+            audience=audience,
+            issuer=INTERNAL_ISSUER,
+            options={"require": ["exp", "iat", "sub", "aud", "iss", "tenant"]},
+        )
+    except jwt.PyJWTError as exc:
+        raise Unauthorized("the internal identity token is invalid or expired") from exc
+    if int(claims["exp"]) - int(claims["iat"]) > MAX_INTERNAL_TTL_S:
+        raise Unauthorized("the internal identity token lives too long")
+    return Principal(
+        tenant_id=str(claims["tenant"]),
+        subject=str(claims["sub"]),
+        kind=str(claims.get("kind", "client")),
+        roles=frozenset(claims.get("roles", [])),
+        scopes=frozenset(claims.get("scopes", [])),
+        request_id=claims.get("rid"),
+    )
+
+
+def authenticated(request: Request) -> Principal:
+    """The dependency every protected route has: a verified Principal, or 401."""
+    cached: Principal | None = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    token = request.headers.get(IDENTITY_HEADER)
+    if not token:
+        raise Unauthorized("authentication required: send a bearer token through the gateway", error="invalid_request")
+    state = request.app.state
+    principal = verify_internal_token(token, keys=state.key_ring, audience=state.settings.service_name)
+    request.state.principal = principal
+    return principal
+
+
+def require_scopes(*scopes: str) -> Callable[..., Principal]:
+    """Dependency: the caller holds every one of ``scopes`` (else 403 naming the missing ones)."""
+    wanted = frozenset(scopes)
+
+    def check(principal: Principal = Depends(authenticated)) -> Principal:
+        missing = wanted - principal.scopes
+        if missing:
+            raise Forbidden(f"missing scope: {' '.join(sorted(missing))}", required_scopes=sorted(wanted))
+        return principal
+
+    return check
+
+
+def require_roles(*roles: str) -> Callable[..., Principal]:
+    """Dependency: the caller holds at least one of ``roles`` (else 403)."""
+    allowed = frozenset(roles)
+    unknown = allowed - ROLES
+    if unknown:
+        raise ValueError(f"unknown roles {sorted(unknown)}")
+
+    def check(principal: Principal = Depends(authenticated)) -> Principal:
+        if not principal.roles & allowed:
+            raise Forbidden(f"requires one of the roles: {', '.join(sorted(allowed))}")
+        return principal
+
+    return check
+
+
+# Scopes an access token may carry, and what each allows. Services check them with
+# ``require_scopes``; the gateway grants them to API clients (chosen per client) and to people
+# (from their roles, below).
+SCOPES: dict[str, str] = {
+    "catalog:read": "read frameworks, offerings, sessions, pathways",
+    "catalog:write": "manage frameworks, offerings, sessions, registrations and attendance",
+    "credentials:read": "read designs, pursuits, submissions and awards",
+    "credentials:write": "manage designs and pursuits, submit evidence",
+    "reviews:write": "score submissions as an assessor",
+    "badges:read": "read issuers, achievements and issued badges",
+    "badges:issue": "issue, revoke and suspend badges",
+    "records:read": "read learning records and HR/licensure exports",
+    "admin": "manage the tenant: org units, users, roles, API clients, audit log",
+}
+
+ROLE_SCOPES: dict[str, frozenset[str]] = {
+    "educator": frozenset({"catalog:read", "credentials:read", "credentials:write", "badges:read", "records:read"}),
+    "assessor": frozenset({"catalog:read", "credentials:read", "reviews:write", "badges:read"}),
+    "coordinator": frozenset(
+        {
+            "catalog:read",
+            "catalog:write",
+            "credentials:read",
+            "credentials:write",
+            "reviews:write",
+            "badges:read",
+            "badges:issue",
+            "records:read",
+        }
+    ),
+    "hr": frozenset({"catalog:read", "credentials:read", "badges:read", "records:read"}),
+    "tenant_admin": frozenset({"admin", "catalog:read", "credentials:read", "badges:read", "records:read"}),
+    "platform_admin": frozenset(SCOPES),
+}
+
+
+def scopes_for_roles(roles: frozenset[str]) -> frozenset[str]:
+    granted: set[str] = set()
+    for role in roles:
+        granted |= ROLE_SCOPES.get(role, frozenset())
+    return frozenset(granted)
