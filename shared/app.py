@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.auth import PublicKeyRing, authenticated
@@ -36,6 +37,10 @@ from shared.problems import document_problems, install_problem_handlers
 from shared.settings import Environment, ServiceSettings
 
 VERSION = "0.1.0"
+
+# Public in every domain service: liveness, readiness, and the inbox other services deliver to
+# on the internal network (the gateway never routes /internal/*).
+STANDARD_PUBLIC_ROUTES = frozenset({("GET", "/healthz"), ("GET", "/readyz"), ("POST", "/internal/events")})
 
 logger = logging.getLogger("practicum.app")
 
@@ -147,22 +152,35 @@ def build_service_app(
     app.state.database_check = database_check(
         engine=engine, service=spec.name, schema=settings.db_schema, timeout_s=settings.readiness_timeout_s
     )
+    # Everything reachable without a verified principal; each service declares its own share in
+    # ``api.PUBLIC_ROUTES`` and a test holds the two equal.
+    public: set[tuple[str, str]] = set()
     if spec.standard_health:
-        app.include_router(health_router(service=spec.name, check=app.state.database_check))
+        health = health_router(service=spec.name, check=app.state.database_check)
+        app.include_router(health)
+        public |= _operations(health)
     if spec.event_inbox:
-        app.include_router(
-            inbox_router(inbox_model=spec.inbox_model, handlers=spec.event_handlers, session_dependency=get_session)
-        )
+        inbox = inbox_router(inbox_model=spec.inbox_model, handlers=spec.event_handlers, session_dependency=get_session)
+        app.include_router(inbox)
+        public |= _operations(inbox)
     # Protected by default: every domain route needs a verified principal; public routes are
     # the ones a service lists in ``public_routers`` (and health, docs, the internal inbox).
     for router in spec.routers:
         app.include_router(router, dependencies=[Depends(authenticated)])
     for router in spec.public_routers:
         app.include_router(router)
+        public |= _operations(router)
+    app.state.public_routes = frozenset(public)
     app.openapi = _problem_openapi(app)  # type: ignore[method-assign]
     if spec.standard_openapi:
         mount_docs(app)
     return app
+
+
+def _operations(router: APIRouter) -> set[tuple[str, str]]:
+    return {
+        (method, route.path) for route in router.routes if isinstance(route, APIRoute) for method in route.methods or ()
+    }
 
 
 def _policy(settings: ServiceSettings) -> DispatchPolicy:

@@ -9,6 +9,7 @@ to that transaction through ``create_app``.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -22,8 +23,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction, async_sessionmaker
 
 from shared.db import READ_ONLY, create_engine
+from shared.logging import JsonFormatter
 from shared.migrations import upgrade
-from tests.support import SERVICES, create_app, make_settings
+from tests.support import SERVICES, create_app, make_settings, secrets_in
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
@@ -59,11 +61,39 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.write_line("database backends: " + "; ".join(parts))
     if not PG_URL:
         terminalreporter.write_line("PostgreSQL was not tested: set TEST_DATABASE_URL (CI does)")
+    terminalreporter.write_line(f"log lines searched for secrets: {len(_log_lines.lines)}")
     for failure in _ci_failures:
         terminalreporter.write_line(failure, red=True)
 
 
+class _AllLogLines(logging.Handler):
+    """Every log line written anywhere in the suite, formatted as in production."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.setFormatter(JsonFormatter("test"))
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+_log_lines = _AllLogLines()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    root = logging.getLogger()
+    root.addHandler(_log_lines)
+    root.setLevel(logging.DEBUG)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # Passwords, client secrets and tokens never reach a log line, across the whole suite.
+    leaked = secrets_in(_log_lines.lines)
+    if leaked:
+        session.exitstatus = 1
+        _ci_failures.append(f"secrets in {len(leaked)} log line(s), e.g. {leaked[0][:300]}")
+
     # In CI a run that silently skipped a backend must not pass.
     if os.environ.get("CI") and exitstatus == 0 and not session.config.option.keyword:
         missing = [name for name in ("sqlite", "postgresql") if _ran[name] == 0]

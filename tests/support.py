@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from importlib import import_module
@@ -190,3 +191,13 @@ def bearer(keys_dir: Path, *, roles: frozenset[str] = OPERATOR_ROLES, tenant_id:
         subject="user:test", tenant_id=tenant_id, kind="user", scopes=scopes_for_roles(roles), roles=roles
     )
     return {"authorization": f"Bearer {token}"}
+
+
+# Published dev secrets, and the shape of any JWT: none of them may ever appear in a log line.
+KNOWN_SECRETS = ("demo-lms-secret", "other-lms-secret", "practicum-demo")
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.")
+
+
+def secrets_in(lines: list[str]) -> list[str]:
+    """The log lines that carry a password, a client secret or a token."""
+    return [line for line in lines if _JWT.search(line) or any(secret in line for secret in KNOWN_SECRETS)]

@@ -8,5 +8,10 @@ from services.badges.models import OutboxEvent
 from shared.app import get_session
 from shared.outbox_ops import outbox_ops_router
 
+# Everything a client can reach without a token, beyond the standard health checks and the
+# internal event inbox (shared.app.STANDARD_PUBLIC_ROUTES). Nothing yet: badge pages, the
+# verifier and status lists join the badges service's list with their issues.
+PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset()
+
 router = APIRouter()
 router.include_router(outbox_ops_router(service="badges", model=OutboxEvent, session_dependency=get_session))

@@ -1,0 +1,168 @@
+"""Identity inside the services and through the gateway: protected by default, verified once."""
+
+from __future__ import annotations
+
+import re
+import time
+from importlib import import_module
+from pathlib import Path
+
+import httpx
+import jwt
+import pytest
+
+from shared.app import STANDARD_PUBLIC_ROUTES
+from shared.auth import IDENTITY_HEADER, INTERNAL_ISSUER, INTERNAL_TYP
+from tests.conftest import AppFactory
+from tests.support import DOMAIN_SERVICES, LiveServer, asgi_client, bearer, identity_headers, signing_key, token_service
+
+
+def concrete(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "00000000-0000-0000-0000-000000000000", path)
+
+
+@pytest.mark.parametrize("service", DOMAIN_SERVICES)
+async def test_every_route_but_the_declared_public_ones_needs_a_principal(make_app: AppFactory, service: str) -> None:
+    app = await make_app(service)
+    declared = STANDARD_PUBLIC_ROUTES | import_module(f"services.{service}.api").PUBLIC_ROUTES
+    assert app.state.public_routes == declared
+    async with asgi_client(app) as client:
+        document = (await client.get("/openapi.json")).json()
+        protected = 0
+        for path, item in document["paths"].items():
+            for method in item:
+                if (method.upper(), path) in declared:
+                    continue
+                response = await client.request(method.upper(), concrete(path))
+                assert response.status_code == 401, f"{method.upper()} {path} answered {response.status_code}"
+                assert response.headers["www-authenticate"].startswith("Bearer")
+                assert response.headers["content-type"] == "application/problem+json"
+                protected += 1
+    assert protected >= 2  # the operator routes, at least: a list that shrank to nothing is a bug
+
+
+def internal(keys_dir: Path, **overrides: object) -> str:
+    now = int(time.time())
+    claims = {
+        "iss": INTERNAL_ISSUER,
+        "aud": "catalog",
+        "sub": "user:x",
+        "tenant": "t",
+        "roles": ["platform_admin"],
+        "scopes": [],
+        "iat": now,
+        "exp": now + 30,
+        **overrides,
+    }
+    key = signing_key(keys_dir)
+    return jwt.encode(claims, key.private, algorithm="EdDSA", headers={"kid": key.kid, "typ": INTERNAL_TYP})
+
+
+async def test_services_refuse_internal_tokens_that_are_not_exactly_right(make_app: AppFactory, keys_dir: Path) -> None:
+    app = await make_app("catalog")
+    now = int(time.time())
+    good = internal(keys_dir)
+    tampered = good[:-4] + ("AAAA" if not good.endswith("AAAA") else "BBBB")
+    cases = {
+        "valid": (good, 200),
+        "other audience": (internal(keys_dir, aud="badges"), 401),
+        "expired": (internal(keys_dir, iat=now - 120, exp=now - 60), 401),
+        "lives too long": (internal(keys_dir, exp=now + 3600), 401),
+        "foreign issuer": (internal(keys_dir, iss="someone-else"), 401),
+        "tampered": (tampered, 401),
+        "garbage": ("not-a-jwt", 401),
+        "no tenant": (
+            jwt.encode(
+                {"iss": INTERNAL_ISSUER, "aud": "catalog", "sub": "x", "iat": now, "exp": now + 30},
+                signing_key(keys_dir).private,
+                algorithm="EdDSA",
+                headers={"kid": signing_key(keys_dir).kid, "typ": INTERNAL_TYP},
+            ),
+            401,
+        ),
+    }
+    async with asgi_client(app) as client:
+        results = {
+            name: (await client.get("/v1/ops/catalog/outbox", headers={IDENTITY_HEADER: token})).status_code
+            for name, (token, _) in cases.items()
+        }
+        forbidden = await client.get(
+            "/v1/ops/catalog/outbox", headers=identity_headers(keys_dir, "catalog", roles=frozenset({"educator"}))
+        )
+    assert results == {name: status for name, (_, status) in cases.items()}
+    assert forbidden.status_code == 403
+    assert forbidden.json()["title"] == "Forbidden"
+
+
+async def test_through_the_gateway(make_app: AppFactory, keys_dir: Path, backend: str) -> None:
+    services = {name: await LiveServer(await make_app(name)).start() for name in DOMAIN_SERVICES}
+    gateway = await LiveServer(
+        await make_app("gateway", **{f"{name}_url": server.url for name, server in services.items()})
+    ).start()
+    tokens = token_service(keys_dir)
+    client_token = tokens.issue(
+        subject="client:lms", tenant_id="t", kind="client", scopes=frozenset({"catalog:read"}), client_id="lms"
+    )
+    expired = jwt.encode(
+        {"iss": tokens.issuer, "aud": "practicum-api", "sub": "x", "tenant": "t", "iat": 1, "exp": 2},
+        tokens.key.private,
+        algorithm="EdDSA",
+        headers={"kid": tokens.key.kid, "typ": "at+jwt"},
+    )
+    operator = bearer(keys_dir)
+    try:
+        async with httpx.AsyncClient(base_url=gateway.url) as client:
+            answers = {
+                "no token": await client.get("/v1/ops/catalog/outbox"),
+                "operator": await client.get("/v1/ops/catalog/outbox", headers=operator),
+                "client without role": await client.get(
+                    "/v1/ops/badges/outbox", headers={"authorization": f"Bearer {client_token}"}
+                ),
+                "expired": await client.get("/v1/ops/catalog/outbox", headers={"authorization": f"Bearer {expired}"}),
+                "tampered": await client.get(
+                    "/v1/ops/catalog/outbox", headers={"authorization": operator["authorization"][:-3] + "xyz"}
+                ),
+                "not bearer": await client.get(
+                    "/v1/ops/catalog/outbox", headers={"authorization": "Basic Zm9vOmJhcg=="}
+                ),
+                # A client forging what only the gateway may send is ignored: still anonymous.
+                "forged identity": await client.get(
+                    "/v1/ops/catalog/outbox", headers=identity_headers(keys_dir, "catalog")
+                ),
+                "internal token as bearer": await client.get(
+                    "/v1/ops/catalog/outbox",
+                    headers={"authorization": "Bearer " + identity_headers(keys_dir, "catalog")[IDENTITY_HEADER]},
+                ),
+            }
+            for service in DOMAIN_SERVICES:
+                assert (await client.get(f"/v1/ops/{service}/outbox", headers=operator)).status_code == 200
+    finally:
+        await gateway.stop()
+        for server in services.values():
+            await server.stop()
+    statuses = {name: response.status_code for name, response in answers.items()}
+    assert statuses == {
+        "no token": 401,
+        "operator": 200,
+        "client without role": 403,
+        "expired": 401,
+        "tampered": 401,
+        "not bearer": 401,
+        "forged identity": 401,
+        "internal token as bearer": 401,
+    }
+    for name in ("no token", "expired", "tampered", "forged identity"):
+        assert answers[name].headers["www-authenticate"].startswith('Bearer realm="practicum"'), name
+        assert answers[name].headers["content-type"] == "application/problem+json", name
+    assert answers["expired"].json()["detail"] == "the access token has expired"
+
+
+def test_the_log_scanner_finds_what_it_must() -> None:
+    from tests.support import secrets_in
+
+    lines = [
+        '{"message":"request","path":"/v1/ops/catalog/outbox"}',
+        '{"message":"oops","detail":"Bearer eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0.c2ln"}',
+        '{"message":"login","password":"practicum-demo"}',
+    ]
+    assert secrets_in(lines) == lines[1:]
