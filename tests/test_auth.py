@@ -166,3 +166,49 @@ def test_the_log_scanner_finds_what_it_must() -> None:
         '{"message":"login","password":"practicum-demo"}',
     ]
     assert secrets_in(lines) == lines[1:]
+
+
+async def test_client_credentials_end_to_end(make_app: AppFactory, backend: str) -> None:
+    """An LMS gets a token at the gateway and is known, by tenant, to every service."""
+    from services.gateway.seed import seed_demo
+
+    services = {name: await LiveServer(await make_app(name)).start() for name in DOMAIN_SERVICES}
+    gateway_app = await make_app("gateway", **{f"{name}_url": server.url for name, server in services.items()})
+    async with gateway_app.state.sessionmaker() as session:
+        demo = await seed_demo(session)
+        demo_id = demo.id
+        await session.commit()
+    gateway = await LiveServer(gateway_app).start()
+    try:
+        async with httpx.AsyncClient(base_url=gateway.url) as client:
+            issued = await client.post(
+                "/oauth/token",
+                data={"grant_type": "client_credentials", "scope": "catalog:read badges:read"},
+                auth=("demo-lms", "demo-lms-secret"),
+            )
+            token = issued.json()["access_token"]
+            seen = {
+                name: await client.get(f"/v1/ops/{name}/whoami", headers={"authorization": f"Bearer {token}"})
+                for name in DOMAIN_SERVICES
+            }
+            other = (
+                await client.post(
+                    "/oauth/token", data={"grant_type": "client_credentials"}, auth=("other-lms", "other-lms-secret")
+                )
+            ).json()["access_token"]
+            other_seen = await client.get("/v1/ops/catalog/whoami", headers={"authorization": f"Bearer {other}"})
+    finally:
+        await gateway.stop()
+        for server in services.values():
+            await server.stop()
+    assert issued.status_code == 200
+    for name, response in seen.items():
+        assert response.status_code == 200, name
+        assert response.json() == {
+            "tenant_id": demo_id,
+            "subject": "client:demo-lms",
+            "kind": "client",
+            "roles": [],
+            "scopes": ["badges:read", "catalog:read"],
+        }
+    assert other_seen.json()["tenant_id"] not in ("", demo_id)

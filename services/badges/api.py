@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from services.badges.models import OutboxEvent
 from shared.app import get_session
+from shared.auth import whoami_router
 from shared.outbox_ops import outbox_ops_router
 
 # Everything a client can reach without a token, beyond the standard health checks and the
@@ -15,3 +16,4 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset()
 
 router = APIRouter()
 router.include_router(outbox_ops_router(service="badges", model=OutboxEvent, session_dependency=get_session))
+router.include_router(whoami_router("badges"))
