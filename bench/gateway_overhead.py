@@ -70,13 +70,17 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from services.catalog.settings import CatalogSettings  # noqa: E402
+from services.gateway.keys import active_key, write_key  # noqa: E402
 from services.gateway.settings import DEFAULT_ROUTES, GatewaySettings  # noqa: E402
+from services.gateway.tokens import TokenService  # noqa: E402
+from shared.auth import PublicKeyRing  # noqa: E402
 from shared.devrun import uvicorn_command  # noqa: E402
 from shared.migrations import upgrade  # noqa: E402
 
 HOST = "127.0.0.1"
 TARGET_RATIO = 0.5
 TARGET_ADDED_P50_MS = 0.5
+AUTH_PATH = "/v1/ops/catalog/whoami"
 CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 # wrk calls done() once at the end; printing one JSON line is simpler and more precise than parsing
@@ -227,7 +231,7 @@ class RunResult:
 class LoadGenerator:
     name = "?"
 
-    def run(self, url: str, *, connections: int, duration: float) -> RunResult:
+    def run(self, url: str, *, connections: int, duration: float, headers: dict[str, str] | None = None) -> RunResult:
         raise NotImplementedError
 
 
@@ -240,10 +244,13 @@ class WrkLoadGenerator(LoadGenerator):
         first_line = (version.stdout or version.stderr).splitlines()[0] if (version.stdout or version.stderr) else ""
         self.name = f"wrk ({first_line.split(' Copyright')[0].strip() or wrk})"
 
-    def run(self, url: str, *, connections: int, duration: float) -> RunResult:
+    def run(self, url: str, *, connections: int, duration: float, headers: dict[str, str] | None = None) -> RunResult:
         threads = max(1, min(self.threads, connections))
         seconds = max(1, round(duration))  # wrk takes whole seconds only
-        command = [self.wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "-s", str(self.script), url]
+        command = [self.wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "-s", str(self.script)]
+        for name, value in (headers or {}).items():
+            command += ["-H", f"{name}: {value}"]
+        command.append(url)
         # wrk is our child: its CPU time shows up in RUSAGE_CHILDREN once it has been waited for.
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         completed = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -277,23 +284,26 @@ class PythonLoadGenerator(LoadGenerator):
             loop = "uvloop"
         self.name = f"python (aiohttp client on {loop}, in the benchmark process)"
 
-    def run(self, url: str, *, connections: int, duration: float) -> RunResult:
+    def run(self, url: str, *, connections: int, duration: float, headers: dict[str, str] | None = None) -> RunResult:
         before = resource.getrusage(resource.RUSAGE_SELF)
         with asyncio.Runner(loop_factory=self.loop_factory) as runner:
-            result = runner.run(self._load(url, connections, duration))
+            result = runner.run(self._load(url, connections, duration, headers or {}))
         after = resource.getrusage(resource.RUSAGE_SELF)
         result.loadgen_cpu_s = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
         return result
 
     @staticmethod
-    async def _load(url: str, connections: int, duration: float) -> RunResult:
+    async def _load(url: str, connections: int, duration: float, headers: dict[str, str]) -> RunResult:
         import aiohttp
 
         latencies_ns: list[int] = []
         errors = 0
         connector = aiohttp.TCPConnector(limit=connections, keepalive_timeout=60)
         async with aiohttp.ClientSession(
-            connector=connector, auto_decompress=False, skip_auto_headers=("User-Agent", "Accept-Encoding")
+            connector=connector,
+            auto_decompress=False,
+            skip_auto_headers=("User-Agent", "Accept-Encoding"),
+            headers=headers,
         ) as session:
             deadline = time.perf_counter() + duration
 
@@ -335,12 +345,18 @@ def percentile(sorted_values: list[int], pct: float) -> float:
 
 
 def measure(
-    generator: LoadGenerator, url: str, servers: list[Server], *, connections: int, duration: float
+    generator: LoadGenerator,
+    url: str,
+    servers: list[Server],
+    *,
+    connections: int,
+    duration: float,
+    headers: dict[str, str] | None = None,
 ) -> RunResult:
     """One load run, with the CPU each server process used during it."""
     before = {s.name: process_cpu_s(s.process.pid) for s in servers}
     machine_before = machine_cpu_ticks()
-    result = generator.run(url, connections=connections, duration=duration)
+    result = generator.run(url, connections=connections, duration=duration, headers=headers)
     machine_after = machine_cpu_ticks()
     for server in servers:
         start, end = before[server.name], process_cpu_s(server.process.pid)
@@ -488,6 +504,9 @@ def services(workdir: Path) -> Iterator[tuple[Server, Server]]:
         "GATEWAY_BADGES_URL": gateway.badges_url,
         "GATEWAY_ROUTES": json.dumps(gateway.routes),
     }
+    # The gateway's signing key exists before it starts, so the benchmark can mint an access
+    # token the gateway will accept (the catalog reads the public half from the same place).
+    write_key(gateway.keys_dir)
     # Migrations first (blocking, as `make run` does): a service is only "ready" at head.
     upgrade("catalog", catalog.database_url)
     upgrade("gateway", gateway.database_url)
@@ -505,30 +524,62 @@ def services(workdir: Path) -> Iterator[tuple[Server, Server]]:
             stop_server(server)
 
 
-def run_benchmark(args: argparse.Namespace, generator: LoadGenerator, catalog: Server, gateway: Server) -> None:
+def access_token(workdir: Path) -> str:
+    """A token as the gateway issues it: verified (then cached) by the gateway, which mints the
+    internal token the catalog verifies on every request."""
+    settings = GatewaySettings(data_dir=workdir)
+    key = active_key(settings.keys_dir)
+    assert key is not None
+    tokens = TokenService(
+        key=key,
+        key_ring=PublicKeyRing(settings.keys_dir),
+        issuer=settings.public_base_url.rstrip("/"),
+        access_ttl_s=3600,
+        internal_ttl_s=settings.internal_token_ttl_s,
+    )
+    return str(tokens.issue(subject="client:bench", tenant_id="bench", kind="client", scopes=frozenset()))
+
+
+def run_benchmark(
+    args: argparse.Namespace, generator: LoadGenerator, catalog: Server, gateway: Server, workdir: Path
+) -> None:
     direct = Side("direct")
     via = Side("via gateway")
-    targets = {direct.label: catalog.base_url + args.path, via.label: gateway.base_url + args.path}
-    for url in targets.values():
-        # A path that fails (404, 502…) would be measured as fast errors: refuse it up front.
+    authed = Side("with token")
+    targets = {
+        direct.label: catalog.base_url + args.path,
+        via.label: gateway.base_url + args.path,
+        # The cheapest authenticated route: the gateway verifies the bearer token (cached) and
+        # mints an internal token; the catalog verifies that and answers who the caller is.
+        authed.label: gateway.base_url + AUTH_PATH,
+    }
+    headers = {direct.label: {}, via.label: {}, authed.label: {"Authorization": f"Bearer {access_token(workdir)}"}}
+    for label, url in targets.items():
+        # A path that fails (404, 502, 401…) would be measured as fast errors: refuse it up front.
         try:
-            with urllib.request.urlopen(url, timeout=5) as response:
+            request = urllib.request.Request(url, headers=headers[label])
+            with urllib.request.urlopen(request, timeout=5) as response:
                 response.read()
         except (urllib.error.URLError, OSError) as exc:
             raise RuntimeError(f"GET {url} does not answer 200: {exc}") from exc
 
-    print(f"warming up both sides for {args.warmup:g} s each…", flush=True)
-    for url in targets.values():
+    print(f"warming up every side for {args.warmup:g} s each…", flush=True)
+    for label, url in targets.items():
         if args.warmup > 0:
-            generator.run(url, connections=args.connections, duration=args.warmup)
+            generator.run(url, connections=args.connections, duration=args.warmup, headers=headers[label])
 
     for round_no in range(args.rounds):
         # ABBA order: a slow drift of the machine does not favour one side.
-        order = [direct, via] if round_no % 2 == 0 else [via, direct]
+        order = [direct, via, authed] if round_no % 2 == 0 else [authed, via, direct]
         for side in order:
             procs = [catalog] if side is direct else [gateway, catalog]
             result = measure(
-                generator, targets[side.label], procs, connections=args.connections, duration=args.duration
+                generator,
+                targets[side.label],
+                procs,
+                connections=args.connections,
+                duration=args.duration,
+                headers=headers[side.label],
             )
             side.load.append(result)
             print(
@@ -537,7 +588,9 @@ def run_benchmark(args: argparse.Namespace, generator: LoadGenerator, catalog: S
                 flush=True,
             )
         for side in reversed(order):
-            result = generator.run(targets[side.label], connections=1, duration=args.latency_duration)
+            result = generator.run(
+                targets[side.label], connections=1, duration=args.latency_duration, headers=headers[side.label]
+            )
             side.latency.append(result)
             print(
                 f"round {round_no + 1}/{args.rounds} {side.label:>11}: p50 {result.p50_ms:.3f} ms,"
@@ -545,17 +598,26 @@ def run_benchmark(args: argparse.Namespace, generator: LoadGenerator, catalog: S
                 flush=True,
             )
 
-    report(args, generator, catalog, gateway, direct, via)
+    report(args, generator, catalog, gateway, direct, via, authed)
 
 
 def report(
-    args: argparse.Namespace, generator: LoadGenerator, catalog: Server, gateway: Server, direct: Side, via: Side
+    args: argparse.Namespace,
+    generator: LoadGenerator,
+    catalog: Server,
+    gateway: Server,
+    direct: Side,
+    via: Side,
+    authed: Side,
 ) -> None:
     d_rps, g_rps = direct.median_rps(), via.median_rps()
     ratio = g_rps / d_rps if d_rps else 0.0
     added_p50 = via.median_p50() - direct.median_p50()
     added_p99 = via.median_p99() - direct.median_p99()
-    errors = sum(r.errors for side in (direct, via) for r in side.load + side.latency)
+    errors = sum(r.errors for side in (direct, via, authed) for r in side.load + side.latency)
+    a_rps = authed.median_rps()
+    auth_p50 = authed.median_p50() - via.median_p50()
+    auth_p99 = authed.median_p99() - via.median_p99()
 
     def met(ok: bool) -> str:
         return "met" if ok else "MISSED"
@@ -594,13 +656,22 @@ def report(
         f"   target added p50 <= {TARGET_ADDED_P50_MS:.2f} ms: {met(added_p50 <= TARGET_ADDED_P50_MS)}"
     )
     print()
+    print(f"authentication: GET {AUTH_PATH} with a bearer token, via the gateway (vs {args.path} without)")
+    print(f"{'  throughput (req/s)':<22}{a_rps:>10.0f}   {rounds([r.rps for r in authed.load], '.0f')}")
+    print(
+        f"{'  latency (ms)':<22}{authed.median_p50():>10.3f}{authed.median_p99():>10.3f}"
+        f"   {rounds([r.p50_ms for r in authed.latency], '.3f')}"
+    )
+    share = a_rps / g_rps if g_rps else 0.0
+    print(f"{'  added by auth':<22}{auth_p50:>+10.3f}{auth_p99:>+10.3f}   throughput {share:.2f} of unauthenticated")
+    print()
     print("CPU per request under load (us, median of rounds)")
-    for side in (direct, via):
+    for side in (direct, via, authed):
         cpu = side.cpu_us_per_request()
         parts = ", ".join(f"{name} {value:.0f}" for name, value in cpu.items())
         print(f"  {side.label:<12} {parts or 'n/a'}; total {sum(cpu.values()):.0f}")
     print("machine CPU during load runs (share of all cores, median of rounds)")
-    for side in (direct, via):
+    for side in (direct, via, authed):
         shares = side.cpu_shares()
         if shares is None:
             print(f"  {side.label:<12} n/a")
@@ -610,7 +681,7 @@ def report(
             f"  {side.label:<12} benchmark {ours:.0%}, kernel irq {irq:.0%}, other processes {others:.0%},"
             f" idle {idle:.0%}, steal {steal:.0%}"
         )
-    disturbed = [s.label for s in (direct, via) if (shares := s.cpu_shares()) is not None and shares[2] > 0.1]
+    disturbed = [s.label for s in (direct, via, authed) if (shares := s.cpu_shares()) is not None and shares[2] > 0.1]
     if disturbed:
         print(
             f"\nWARNING: other processes used more than 10% of the machine during the {' and '.join(disturbed)}"
@@ -627,7 +698,8 @@ def report(
     print(
         f"summary: direct {d_rps:.0f} req/s, via gateway {g_rps:.0f} req/s, ratio {ratio:.2f}"
         f" ({met(ratio >= TARGET_RATIO)}); added p50 {added_p50:.3f} ms ({met(added_p50 <= TARGET_ADDED_P50_MS)}),"
-        f" added p99 {added_p99:.3f} ms"
+        f" added p99 {added_p99:.3f} ms; authentication adds p50 {auth_p50:.3f} ms,"
+        f" throughput {a_rps:.0f} req/s"
     )
 
 
@@ -646,7 +718,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"starting catalog and gateway (data dir {workdir})…", flush=True)
         try:
             with services(workdir) as (catalog, gateway):
-                run_benchmark(args, generator, catalog, gateway)
+                run_benchmark(args, generator, catalog, gateway, workdir)
         except KeyboardInterrupt:
             print("\ninterrupted; servers stopped", file=sys.stderr)
             return 130

@@ -131,7 +131,7 @@ def verify_internal_token(token: str, *, keys: PublicKeyRing, audience: str) -> 
     )
 
 
-def authenticated(request: Request) -> Principal:
+async def authenticated(request: Request) -> Principal:
     """The dependency every protected route has: a verified Principal, or 401."""
     cached: Principal | None = getattr(request.state, "principal", None)
     if cached is not None:
@@ -149,7 +149,7 @@ def require_scopes(*scopes: str) -> Callable[..., Principal]:
     """Dependency: the caller holds every one of ``scopes`` (else 403 naming the missing ones)."""
     wanted = frozenset(scopes)
 
-    def check(principal: Principal = Depends(authenticated)) -> Principal:
+    async def check(principal: Principal = Depends(authenticated)) -> Principal:
         missing = wanted - principal.scopes
         if missing:
             raise Forbidden(f"missing scope: {' '.join(sorted(missing))}", required_scopes=sorted(wanted))
@@ -165,7 +165,7 @@ def require_roles(*roles: str) -> Callable[..., Principal]:
     if unknown:
         raise ValueError(f"unknown roles {sorted(unknown)}")
 
-    def check(principal: Principal = Depends(authenticated)) -> Principal:
+    async def check(principal: Principal = Depends(authenticated)) -> Principal:
         if not principal.roles & allowed:
             raise Forbidden(f"requires one of the roles: {', '.join(sorted(allowed))}")
         return principal
@@ -233,7 +233,7 @@ def whoami_router(service: str) -> APIRouter:
     router = APIRouter(prefix=f"/v1/ops/{service}", tags=["operations"])
 
     @router.get("/whoami", response_model=PrincipalRead, summary="The verified caller, as this service sees it")
-    def whoami(principal: Principal = Depends(authenticated)) -> PrincipalRead:
+    async def whoami(principal: Principal = Depends(authenticated)) -> PrincipalRead:
         return PrincipalRead(
             tenant_id=principal.tenant_id,
             subject=principal.subject,
