@@ -15,7 +15,7 @@ restart.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -145,7 +145,7 @@ async def authenticated(request: Request) -> Principal:
     return principal
 
 
-def require_scopes(*scopes: str) -> Callable[..., Principal]:
+def require_scopes(*scopes: str) -> Callable[..., Awaitable[Principal]]:
     """Dependency: the caller holds every one of ``scopes`` (else 403 naming the missing ones)."""
     wanted = frozenset(scopes)
 
@@ -158,7 +158,7 @@ def require_scopes(*scopes: str) -> Callable[..., Principal]:
     return check
 
 
-def require_roles(*roles: str) -> Callable[..., Principal]:
+def require_roles(*roles: str) -> Callable[..., Awaitable[Principal]]:
     """Dependency: the caller holds at least one of ``roles`` (else 403)."""
     allowed = frozenset(roles)
     unknown = allowed - ROLES
