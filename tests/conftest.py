@@ -61,6 +61,8 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.write_line("database backends: " + "; ".join(parts))
     if not PG_URL:
         terminalreporter.write_line("PostgreSQL was not tested: set TEST_DATABASE_URL (CI does)")
+    redis = "in-process and Redis" if os.environ.get("TEST_REDIS_URL") else "in-process only (set TEST_REDIS_URL)"
+    terminalreporter.write_line(f"rate limiter backends: {redis}")
     terminalreporter.write_line(f"log lines searched for secrets: {len(_log_lines.lines)}")
     for failure in _ci_failures:
         terminalreporter.write_line(failure, red=True)

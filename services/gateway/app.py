@@ -17,6 +17,7 @@ from services.gateway.auth_api import router as auth_router
 from services.gateway.keys import load_signing_key
 from services.gateway.models import InboxEvent, OutboxEvent
 from services.gateway.proxy import Proxy, RouteTable, close_upstreams, open_upstreams
+from services.gateway.ratelimit import Rate, buckets_for
 from services.gateway.seed import seed_demo
 from services.gateway.service import OpenAPICache
 from services.gateway.settings import UPSTREAMS, GatewaySettings
@@ -73,9 +74,12 @@ def create_app(
         access_ttl_s=settings.access_token_ttl_s,
         internal_ttl_s=settings.internal_token_ttl_s,
     )
+    buckets = buckets_for(settings.redis_url)
     proxy = Proxy(
         upstreams={},
         tokens=tokens,
+        buckets=buckets,
+        client_rate=Rate(per_second=settings.rate_limit_client_per_s, burst=settings.rate_limit_client_burst),
         buffer_request_bytes=settings.buffer_request_bytes,
         buffer_response_bytes=settings.buffer_response_bytes,
     )
@@ -97,6 +101,7 @@ def create_app(
             proxy.upstreams.clear()
             for client in app.state.service_clients.values():
                 await client.aclose()
+            await buckets.aclose()
 
     spec = ServiceSpec(
         name="gateway",
@@ -118,5 +123,7 @@ def create_app(
     app.state.routes = app.route_table
     app.state.openapi_cache = OpenAPICache(ttl_s=settings.openapi_cache_s)
     app.state.tokens = tokens
+    app.state.buckets = buckets
+    app.state.auth_rate = Rate(per_second=settings.rate_limit_auth_per_min / 60, burst=settings.rate_limit_auth_burst)
     mount_docs(app, title="Practicum API")
     return app

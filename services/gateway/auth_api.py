@@ -17,9 +17,11 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.gateway import identity
+from services.gateway.ratelimit import enforce
 from services.gateway.tokens import TokenService
 from shared.app import get_session
 from shared.auth import SCOPES
+from shared.problems import PROBLEM_JSON, ProblemDocument
 
 router = APIRouter(tags=["oauth"])
 
@@ -94,11 +96,18 @@ _FORM = {
     responses={
         400: {"model": OAuthError, "description": "RFC 6749 §5.2 error"},
         401: {"model": OAuthError, "description": "Client authentication failed"},
+        429: {
+            "model": ProblemDocument,
+            "content": {PROBLEM_JSON: {}},
+            "description": "Too many token requests from this address (Retry-After)",
+        },
     },
     openapi_extra={"requestBody": _FORM, "x-practicum-oauth": True},
 )
 async def token(request: Request, session: AsyncSession = Depends(get_session, scope="function")) -> Any:
     tokens: TokenService = request.app.state.tokens
+    peer = request.client.host if request.client else "unknown"
+    await enforce(request.app.state.buckets, f"auth-ip:{peer}", request.app.state.auth_rate, what="token requests")
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
         return oauth_error("invalid_request", "the body must be application/x-www-form-urlencoded")
     raw = await request.body()

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from starlette.types import Receive, Scope, Send
 
+from services.gateway.ratelimit import Buckets, Rate, enforce
 from services.gateway.settings import GatewaySettings
 from services.gateway.tokens import TokenService
 from services.gateway.upstream import (
@@ -138,11 +139,15 @@ class Proxy:
         *,
         upstreams: dict[str, Upstream],
         tokens: TokenService,
+        buckets: Buckets,
+        client_rate: Rate,
         buffer_request_bytes: int,
         buffer_response_bytes: int,
     ) -> None:
         self.upstreams = upstreams  # filled and emptied by the gateway's lifespan
         self.tokens = tokens
+        self.buckets = buckets
+        self.client_rate = client_rate
         self.buffer_request_bytes = buffer_request_bytes
         self.buffer_response_bytes = buffer_response_bytes
 
@@ -155,7 +160,7 @@ class Proxy:
         except ClientDisconnected:
             return
 
-    def _identity(self, scope: Scope, service: str) -> bytes | None:
+    async def _identity(self, scope: Scope, service: str) -> bytes | None:
         authorization = next((v for k, v in scope["headers"] if k == b"authorization"), None)
         if authorization is None:
             return None
@@ -163,6 +168,8 @@ class Proxy:
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("send the access token as 'Authorization: Bearer <token>'", error="invalid_request")
         claims = self.tokens.verify(token.strip())
+        if claims.client_id:
+            await enforce(self.buckets, f"client:{claims.client_id}", self.client_rate, what="this API client")
         request_id = scope.get("state", {}).get("request_id")
         internal: str = self.tokens.internal(claims, audience=service, request_id=request_id)
         return internal.encode()
@@ -170,7 +177,7 @@ class Proxy:
     async def _forward(self, upstream: Upstream, scope: Scope, receive: Receive, send: Send) -> None:
         method: str = scope["method"]
         headers, content_length, chunked = _request_headers(scope, upstream.host_header)
-        identity = self._identity(scope, upstream.name)
+        identity = await self._identity(scope, upstream.name)
         if identity is not None:
             headers.append((b"x-practicum-identity", identity))
         streamed = chunked or (content_length is not None and content_length > self.buffer_request_bytes)

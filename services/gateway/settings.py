@@ -65,6 +65,12 @@ class GatewaySettings(ServiceSettings):
     public_base_url: str = "http://127.0.0.1:8000"
     access_token_ttl_s: int = Field(default=900, ge=60, le=86400)
     internal_token_ttl_s: int = Field(default=30, ge=5, le=60)
+    # Rate limits (token bucket). Empty REDIS_URL: per gateway process; set it so replicas share.
+    redis_url: str = ""
+    rate_limit_client_per_s: float = Field(default=50.0, gt=0, description="requests/s per API client")
+    rate_limit_client_burst: int = Field(default=100, ge=1)
+    rate_limit_auth_per_min: float = Field(default=30.0, gt=0, description="token requests/min per IP")
+    rate_limit_auth_burst: int = Field(default=10, ge=1)
     # Dev only: create the demo tenants, users and API clients on start (refused in production).
     dev_seed: bool = True
     routes: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_ROUTES))
