@@ -16,7 +16,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.logging import request_id_var
-from shared.problems import PROBLEM_JSON, InternalError
+from shared.problems import PROBLEM_JSON, BadRequest, InternalError
 
 REQUEST_ID_HEADER = b"x-request-id"
 # A caller's id is kept only when it is short and plain, so it cannot forge log lines.
@@ -30,6 +30,11 @@ def new_request_id() -> str:
     # 128 random bits as 32 hex digits, like uuid4().hex but without building a UUID object:
     # this runs on every request of every service, the gateway's hot path included.
     return os.urandom(16).hex()
+
+
+def _has_nul(scope: Scope) -> bool:
+    raw = (scope.get("raw_path") or b"") + b"?" + scope.get("query_string", b"")
+    return b"%00" in raw or b"\x00" in raw or "\x00" in scope["path"]
 
 
 def request_id_from_headers(headers: list[tuple[bytes, bytes]]) -> str | None:
@@ -48,6 +53,23 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = request_id_from_headers(scope["headers"]) or new_request_id()
+        if _has_nul(scope):
+            # No text in Practicum may hold NUL; PostgreSQL would refuse it deep inside a query.
+            problem = BadRequest("NUL characters are not allowed in the URL", pointer="/path")
+            body = json.dumps(problem.to_dict(instance=scope["path"], request_id=request_id)).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 400,
+                    "headers": [
+                        (b"content-type", PROBLEM_JSON.encode()),
+                        (b"content-length", str(len(body)).encode()),
+                        (REQUEST_ID_HEADER, request_id.encode("latin-1")),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
         scope.setdefault("state", {})["request_id"] = request_id
         token = request_id_var.set(request_id)
         started = time.perf_counter()

@@ -231,7 +231,30 @@ async def _handle_http(request: Request, exc: Exception) -> Response:
     return response
 
 
+class NulInText(ValueError):
+    """Text bound for the database holds a NUL character (see shared.db)."""
+
+
+async def _handle_database_text(request: Request, exc: Exception) -> Response:
+    """PostgreSQL refuses NUL characters in text, and the SQLite engine refuses them the same way
+    (shared.db): such input is the client's mistake, not a server error. Any other driver error
+    is a bug: re-raised, so it is logged and answered as an opaque 500."""
+    message = str(getattr(exc, "orig", exc))
+    orig_name = type(getattr(exc, "orig", exc)).__name__
+    if isinstance(exc, NulInText) or "0x00" in message or "CharacterNotInRepertoire" in orig_name:
+        problem = UnprocessableContent(
+            "text must not contain NUL characters",
+            errors=[FieldError(pointer="/body", detail="a text value contains a NUL (\\u0000) character")],
+        )
+        return problem_response(problem, request)
+    raise exc
+
+
 def install_problem_handlers(app: FastAPI) -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    app.add_exception_handler(DBAPIError, _handle_database_text)
+    app.add_exception_handler(NulInText, _handle_database_text)
     app.add_exception_handler(Problem, _handle_problem)
     app.add_exception_handler(RequestValidationError, _handle_validation)
     app.add_exception_handler(StarletteHTTPException, _handle_http)

@@ -13,6 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
 from services.gateway import service
+from services.gateway.admin_api import router as admin_router
 from services.gateway.auth_api import router as auth_router
 from services.gateway.schemas import GatewayReadiness, Liveness
 from shared.problems import PROBLEM_JSON, ProblemDocument, ServiceUnavailable, document_problems
@@ -43,7 +44,9 @@ async def readyz(request: Request) -> GatewayReadiness:
 
 def gateway_openapi(request: Request) -> dict[str, Any]:
     app = request.app
-    schema = get_openapi(title=app.title, version=app.version, routes=router.routes + auth_router.routes)
+    schema = get_openapi(
+        title=app.title, version=app.version, routes=router.routes + auth_router.routes + admin_router.routes
+    )
     return document_problems(schema)
 
 

@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from services.badges.client import BadgesClient
 from services.catalog.client import CatalogClient
 from services.credentials.client import CredentialsClient
+from services.gateway.admin_api import router as admin_router
 from services.gateway.api import router
 from services.gateway.auth_api import router as auth_router
 from services.gateway.keys import load_signing_key
@@ -109,7 +110,9 @@ def create_app(
         description="The one public entry point of Practicum.",
         outbox_model=OutboxEvent,
         inbox_model=InboxEvent,
-        public_routers=[router, auth_router],
+        # The gateway authenticates its own routes itself (bearer tokens, admin_api.admin), so
+        # none of them takes the services' internal-token dependency.
+        public_routers=[router, auth_router, admin_router],
         standard_health=False,
         standard_openapi=False,
         event_inbox=False,

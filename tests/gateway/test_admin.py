@@ -1,0 +1,176 @@
+"""The gateway's admin API: tenant isolation (404 across tenants), secrets shown once, audit."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from services.gateway.models import Tenant
+from services.gateway.seed import seed_demo
+from shared.auth import scopes_for_roles
+from tests.conftest import AppFactory
+from tests.support import asgi_client
+
+
+@dataclass
+class Admin:
+    client: httpx.AsyncClient
+    demo: str
+    other: str
+
+    def as_(self, role: str, tenant: str) -> dict[str, str]:
+        roles = frozenset({role})
+        token = self.client._transport.app.state.tokens.issue(  # type: ignore[attr-defined]
+            subject=f"user:{role}", tenant_id=tenant, kind="user", scopes=scopes_for_roles(roles), roles=roles
+        )
+        return {"authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+async def admin(make_app: AppFactory) -> AsyncIterator[Admin]:
+    app = await make_app("gateway")
+    async with app.state.sessionmaker() as session:
+        demo = await seed_demo(session)
+        other = await session.scalar(select(Tenant).where(Tenant.slug == "other-district"))
+        assert other is not None
+        ids = (demo.id, other.id)
+        await session.commit()
+    async with asgi_client(app) as client:
+        yield Admin(client=client, demo=ids[0], other=ids[1])
+
+
+async def token_for(client: httpx.AsyncClient, client_id: str, secret: str) -> httpx.Response:
+    basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    return await client.post(
+        "/oauth/token",
+        content="grant_type=client_credentials",
+        headers={"authorization": f"Basic {basic}", "content-type": "application/x-www-form-urlencoded"},
+    )
+
+
+async def test_org_units_are_isolated_by_tenant(admin: Admin, backend: str) -> None:
+    c, demo_admin, other_admin = (
+        admin.client,
+        admin.as_("tenant_admin", admin.demo),
+        admin.as_("tenant_admin", admin.other),
+    )
+    listed = await c.get("/v1/org-units", headers=demo_admin)
+    created = await c.post("/v1/org-units", json={"name": "Washington High School"}, headers=demo_admin)
+    duplicate = await c.post("/v1/org-units", json={"name": "Washington High School"}, headers=demo_admin)
+    unit_id = created.json()["id"]
+    mine = await c.get(f"/v1/org-units/{unit_id}", headers=demo_admin)
+    theirs = await c.get(f"/v1/org-units/{unit_id}", headers=other_admin)
+    missing = await c.get("/v1/org-units/no-such-id", headers=other_admin)
+    other_list = await c.get("/v1/org-units", headers=other_admin)
+    assert [u["name"] for u in listed.json()] == ["Lincoln Elementary School", "Roosevelt Middle School"]
+    assert created.status_code == 201
+    assert duplicate.status_code == 409
+    assert mine.json()["name"] == "Washington High School"
+    assert theirs.status_code == 404
+    assert theirs.json() | {"instance": None, "request_id": None, "detail": None} == missing.json() | {
+        "instance": None,
+        "request_id": None,
+        "detail": None,
+    }, "another tenant's id is indistinguishable from a missing one"
+    assert other_list.json() == []
+
+
+async def test_only_administrators_get_in(admin: Admin, backend: str) -> None:
+    c = admin.client
+    anonymous = await c.get("/v1/org-units")
+    educator = await c.get("/v1/org-units", headers=admin.as_("educator", admin.demo))
+    tenant_admin_elsewhere = await c.get(
+        "/v1/api-clients", params={"tenant_id": admin.other}, headers=admin.as_("tenant_admin", admin.demo)
+    )
+    platform = await c.get(
+        "/v1/api-clients", params={"tenant_id": admin.other}, headers=admin.as_("platform_admin", admin.demo)
+    )
+    denied = await c.get(
+        "/v1/audit-events", params={"action": "admin.access"}, headers=admin.as_("tenant_admin", admin.demo)
+    )
+    assert anonymous.status_code == 401
+    assert anonymous.headers["www-authenticate"].startswith("Bearer")
+    assert educator.status_code == 403
+    assert tenant_admin_elsewhere.status_code == 404
+    assert [cl["client_id"] for cl in platform.json()] == ["other-lms"]
+    assert [(e["actor"], e["outcome"]) for e in denied.json()["items"]] == [("user:educator", "denied")]
+
+
+async def test_api_client_secrets_are_shown_once_rotated_and_revoked(admin: Admin, backend: str) -> None:
+    c, headers = admin.client, admin.as_("tenant_admin", admin.demo)
+    created = await c.post(
+        "/v1/api-clients",
+        json={"name": "Canvas", "client_id": "canvas-lms", "scopes": ["catalog:read"]},
+        headers=headers,
+    )
+    secret = created.json()["client_secret"]
+    listed = await c.get("/v1/api-clients", headers=headers)
+    first = await token_for(c, "canvas-lms", secret)
+    client_id = created.json()["id"]
+    rotated = await c.post(f"/v1/api-clients/{client_id}/rotate-secret", headers=headers)
+    old = await token_for(c, "canvas-lms", secret)
+    new = await token_for(c, "canvas-lms", rotated.json()["client_secret"])
+    other_tenant = await c.post(f"/v1/api-clients/{client_id}/disable", headers=admin.as_("tenant_admin", admin.other))
+    disabled = await c.post(f"/v1/api-clients/{client_id}/disable", headers=headers)
+    after = await token_for(c, "canvas-lms", rotated.json()["client_secret"])
+    unknown_scope = await c.post("/v1/api-clients", json={"name": "x", "scopes": ["root"]}, headers=headers)
+    taken = await c.post(
+        "/v1/api-clients", json={"name": "x", "client_id": "demo-lms", "scopes": ["catalog:read"]}, headers=headers
+    )
+    assert created.status_code == 201
+    assert len(secret) >= 40
+    assert all("client_secret" not in cl and secret not in str(cl) for cl in listed.json())
+    assert first.status_code == 200
+    assert first.json()["scope"] == "catalog:read"
+    assert (old.status_code, new.status_code) == (401, 200)
+    assert other_tenant.status_code == 404
+    assert disabled.json()["enabled"] is False
+    assert after.status_code == 401
+    assert unknown_scope.status_code == 422
+    assert unknown_scope.json()["errors"] == [{"pointer": "/body/scopes", "detail": "unknown scope 'root'"}]
+    assert taken.status_code == 409
+
+
+async def test_audit_log_filters_and_pages_with_a_cursor(admin: Admin, backend: str) -> None:
+    c, headers = admin.client, admin.as_("tenant_admin", admin.demo)
+    for name in ("A School", "B School", "C School"):
+        await c.post("/v1/org-units", json={"name": name}, headers=headers)
+    first = (await c.get("/v1/audit-events", params={"action": "org_unit.create", "limit": 2}, headers=headers)).json()
+    second = (
+        await c.get(
+            "/v1/audit-events",
+            params={"action": "org_unit.create", "limit": 2, "cursor": first["next_cursor"]},
+            headers=headers,
+        )
+    ).json()
+    naive = await c.get("/v1/audit-events", params={"since": "2026-01-01T00:00:00"}, headers=headers)
+    bad_cursor = await c.get("/v1/audit-events", params={"cursor": "bm9wZQ=="}, headers=headers)
+    elsewhere = (await c.get("/v1/audit-events", headers=admin.as_("tenant_admin", admin.other))).json()
+    ids = [e["id"] for e in first["items"] + second["items"]]
+    assert len(first["items"]) == 2
+    assert first["next_cursor"]
+    assert len(second["items"]) == 1
+    assert second["next_cursor"] is None
+    assert len(set(ids)) == 3
+    assert all(e["actor"] == "user:tenant_admin" and e["outcome"] == "success" for e in first["items"])
+    assert naive.status_code == 422
+    assert bad_cursor.status_code == 400
+    assert all(e["action"] != "org_unit.create" for e in elsewhere["items"])
+
+
+async def test_nul_characters_are_refused_alike_on_every_backend(admin: Admin, backend: str) -> None:
+    c, headers = admin.client, admin.as_("tenant_admin", admin.demo)
+    in_body = await c.post("/v1/org-units", json={"name": "Bad\u0000School"}, headers=headers)
+    in_query = await c.get("/v1/api-clients", params={"tenant_id": "\u0000"}, headers=headers)
+    in_path = await c.get("/v1/org-units/a%00b", headers=headers)
+    still_works = await c.post("/v1/org-units", json={"name": "Good School"}, headers=headers)
+    assert in_body.status_code == 422
+    assert in_body.json()["detail"] == "text must not contain NUL characters"
+    assert (in_query.status_code, in_path.status_code) == (400, 400)
+    assert in_query.headers["content-type"] == "application/problem+json"
+    assert still_works.status_code == 201, "nothing half-written blocks the next request"
