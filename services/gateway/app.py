@@ -17,6 +17,7 @@ from services.gateway.api import router
 from services.gateway.auth_api import router as auth_router
 from services.gateway.keys import load_signing_key
 from services.gateway.models import InboxEvent, OutboxEvent
+from services.gateway.people_api import router as people_router
 from services.gateway.proxy import Proxy, RouteTable, close_upstreams, open_upstreams
 from services.gateway.ratelimit import Rate, buckets_for
 from services.gateway.seed import seed_demo
@@ -112,7 +113,7 @@ def create_app(
         inbox_model=InboxEvent,
         # The gateway authenticates its own routes itself (bearer tokens, admin_api.admin), so
         # none of them takes the services' internal-token dependency.
-        public_routers=[router, auth_router, admin_router],
+        public_routers=[router, auth_router, people_router, admin_router],
         standard_health=False,
         standard_openapi=False,
         event_inbox=False,
