@@ -78,3 +78,5 @@ def configure_logging(*, service: str, level: str = "INFO", json_lines: bool = T
     logging.getLogger("uvicorn.access").disabled = True
     # One access line per request is ours; httpx's per-call INFO lines would double it.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # aiosqlite's DEBUG lines carry SQL parameters (emails, external ids): never, at any level.
+    logging.getLogger("aiosqlite").setLevel(logging.WARNING)

@@ -86,7 +86,7 @@ _log_lines = _AllLogLines()
 def pytest_sessionstart(session: pytest.Session) -> None:
     root = logging.getLogger()
     root.addHandler(_log_lines)
-    root.setLevel(logging.DEBUG)
+    root.setLevel(logging.INFO)  # what production logs
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -1,8 +1,7 @@
-"""Admin API served by the gateway itself: org units, API clients, the audit log.
+"""Admin API served by the gateway itself: tenants, org units, users, roles, API clients, audit.
 
 ``tenant_admin`` manages its own tenant (scope ``admin``); ``platform_admin`` may act on any
-tenant by passing ``tenant_id``. Every change is audited. Users, role assignments and tenants
-follow in the identity issue's next step.
+tenant by passing ``tenant_id``. Every change is audited, with ids, never personal data.
 """
 
 from __future__ import annotations
@@ -15,17 +14,17 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.gateway import identity
 from services.gateway.hashing import hash_secret, new_client_secret
-from services.gateway.models import ApiClient, AuditEvent, OrgUnit, Tenant
+from services.gateway.models import ApiClient, AuditEvent, OrgUnit, RoleAssignment, Tenant, User
 from services.gateway.tokens import AccessClaims, TokenService
 from shared.app import get_session
-from shared.auth import SCOPES, Forbidden, Unauthorized
+from shared.auth import ROLES, SCOPES, Forbidden, Unauthorized
 from shared.db import utcnow
 from shared.problems import BadRequest, Conflict, FieldError, NotFound, UnprocessableContent
 from shared.tenancy import get_in_tenant, in_tenant
@@ -336,3 +335,208 @@ async def list_audit_events(
         ],
         next_cursor=_encode_cursor(page[-1]) if more and page else None,
     )
+
+
+# --- users and roles --------------------------------------------------------------------------
+
+
+class UserCreate(BaseModel):
+    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    display_name: str = Field(min_length=1, max_length=200)
+    org_unit_id: str | None = Field(default=None, max_length=36)
+    sis_id: str | None = Field(default=None, max_length=64)
+    state_educator_id: str | None = Field(default=None, max_length=64)
+    roles: list[str] = Field(default_factory=list, max_length=6)
+    password: str | None = Field(default=None, min_length=12, max_length=1024)
+
+    @field_validator("email", mode="before")
+    @classmethod
+    def _normalise_email(cls, value: object) -> object:
+        # Unique per tenant, case-insensitively: stored trimmed and lower-cased.
+        return value.strip().lower() if isinstance(value, str) else value
+
+
+class UserRead(BaseModel):
+    id: str
+    tenant_id: str
+    email: str
+    display_name: str
+    org_unit_id: str | None
+    sis_id: str | None
+    state_educator_id: str | None
+    roles: list[str]
+    enabled: bool
+    created_at: dt.datetime
+
+
+class RoleGrant(BaseModel):
+    role: str = Field(min_length=1, max_length=32)
+
+
+async def _user_read(session: AsyncSession, row: User) -> UserRead:
+    roles = sorted(await session.scalars(select(RoleAssignment.role).where(RoleAssignment.user_id == row.id)))
+    return UserRead(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        email=row.email,
+        display_name=row.display_name,
+        org_unit_id=row.org_unit_id,
+        sis_id=row.sis_id,
+        state_educator_id=row.state_educator_id,
+        roles=roles,
+        enabled=row.enabled,
+        created_at=row.created_at,
+    )
+
+
+def _check_roles(roles: list[str], who: Admin) -> None:
+    unknown = sorted(set(roles) - ROLES)
+    if unknown:
+        raise UnprocessableContent(
+            f"unknown roles: {', '.join(unknown)}",
+            errors=[FieldError(pointer="/body/roles", detail=f"unknown role {role!r}") for role in unknown],
+        )
+    if "platform_admin" in roles and "platform_admin" not in who.claims.roles:
+        raise Forbidden("only a platform_admin may grant platform_admin")
+
+
+@router.get("/v1/users", response_model=list[UserRead], summary="People of the tenant")
+async def list_users(who: AdminDep, session: SessionDep) -> list[UserRead]:
+    rows = await session.scalars(in_tenant(select(User), User, who.tenant_id).order_by(User.email))
+    return [await _user_read(session, row) for row in rows]
+
+
+@router.post("/v1/users", response_model=UserRead, status_code=201, summary="Add a person, with roles")
+async def create_user(body: UserCreate, who: AdminDep, session: SessionDep) -> UserRead:
+    _check_roles(body.roles, who)
+    email = body.email
+    if await session.scalar(in_tenant(select(User.id), User, who.tenant_id).where(User.email == email)):
+        raise Conflict("a user with this email already exists in the tenant")
+    if body.org_unit_id is not None:
+        await get_in_tenant(session, OrgUnit, body.org_unit_id, who.tenant_id, noun="org unit")
+    now = utcnow()
+    row = User(
+        id=str(uuid.uuid4()),
+        tenant_id=who.tenant_id,
+        email=email,
+        display_name=body.display_name,
+        org_unit_id=body.org_unit_id,
+        sis_id=body.sis_id,
+        state_educator_id=body.state_educator_id,
+        password_hash=hash_secret(body.password) if body.password else None,
+        failed_logins=0,
+        enabled=True,
+        created_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    for role in sorted(set(body.roles)):
+        session.add(
+            RoleAssignment(id=str(uuid.uuid4()), tenant_id=who.tenant_id, user_id=row.id, role=role, created_at=now)
+        )
+    await session.flush()
+    # Personal data stays out of the audit detail: the user id is the reference.
+    await identity.audit(
+        session,
+        action="user.create",
+        outcome="success",
+        actor=who.actor,
+        tenant_id=who.tenant_id,
+        target=row.id,
+        detail={"roles": sorted(set(body.roles))},
+    )
+    return await _user_read(session, row)
+
+
+@router.get("/v1/users/{user_id}", response_model=UserRead, summary="One person")
+async def get_user(user_id: str, who: AdminDep, session: SessionDep) -> UserRead:
+    return await _user_read(session, await get_in_tenant(session, User, user_id, who.tenant_id, noun="user"))
+
+
+@router.post("/v1/users/{user_id}/roles", response_model=UserRead, summary="Grant a role")
+async def grant_role(user_id: str, body: RoleGrant, who: AdminDep, session: SessionDep) -> UserRead:
+    user = await get_in_tenant(session, User, user_id, who.tenant_id, noun="user")
+    _check_roles([body.role], who)
+    held = await session.scalar(
+        select(RoleAssignment.id).where(RoleAssignment.user_id == user.id, RoleAssignment.role == body.role)
+    )
+    if not held:
+        session.add(
+            RoleAssignment(
+                id=str(uuid.uuid4()), tenant_id=who.tenant_id, user_id=user.id, role=body.role, created_at=utcnow()
+            )
+        )
+        await session.flush()
+        await identity.audit(
+            session,
+            action="role.grant",
+            outcome="success",
+            actor=who.actor,
+            tenant_id=who.tenant_id,
+            target=user.id,
+            detail={"role": body.role},
+        )
+    return await _user_read(session, user)
+
+
+@router.delete("/v1/users/{user_id}/roles/{role}", response_model=UserRead, summary="Withdraw a role")
+async def withdraw_role(user_id: str, role: str, who: AdminDep, session: SessionDep) -> UserRead:
+    user = await get_in_tenant(session, User, user_id, who.tenant_id, noun="user")
+    assignment = await session.scalar(
+        select(RoleAssignment).where(RoleAssignment.user_id == user.id, RoleAssignment.role == role)
+    )
+    if assignment is None:
+        raise NotFound(f"the user does not hold the role {role!r}")
+    await session.delete(assignment)
+    await session.flush()
+    await identity.audit(
+        session,
+        action="role.withdraw",
+        outcome="success",
+        actor=who.actor,
+        tenant_id=who.tenant_id,
+        target=user.id,
+        detail={"role": role},
+    )
+    return await _user_read(session, user)
+
+
+# --- tenants (operators) ----------------------------------------------------------------------
+
+
+class TenantCreate(BaseModel):
+    slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")
+    name: str = Field(min_length=1, max_length=200)
+
+
+class TenantRead(BaseModel):
+    id: str
+    slug: str
+    name: str
+    created_at: dt.datetime
+
+
+def _operator(who: Admin) -> None:
+    if "platform_admin" not in who.claims.roles:
+        raise Forbidden("requires the platform_admin role")
+
+
+@router.get("/v1/tenants", response_model=list[TenantRead], summary="All districts (platform_admin)")
+async def list_tenants(who: AdminDep, session: SessionDep) -> list[TenantRead]:
+    _operator(who)
+    rows = await session.scalars(select(Tenant).order_by(Tenant.slug))
+    return [TenantRead(id=r.id, slug=r.slug, name=r.name, created_at=r.created_at) for r in rows]
+
+
+@router.post("/v1/tenants", response_model=TenantRead, status_code=201, summary="Add a district (platform_admin)")
+async def create_tenant(body: TenantCreate, who: AdminDep, session: SessionDep) -> TenantRead:
+    _operator(who)
+    if await session.scalar(select(Tenant.id).where(Tenant.slug == body.slug)):
+        raise Conflict(f"the slug {body.slug!r} is taken")
+    row = Tenant(id=str(uuid.uuid4()), slug=body.slug, name=body.name, created_at=utcnow())
+    session.add(row)
+    await session.flush()
+    await identity.audit(
+        session, action="tenant.create", outcome="success", actor=who.actor, tenant_id=row.id, target=row.id
+    )
+    return TenantRead(id=row.id, slug=row.slug, name=row.name, created_at=row.created_at)

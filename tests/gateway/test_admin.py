@@ -174,3 +174,64 @@ async def test_nul_characters_are_refused_alike_on_every_backend(admin: Admin, b
     assert (in_query.status_code, in_path.status_code) == (400, 400)
     assert in_query.headers["content-type"] == "application/problem+json"
     assert still_works.status_code == 201, "nothing half-written blocks the next request"
+
+
+async def test_users_and_roles_are_managed_within_the_tenant(admin: Admin, backend: str) -> None:
+    c, headers = admin.client, admin.as_("tenant_admin", admin.demo)
+    units = (await c.get("/v1/org-units", headers=headers)).json()
+    created = await c.post(
+        "/v1/users",
+        json={
+            "email": "  New.Teacher@Demo.Test ",
+            "display_name": "New Teacher",
+            "org_unit_id": units[0]["id"],
+            "state_educator_id": "SE-1234",
+            "roles": ["educator"],
+            "password": "a long enough passphrase",
+        },
+        headers=headers,
+    )
+    assert created.status_code == 201, created.text
+    user_id = created.json()["id"]
+    duplicate = await c.post(
+        "/v1/users", json={"email": "new.teacher@demo.test", "display_name": "Again"}, headers=headers
+    )
+    foreign_unit = await c.post(
+        "/v1/users",
+        json={"email": "x@demo.test", "display_name": "X", "org_unit_id": "not-ours"},
+        headers=headers,
+    )
+    escalate = await c.post(f"/v1/users/{user_id}/roles", json={"role": "platform_admin"}, headers=headers)
+    granted = await c.post(f"/v1/users/{user_id}/roles", json={"role": "assessor"}, headers=headers)
+    withdrawn = await c.delete(f"/v1/users/{user_id}/roles/educator", headers=headers)
+    elsewhere = await c.get(f"/v1/users/{user_id}", headers=admin.as_("tenant_admin", admin.other))
+    signed_in = await c.post(
+        "/v1/auth/login",
+        json={"tenant": "demo-usd", "email": "new.teacher@demo.test", "password": "a long enough passphrase"},
+    )
+    audit = (await c.get("/v1/audit-events", params={"action": "user.create"}, headers=headers)).json()
+    assert created.status_code == 201
+    assert created.json()["email"] == "new.teacher@demo.test"
+    assert created.json()["roles"] == ["educator"]
+    assert duplicate.status_code == 409
+    assert foreign_unit.status_code == 404
+    assert escalate.status_code == 403
+    assert granted.json()["roles"] == ["assessor", "educator"]
+    assert withdrawn.json()["roles"] == ["assessor"]
+    assert elsewhere.status_code == 404
+    assert signed_in.status_code == 200
+    assert "SE-1234" not in str(audit), "no personal data in the audit log"
+    assert "new.teacher" not in str(audit)
+
+
+async def test_tenants_are_for_operators(admin: Admin, backend: str) -> None:
+    c = admin.client
+    denied = await c.get("/v1/tenants", headers=admin.as_("tenant_admin", admin.demo))
+    operator = admin.as_("platform_admin", admin.demo)
+    created = await c.post("/v1/tenants", json={"slug": "third-district", "name": "Third District"}, headers=operator)
+    taken = await c.post("/v1/tenants", json={"slug": "demo-usd", "name": "Copy"}, headers=operator)
+    listed = await c.get("/v1/tenants", headers=operator)
+    assert denied.status_code == 403
+    assert created.status_code == 201
+    assert taken.status_code == 409
+    assert [t["slug"] for t in listed.json()] == ["demo-usd", "other-district", "third-district"]
