@@ -99,26 +99,38 @@ class PublicKeyRing:
         return dict(self._keys)
 
 
-def verify_internal_token(token: str, *, keys: PublicKeyRing, audience: str) -> Principal:
-    """Check signature, issuer, audience, expiry and lifetime; raise ``Unauthorized`` otherwise."""
+def decode_token(token: str, *, keys: PublicKeyRing, typ: str, audience: str, issuer: str, what: str) -> dict[str, Any]:
+    """Verify an EdDSA JWT from the gateway: its ``typ``, a known ``kid``, the signature, issuer,
+    audience and expiry, and the claims every Practicum token carries. ``Unauthorized`` names
+    ``what`` (``"access token"``…) and the reason; the one place tokens are checked."""
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
-        raise Unauthorized("the internal identity token is malformed") from exc
+        raise Unauthorized(f"the {what} is malformed") from exc
     key = keys.get(str(header.get("kid", "")))
-    if header.get("typ") != INTERNAL_TYP or key is None:
-        raise Unauthorized("the internal identity token is not signed by a known gateway key")
+    if header.get("typ") != typ or key is None:
+        raise Unauthorized(f"the {what} is not signed by a known gateway key")
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
             key,
             algorithms=["EdDSA"],
             audience=audience,
-            issuer=INTERNAL_ISSUER,
+            issuer=issuer,
             options={"require": ["exp", "iat", "sub", "aud", "iss", "tenant"]},
         )
+    except jwt.ExpiredSignatureError as exc:
+        raise Unauthorized(f"the {what} has expired") from exc
     except jwt.PyJWTError as exc:
-        raise Unauthorized("the internal identity token is invalid or expired") from exc
+        raise Unauthorized(f"the {what} is invalid") from exc
+    return claims
+
+
+def verify_internal_token(token: str, *, keys: PublicKeyRing, audience: str) -> Principal:
+    """Check signature, issuer, audience, expiry and lifetime; raise ``Unauthorized`` otherwise."""
+    claims = decode_token(
+        token, keys=keys, typ=INTERNAL_TYP, audience=audience, issuer=INTERNAL_ISSUER, what="internal identity token"
+    )
     if int(claims["exp"]) - int(claims["iat"]) > MAX_INTERNAL_TTL_S:
         raise Unauthorized("the internal identity token lives too long")
     return Principal(

@@ -91,6 +91,15 @@ async def _issue(
     )
 
 
+async def _revoke_family(session: AsyncSession, family_id: str, now: dt.datetime) -> None:
+    """Every refresh token of one sign-in stops working."""
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
 async def _limit(request: Request) -> None:
     peer = request.client.host if request.client else "unknown"
     await enforce(request.app.state.buckets, f"auth-ip:{peer}", request.app.state.auth_rate, what="sign-in attempts")

@@ -17,7 +17,7 @@ from typing import Any
 import jwt
 
 from services.gateway.keys import SigningKey
-from shared.auth import INTERNAL_ISSUER, INTERNAL_TYP, PublicKeyRing, Unauthorized
+from shared.auth import INTERNAL_ISSUER, INTERNAL_TYP, PublicKeyRing, Unauthorized, decode_token
 
 ACCESS_TYP = "at+jwt"
 AUDIENCE = "practicum-api"
@@ -104,27 +104,9 @@ class TokenService:
         return verified
 
     def _decode(self, token: str) -> dict[str, Any]:
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError as exc:
-            raise Unauthorized("the access token is malformed") from exc
-        key = self.key_ring.get(str(header.get("kid", "")))
-        if header.get("typ") != ACCESS_TYP or key is None:
-            raise Unauthorized("the access token was not issued by this gateway")
-        try:
-            claims: dict[str, Any] = jwt.decode(
-                token,
-                key,
-                algorithms=["EdDSA"],
-                audience=AUDIENCE,
-                issuer=self.issuer,
-                options={"require": ["exp", "iat", "sub", "aud", "iss", "tenant"]},
-            )
-        except jwt.ExpiredSignatureError as exc:
-            raise Unauthorized("the access token has expired") from exc
-        except jwt.PyJWTError as exc:
-            raise Unauthorized("the access token is invalid") from exc
-        return claims
+        return decode_token(
+            token, keys=self.key_ring, typ=ACCESS_TYP, audience=AUDIENCE, issuer=self.issuer, what="access token"
+        )
 
     def internal(self, claims: AccessClaims, *, audience: str, request_id: str | None) -> str:
         """A token for one service, living seconds: what the service's ``Principal`` is made of."""
