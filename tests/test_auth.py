@@ -212,3 +212,66 @@ async def test_client_credentials_end_to_end(make_app: AppFactory, backend: str)
             "scopes": ["badges:read", "catalog:read"],
         }
     assert other_seen.json()["tenant_id"] not in ("", demo_id)
+
+
+def _signed(keys_dir: Path, header: dict[str, object], payload: bytes) -> str:
+    """A compact JWS with any header and raw payload, signed with the gateway's real key."""
+    import base64
+    import json as json_module
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    key = signing_key(keys_dir)
+    signing_input = f"{b64(json_module.dumps({'kid': key.kid, **header}).encode())}.{b64(payload)}"
+    return f"{signing_input}.{b64(key.private.sign(signing_input.encode()))}"
+
+
+def test_the_token_check_refuses_every_trick(keys_dir: Path) -> None:
+    import json as json_module
+
+    from shared.auth import PublicKeyRing, Unauthorized, verify_internal_token
+
+    now = int(time.time())
+    base = {"iss": INTERNAL_ISSUER, "aud": "catalog", "sub": "x", "tenant": "t", "iat": now, "exp": now + 30}
+    eddsa = {"alg": "EdDSA", "typ": INTERNAL_TYP}
+
+    def claims(**changes: object) -> bytes:
+        return json_module.dumps({**base, **changes}).encode()
+
+    ring = PublicKeyRing(keys_dir)
+    good = _signed(keys_dir, eddsa, claims())
+    assert verify_internal_token(good, keys=ring, audience="catalog").tenant_id == "t"
+    assert (
+        verify_internal_token(
+            _signed(keys_dir, eddsa, claims(aud=["badges", "catalog"])), keys=ring, audience="catalog"
+        ).subject
+        == "x"
+    )
+    tricks = {
+        "alg none": _signed(keys_dir, {"alg": "none", "typ": INTERNAL_TYP}, claims()),
+        "alg HS256": _signed(keys_dir, {"alg": "HS256", "typ": INTERNAL_TYP}, claims()),
+        "exp as text": _signed(keys_dir, eddsa, claims(exp=str(now + 30))),
+        "exp as bool": _signed(keys_dir, eddsa, claims(exp=True)),
+        "issued in the future": _signed(keys_dir, eddsa, claims(iat=now + 3600, exp=now + 3610)),
+        "payload not JSON": _signed(keys_dir, eddsa, b"{not json"),
+        "payload a list": _signed(keys_dir, eddsa, b"[1, 2]"),
+        "missing tenant": _signed(
+            keys_dir, eddsa, json_module.dumps({k: v for k, v in base.items() if k != "tenant"}).encode()
+        ),
+        "four segments": good + ".x",
+        "bad base64": good.replace(".", ".*", 1),
+        "signature of another token": good.rsplit(".", 1)[0]
+        + "."
+        + _signed(keys_dir, eddsa, claims(sub="y")).rsplit(".", 1)[1],
+        "not ascii": good + "é",
+    }
+    refused = {}
+    for name, token in tricks.items():
+        try:
+            verify_internal_token(token, keys=ring, audience="catalog")
+        except Unauthorized:
+            refused[name] = True
+        else:
+            refused[name] = False
+    assert refused == dict.fromkeys(tricks, True)
