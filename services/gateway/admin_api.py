@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import jwt
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
@@ -21,7 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.gateway import identity
 from services.gateway.hashing import hash_secret, new_client_secret
-from services.gateway.models import ApiClient, AuditEvent, OrgUnit, RoleAssignment, Tenant, User
+from services.gateway.models import ApiClient, AuditEvent, IdentityProvider, OrgUnit, RoleAssignment, Tenant, User
+from services.gateway.oidc import UnsafeJwksUri, check_jwks_uri
 from services.gateway.tokens import AccessClaims, TokenService
 from shared.app import get_session
 from shared.auth import ROLES, SCOPES, Forbidden, Unauthorized
@@ -540,3 +542,81 @@ async def create_tenant(body: TenantCreate, who: AdminDep, session: SessionDep) 
         session, action="tenant.create", outcome="success", actor=who.actor, tenant_id=row.id, target=row.id
     )
     return TenantRead(id=row.id, slug=row.slug, name=row.name, created_at=row.created_at)
+
+
+# --- identity provider (OIDC) -----------------------------------------------------------------
+
+
+class IdentityProviderWrite(BaseModel):
+    issuer: str = Field(min_length=8, max_length=500, pattern=r"^https?://")
+    audience: str = Field(min_length=1, max_length=500)
+    jwks_uri: str | None = Field(default=None, max_length=1000)
+    jwks: dict[str, Any] | None = Field(default=None, description="inline JWKS, instead of jwks_uri")
+    email_claim: str = Field(default="email", min_length=1, max_length=64)
+
+
+class IdentityProviderRead(IdentityProviderWrite):
+    tenant_id: str
+    updated_at: dt.datetime
+
+
+def _provider(row: IdentityProvider) -> IdentityProviderRead:
+    return IdentityProviderRead(
+        tenant_id=row.tenant_id,
+        issuer=row.issuer,
+        audience=row.audience,
+        jwks_uri=row.jwks_uri,
+        jwks=row.jwks,
+        email_claim=row.email_claim,
+        updated_at=row.updated_at,
+    )
+
+
+@router.put("/v1/identity-provider", response_model=IdentityProviderRead, summary="Configure the tenant's OIDC IdP")
+async def put_identity_provider(
+    body: IdentityProviderWrite, request: Request, who: AdminDep, session: SessionDep
+) -> IdentityProviderRead:
+    if (body.jwks is None) == (body.jwks_uri is None):
+        raise UnprocessableContent(
+            "give either jwks_uri or an inline jwks",
+            errors=[FieldError(pointer="/body/jwks_uri", detail="exactly one of jwks_uri and jwks")],
+        )
+    if body.jwks is not None:
+        try:
+            jwt.PyJWKSet.from_dict(body.jwks)
+        except (jwt.PyJWTError, ValueError, TypeError, KeyError) as exc:
+            raise UnprocessableContent(
+                "the JWKS holds no usable key", errors=[FieldError(pointer="/body/jwks", detail=str(exc)[:200])]
+            ) from exc
+    if body.jwks_uri is not None:
+        try:
+            check_jwks_uri(body.jwks_uri, allow_private=request.app.state.settings.oidc_allow_private)
+        except UnsafeJwksUri as exc:
+            raise UnprocessableContent(
+                str(exc), errors=[FieldError(pointer="/body/jwks_uri", detail=str(exc))]
+            ) from exc
+    row = await session.scalar(select(IdentityProvider).where(IdentityProvider.tenant_id == who.tenant_id))
+    now = utcnow()
+    if row is None:
+        row = IdentityProvider(id=str(uuid.uuid4()), tenant_id=who.tenant_id, created_at=now)
+        session.add(row)
+    row.issuer, row.audience, row.jwks_uri, row.jwks = body.issuer, body.audience, body.jwks_uri, body.jwks
+    row.email_claim, row.updated_at = body.email_claim, now
+    await session.flush()
+    await identity.audit(
+        session,
+        action="identity_provider.put",
+        outcome="success",
+        actor=who.actor,
+        tenant_id=who.tenant_id,
+        detail={"issuer": body.issuer},
+    )
+    return _provider(row)
+
+
+@router.get("/v1/identity-provider", response_model=IdentityProviderRead, summary="The tenant's OIDC IdP")
+async def get_identity_provider(who: AdminDep, session: SessionDep) -> IdentityProviderRead:
+    row = await session.scalar(select(IdentityProvider).where(IdentityProvider.tenant_id == who.tenant_id))
+    if row is None:
+        raise NotFound("this tenant has no identity provider")
+    return _provider(row)

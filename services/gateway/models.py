@@ -133,3 +133,19 @@ class RefreshToken(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class IdentityProvider(Base):
+    """A district's own OpenID Connect IdP, trusted to vouch for its people's emails."""
+
+    __tablename__ = "identity_providers"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), unique=True)
+    issuer: Mapped[str] = mapped_column(String(500))
+    audience: Mapped[str] = mapped_column(String(500))
+    jwks_uri: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    jwks: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    email_claim: Mapped[str] = mapped_column(String(64), default="email")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.gateway import identity
 from services.gateway.hashing import verify_secret
-from services.gateway.models import RefreshToken, RoleAssignment, Tenant, User
+from services.gateway.models import IdentityProvider, RefreshToken, RoleAssignment, Tenant, User
+from services.gateway.oidc import verify_id_token
 from services.gateway.ratelimit import TooManyRequests, enforce
 from services.gateway.tokens import TokenService
 from shared.app import get_session
@@ -204,3 +205,56 @@ async def logout(body: Refresh, session: SessionDep) -> Response:
             session, action="logout", outcome="success", actor=f"user:{row.user_id}", tenant_id=row.tenant_id
         )
     return Response(status_code=204)
+
+
+class OidcExchange(BaseModel):
+    tenant: str = Field(min_length=1, max_length=64)
+    id_token: str = Field(min_length=10, max_length=16384)
+    nonce: str | None = Field(default=None, max_length=256)
+
+
+@router.post(
+    "/oidc",
+    response_model=SessionTokens,
+    summary="Exchange an ID token from the district's own identity provider for Practicum tokens",
+    dependencies=[Depends(_limit)],
+)
+async def oidc(body: OidcExchange, request: Request, response: Response, session: SessionDep) -> SessionTokens:
+    response.headers["Cache-Control"] = "no-store"
+    tenant = await session.scalar(select(Tenant).where(Tenant.slug == body.tenant.strip().lower()))
+    provider = (
+        await session.scalar(select(IdentityProvider).where(IdentityProvider.tenant_id == tenant.id))
+        if tenant
+        else None
+    )
+    if tenant is None or provider is None:
+        raise Unauthorized("this district does not sign in through an identity provider")
+    try:
+        email = await verify_id_token(
+            provider, body.id_token, nonce=body.nonce, allow_private=request.app.state.settings.oidc_allow_private
+        )
+    except Unauthorized as denied:
+        await identity.audit(
+            session,
+            action="login.oidc",
+            outcome="denied",
+            actor="anonymous",
+            tenant_id=tenant.id,
+            detail={"reason": denied.detail},
+        )
+        await session.commit()
+        raise
+    user = await session.scalar(select(User).where(User.tenant_id == tenant.id, User.email == email))
+    if user is None or not user.enabled:
+        await identity.audit(
+            session,
+            action="login.oidc",
+            outcome="denied",
+            actor="anonymous",
+            tenant_id=tenant.id,
+            detail={"reason": "no such user"},
+        )
+        await session.commit()
+        raise Unauthorized("invalid credentials", error="invalid_request")
+    await identity.audit(session, action="login.oidc", outcome="success", actor=f"user:{user.id}", tenant_id=tenant.id)
+    return await _issue(session, request.app.state.tokens, user)

@@ -71,6 +71,8 @@ class GatewaySettings(ServiceSettings):
     rate_limit_client_burst: int = Field(default=100, ge=1)
     rate_limit_auth_per_min: float = Field(default=30.0, gt=0, description="token requests/min per IP")
     rate_limit_auth_burst: int = Field(default=10, ge=1)
+    # Let a tenant's OIDC JWKS URL point at private or loopback addresses (on-premises IdPs, tests).
+    oidc_allow_private: bool = False
     # Dev only: create the demo tenants, users and API clients on start (refused in production).
     dev_seed: bool = True
     routes: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_ROUTES))

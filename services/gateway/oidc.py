@@ -1,0 +1,103 @@
+"""OpenID Connect federation: a district's IdP vouches for its people; Practicum issues tokens.
+
+The IdP's keys come from the tenant's configuration: an inline JWKS, or a JWKS URL fetched with
+an SSRF guard (https only, public addresses only unless allowed in settings, size and time
+limits) and cached. ID tokens are checked for signature, ``iss``, ``aud``, ``exp`` and, when the
+caller sent one, ``nonce``. The email claim must name an existing, enabled user of the tenant:
+federation does not create accounts.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import jwt
+
+from services.gateway.models import IdentityProvider
+from shared.auth import Unauthorized
+
+ALGORITHMS = ["RS256", "ES256", "EdDSA"]
+_JWKS_CACHE_S = 600
+_MAX_JWKS_BYTES = 256 * 1024
+_cache: dict[str, tuple[float, dict[str, Any]]] = {}
+
+
+class UnsafeJwksUri(ValueError):
+    pass
+
+
+def check_jwks_uri(uri: str, *, allow_private: bool) -> None:
+    """Refuse what a server-side fetch must never reach: other schemes, loopback, private nets."""
+    parts = urlsplit(uri)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise UnsafeJwksUri("the JWKS URL must be an http(s) URL")
+    if allow_private:
+        return
+    if parts.scheme != "https":
+        raise UnsafeJwksUri("the JWKS URL must use https")
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
+    except OSError as exc:
+        raise UnsafeJwksUri(f"the JWKS host {parts.hostname!r} does not resolve") from exc
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global:
+            raise UnsafeJwksUri("the JWKS URL points at a private, loopback or reserved address")
+
+
+async def _fetch_jwks(uri: str, *, allow_private: bool) -> dict[str, Any]:
+    cached = _cache.get(uri)
+    if cached and cached[0] > time.monotonic():
+        return cached[1]
+    check_jwks_uri(uri, allow_private=allow_private)
+    async with httpx.AsyncClient(timeout=5.0, follow_redirects=False) as client:
+        response = await client.get(uri, headers={"accept": "application/json"})
+    if response.status_code != 200 or len(response.content) > _MAX_JWKS_BYTES:
+        raise Unauthorized("the identity provider's keys could not be loaded")
+    document = response.json()
+    _cache[uri] = (time.monotonic() + _JWKS_CACHE_S, document)
+    return dict(document)
+
+
+async def verify_id_token(provider: IdentityProvider, id_token: str, *, nonce: str | None, allow_private: bool) -> str:
+    """The verified email the ID token asserts, lower-cased; ``Unauthorized`` otherwise."""
+    try:
+        if provider.jwks is not None:
+            jwks = provider.jwks
+        elif provider.jwks_uri:
+            jwks = await _fetch_jwks(provider.jwks_uri, allow_private=allow_private)
+        else:
+            raise Unauthorized("the identity provider has no keys configured")
+        key_set = jwt.PyJWKSet.from_dict(jwks)
+        kid = jwt.get_unverified_header(id_token).get("kid")
+        candidates = [k for k in key_set.keys if kid is None or k.key_id == kid]
+    except (jwt.PyJWTError, httpx.HTTPError, ValueError, UnsafeJwksUri) as exc:
+        raise Unauthorized("the ID token cannot be checked against the identity provider's keys") from exc
+    if not candidates:
+        raise Unauthorized("the ID token is signed by a key the identity provider does not publish")
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            id_token,
+            candidates[0].key,
+            algorithms=ALGORITHMS,
+            audience=provider.audience,
+            issuer=provider.issuer,
+            options={"require": ["exp", "iat", "iss", "aud"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise Unauthorized("the ID token has expired") from exc
+    except jwt.PyJWTError as exc:
+        raise Unauthorized("the ID token is not valid for this district") from exc
+    if nonce is not None and claims.get("nonce") != nonce:
+        raise Unauthorized("the ID token's nonce does not match")
+    email = claims.get(provider.email_claim)
+    if not isinstance(email, str) or "@" not in email:
+        raise Unauthorized(f"the ID token carries no email in {provider.email_claim!r}")
+    if claims.get("email_verified") is False:
+        raise Unauthorized("the identity provider has not verified this email")
+    return email.strip().lower()
