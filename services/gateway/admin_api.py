@@ -433,9 +433,7 @@ async def create_user(body: UserCreate, who: AdminDep, session: SessionDep) -> U
     session.add(row)
     await session.flush()
     for role in sorted(set(body.roles)):
-        session.add(
-            RoleAssignment(id=str(uuid.uuid4()), tenant_id=who.tenant_id, user_id=row.id, role=role, created_at=now)
-        )
+        identity.assign_role(session, tenant_id=who.tenant_id, user_id=row.id, role=role)
     await session.flush()
     # Personal data stays out of the audit detail: the user id is the reference.
     await identity.audit(
@@ -463,11 +461,7 @@ async def grant_role(user_id: str, body: RoleGrant, who: AdminDep, session: Sess
         select(RoleAssignment.id).where(RoleAssignment.user_id == user.id, RoleAssignment.role == body.role)
     )
     if not held:
-        session.add(
-            RoleAssignment(
-                id=str(uuid.uuid4()), tenant_id=who.tenant_id, user_id=user.id, role=body.role, created_at=utcnow()
-            )
-        )
+        identity.assign_role(session, tenant_id=who.tenant_id, user_id=user.id, role=body.role)
         await session.flush()
         await identity.audit(
             session,

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.gateway import identity
-from services.gateway.ratelimit import enforce
+from services.gateway.ratelimit import per_address
 from services.gateway.tokens import TokenService
 from shared.app import get_session
 from shared.auth import SCOPES
@@ -103,11 +103,10 @@ _FORM = {
         },
     },
     openapi_extra={"requestBody": _FORM, "x-practicum-oauth": True},
+    dependencies=[Depends(per_address("token requests"))],
 )
 async def token(request: Request, session: AsyncSession = Depends(get_session, scope="function")) -> Any:
     tokens: TokenService = request.app.state.tokens
-    peer = request.client.host if request.client else "unknown"
-    await enforce(request.app.state.buckets, f"auth-ip:{peer}", request.app.state.auth_rate, what="token requests")
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
         return oauth_error("invalid_request", "the body must be application/x-www-form-urlencoded")
     raw = await request.body()

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.gateway.hashing import verify_secret
-from services.gateway.models import ApiClient, AuditEvent
+from services.gateway.models import ApiClient, AuditEvent, RoleAssignment
 from shared.db import utcnow
 from shared.logging import request_id_var
 
@@ -60,3 +60,10 @@ def within(requested: str | None, granted: list[str]) -> frozenset[str] | None:
         return frozenset(granted)
     asked = frozenset(requested.split())
     return asked if asked <= frozenset(granted) else None
+
+
+def assign_role(session: AsyncSession, *, tenant_id: str, user_id: str, role: str) -> None:
+    """Add a role assignment to the session (the caller checks that the role is allowed)."""
+    session.add(
+        RoleAssignment(id=str(uuid.uuid4()), tenant_id=tenant_id, user_id=user_id, role=role, created_at=utcnow())
+    )

@@ -22,7 +22,7 @@ from services.gateway import identity
 from services.gateway.hashing import verify_secret
 from services.gateway.models import IdentityProvider, RefreshToken, RoleAssignment, Tenant, User
 from services.gateway.oidc import verify_id_token
-from services.gateway.ratelimit import TooManyRequests, enforce
+from services.gateway.ratelimit import TooManyRequests, per_address
 from services.gateway.tokens import TokenService
 from shared.app import get_session
 from shared.auth import Unauthorized, scopes_for_roles
@@ -101,9 +101,11 @@ async def _revoke_family(session: AsyncSession, family_id: str, now: dt.datetime
     )
 
 
-async def _limit(request: Request) -> None:
-    peer = request.client.host if request.client else "unknown"
-    await enforce(request.app.state.buckets, f"auth-ip:{peer}", request.app.state.auth_rate, what="sign-in attempts")
+_limit = per_address("sign-in attempts")
+
+
+async def _tenant_by_slug(session: AsyncSession, slug: str) -> Tenant | None:
+    return await session.scalar(select(Tenant).where(Tenant.slug == slug.strip().lower()))
 
 
 @router.post(
@@ -115,7 +117,7 @@ async def _limit(request: Request) -> None:
 async def login(body: Login, request: Request, response: Response, session: SessionDep) -> SessionTokens:
     response.headers["Cache-Control"] = "no-store"
     email = body.email.strip().lower()
-    tenant = await session.scalar(select(Tenant).where(Tenant.slug == body.tenant.strip().lower()))
+    tenant = await _tenant_by_slug(session, body.tenant)
     user = (
         await session.scalar(select(User).where(User.tenant_id == tenant.id, User.email == email)) if tenant else None
     )
@@ -221,7 +223,7 @@ class OidcExchange(BaseModel):
 )
 async def oidc(body: OidcExchange, request: Request, response: Response, session: SessionDep) -> SessionTokens:
     response.headers["Cache-Control"] = "no-store"
-    tenant = await session.scalar(select(Tenant).where(Tenant.slug == body.tenant.strip().lower()))
+    tenant = await _tenant_by_slug(session, body.tenant)
     provider = (
         await session.scalar(select(IdentityProvider).where(IdentityProvider.tenant_id == tenant.id))
         if tenant

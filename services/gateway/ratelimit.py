@@ -10,9 +10,11 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from fastapi import Request
 from redis.exceptions import RedisError
 
 from shared.problems import Problem
@@ -125,3 +127,13 @@ async def enforce(buckets: Buckets, key: str, rate: Rate, *, what: str) -> None:
         return
     if wait > 0:
         raise TooManyRequests(f"rate limit for {what} exceeded; retry later", retry_after=wait)
+
+
+def per_address(what: str) -> Callable[[Request], Awaitable[None]]:
+    """Dependency: the per-IP token bucket every sign-in and token endpoint shares."""
+
+    async def limit(request: Request) -> None:
+        peer = request.client.host if request.client else "unknown"
+        await enforce(request.app.state.buckets, f"auth-ip:{peer}", request.app.state.auth_rate, what=what)
+
+    return limit

@@ -12,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.gateway.hashing import hash_secret
-from services.gateway.models import ApiClient, OrgUnit, RoleAssignment, Tenant, User
+from services.gateway.identity import assign_role
+from services.gateway.models import ApiClient, OrgUnit, Tenant, User
 from shared.auth import SCOPES
 from shared.db import utcnow
 
@@ -83,9 +84,7 @@ async def seed_demo(session: AsyncSession) -> Tenant:
         )
         session.add(user)
         await session.flush()
-        session.add(
-            RoleAssignment(id=str(uuid.uuid4()), tenant_id=demo.id, user_id=user.id, role=role, created_at=utcnow())
-        )
+        assign_role(session, tenant_id=demo.id, user_id=user.id, role=role)
     await _client(session, demo, "demo-lms", "demo-lms-secret", TENANT_SCOPES)
     other = await _tenant(session, "other-district", "Other District")
     await _client(session, other, "other-lms", "other-lms-secret", TENANT_SCOPES)
