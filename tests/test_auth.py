@@ -10,7 +10,9 @@ from pathlib import Path
 import httpx
 import jwt
 import pytest
+from sqlalchemy import select
 
+from services.gateway.models import AuditEvent
 from shared.app import STANDARD_PUBLIC_ROUTES
 from shared.auth import IDENTITY_HEADER, INTERNAL_ISSUER, INTERNAL_TYP
 from tests.conftest import AppFactory
@@ -96,9 +98,8 @@ async def test_services_refuse_internal_tokens_that_are_not_exactly_right(make_a
 
 async def test_through_the_gateway(make_app: AppFactory, keys_dir: Path, backend: str) -> None:
     services = {name: await LiveServer(await make_app(name)).start() for name in DOMAIN_SERVICES}
-    gateway = await LiveServer(
-        await make_app("gateway", **{f"{name}_url": server.url for name, server in services.items()})
-    ).start()
+    gateway_app = await make_app("gateway", **{f"{name}_url": server.url for name, server in services.items()})
+    gateway = await LiveServer(gateway_app).start()
     tokens = token_service(keys_dir)
     client_token = tokens.issue(
         subject="client:lms", tenant_id="t", kind="client", scopes=frozenset({"catalog:read"}), client_id="lms"
@@ -136,6 +137,9 @@ async def test_through_the_gateway(make_app: AppFactory, keys_dir: Path, backend
             }
             for service in DOMAIN_SERVICES:
                 assert (await client.get(f"/v1/ops/{service}/outbox", headers=operator)).status_code == 200
+            # The same bad token again and again: folded into the first record, not written each time.
+            for _ in range(5):
+                await client.get("/v1/ops/catalog/outbox", headers={"authorization": f"Bearer {expired}"})
     finally:
         await gateway.stop()
         for server in services.values():
@@ -155,6 +159,19 @@ async def test_through_the_gateway(make_app: AppFactory, keys_dir: Path, backend
         assert answers[name].headers["www-authenticate"].startswith('Bearer realm="practicum"'), name
         assert answers[name].headers["content-type"] == "application/problem+json", name
     assert answers["expired"].json()["detail"] == "the access token has expired"
+
+    # Every denial is in the audit log, with who (when known), where and why — never the token.
+    async with gateway_app.state.sessionmaker() as session:
+        rows = (await session.scalars(select(AuditEvent).order_by(AuditEvent.occurred_at))).all()
+    denials = [(r.action, r.actor, r.tenant_id, r.detail.get("service"), r.detail["reason"]) for r in rows]
+    assert ("access.forbidden", "client:lms", "t", "badges", "refused by the service") in denials
+    assert ("access.unauthenticated", "anonymous", None, "catalog", "refused by the service") in denials
+    assert ("access.unauthenticated", "anonymous", None, None, "the access token has expired") in denials
+    assert all(r.outcome == "denied" and r.detail["path"].startswith("/v1/ops/") for r in rows)
+    # expired, tampered, not-bearer and the internal token share one key (anonymous, same address,
+    # 401, no service): one record, the rest folded until the window ends.
+    assert [r.detail["reason"] for r in rows if r.detail.get("service") is None] == ["the access token has expired"]
+    assert not [r for r in rows if expired in str(r.detail)]
 
 
 def test_the_log_scanner_finds_what_it_must() -> None:

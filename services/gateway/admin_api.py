@@ -16,13 +16,23 @@ from typing import Annotated, Any
 import jwt
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field, field_validator
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.gateway import identity
+from services.gateway.denials import Denial, DenialLog
 from services.gateway.hashing import hash_secret, new_client_secret
-from services.gateway.models import ApiClient, AuditEvent, IdentityProvider, OrgUnit, RoleAssignment, Tenant, User
+from services.gateway.models import (
+    ApiClient,
+    AuditEvent,
+    IdentityProvider,
+    OrgUnit,
+    RefreshToken,
+    RoleAssignment,
+    Tenant,
+    User,
+)
 from services.gateway.oidc import UnsafeJwksUri, check_jwks_uri
 from services.gateway.tokens import AccessClaims, TokenService
 from shared.app import get_session
@@ -62,18 +72,38 @@ async def admin(
     ] = None,
     session: AsyncSession = Depends(get_session, scope="function"),
 ) -> Admin:
-    claims = bearer_claims(request)
+    try:
+        claims = bearer_claims(request)
+    except Unauthorized as problem:
+        await _record_denial(request, session, 401, None, problem.detail or "invalid token")
+        raise
     platform = "platform_admin" in claims.roles
     if not platform and "admin" not in claims.scopes:
-        await identity.audit(
-            session, action="admin.access", outcome="denied", actor=claims.subject, tenant_id=claims.tenant_id
-        )
-        await session.commit()  # the denial is recorded although the request fails
+        await _record_denial(request, session, 403, claims, "requires the admin scope or platform_admin")
         raise Forbidden("requires the admin scope (tenant_admin) or the platform_admin role")
     target = tenant_id or claims.tenant_id
     if (target != claims.tenant_id and not platform) or await session.get(Tenant, target) is None:
         raise NotFound(f"no tenant {target}")
     return Admin(claims=claims, tenant_id=target)
+
+
+async def _record_denial(
+    request: Request, session: AsyncSession, status: int, claims: AccessClaims | None, reason: str
+) -> None:
+    denial = Denial(
+        status=status,
+        actor=claims.subject if claims is not None else "anonymous",
+        tenant_id=claims.tenant_id if claims is not None else None,
+        address=request.client.host if request.client else "unknown",
+        method=request.method,
+        path=request.url.path,
+        reason=reason,
+    )
+    denials: DenialLog = request.app.state.denials
+    suppressed = denials.admit(denial)
+    if suppressed is not None:
+        await denials.write(session, denial, suppressed)
+        await session.commit()  # the denial is recorded although the request fails
 
 
 AdminDep = Annotated[Admin, Depends(admin)]
@@ -125,6 +155,51 @@ async def create_org_unit(body: OrgUnitCreate, who: AdminDep, session: SessionDe
 @router.get("/v1/org-units/{org_unit_id}", response_model=OrgUnitRead, summary="One org unit")
 async def get_org_unit(org_unit_id: str, who: AdminDep, session: SessionDep) -> OrgUnitRead:
     return _org_unit(await get_in_tenant(session, OrgUnit, org_unit_id, who.tenant_id, noun="org unit"))
+
+
+class OrgUnitUpdate(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    kind: str | None = Field(default=None, pattern=r"^[a-z_]{1,32}$")
+
+
+@router.patch("/v1/org-units/{org_unit_id}", response_model=OrgUnitRead, summary="Rename or re-kind an org unit")
+async def update_org_unit(org_unit_id: str, body: OrgUnitUpdate, who: AdminDep, session: SessionDep) -> OrgUnitRead:
+    row = await get_in_tenant(session, OrgUnit, org_unit_id, who.tenant_id, noun="org unit")
+    if body.name is not None and body.name != row.name:
+        taken = await session.scalar(
+            in_tenant(select(OrgUnit.id), OrgUnit, who.tenant_id).where(OrgUnit.name == body.name)
+        )
+        if taken:
+            raise Conflict(f"an org unit named {body.name!r} already exists")
+        row.name = body.name
+    if body.kind is not None:
+        row.kind = body.kind
+    await session.flush()
+    await identity.audit(
+        session,
+        action="org_unit.update",
+        outcome="success",
+        actor=who.actor,
+        tenant_id=who.tenant_id,
+        target=row.id,
+        detail={"fields": sorted(body.model_fields_set)},
+    )
+    return _org_unit(row)
+
+
+@router.delete("/v1/org-units/{org_unit_id}", status_code=204, summary="Remove an org unit (its people stay)")
+async def delete_org_unit(org_unit_id: str, who: AdminDep, session: SessionDep) -> None:
+    row = await get_in_tenant(session, OrgUnit, org_unit_id, who.tenant_id, noun="org unit")
+    # People of the unit stay in the tenant, without a unit; done here rather than trusting the
+    # foreign key's ON DELETE, which SQLite honours only with foreign keys switched on.
+    for user in await session.scalars(in_tenant(select(User), User, who.tenant_id).where(User.org_unit_id == row.id)):
+        user.org_unit_id = None
+    await session.flush()
+    await session.delete(row)
+    await session.flush()
+    await identity.audit(
+        session, action="org_unit.delete", outcome="success", actor=who.actor, tenant_id=who.tenant_id, target=row.id
+    )
 
 
 # --- API clients ------------------------------------------------------------------------------
@@ -179,14 +254,7 @@ async def list_api_clients(who: AdminDep, session: SessionDep) -> list[ApiClient
     summary="Register an API client; the secret is in this answer only",
 )
 async def create_api_client(body: ApiClientCreate, who: AdminDep, session: SessionDep) -> ApiClientWithSecret:
-    unknown = sorted(set(body.scopes) - set(SCOPES))
-    if unknown:
-        raise UnprocessableContent(
-            f"unknown scopes: {', '.join(unknown)}",
-            errors=[FieldError(pointer="/body/scopes", detail=f"unknown scope {scope!r}") for scope in unknown],
-        )
-    if "admin" in body.scopes and "platform_admin" not in who.claims.roles and "admin" not in who.claims.scopes:
-        raise Forbidden("only an administrator may grant the admin scope")
+    _check_scopes(body.scopes, who)
     secret = new_client_secret()
     now = utcnow()
     row = ApiClient(
@@ -237,6 +305,52 @@ async def rotate_api_client_secret(api_client_id: str, who: AdminDep, session: S
         target=row.client_id,
     )
     return ApiClientWithSecret(**_client(row), client_secret=secret)
+
+
+class ApiClientUpdate(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    scopes: list[str] | None = Field(default=None, min_length=1)
+    enabled: bool | None = None
+
+
+def _check_scopes(scopes: list[str], who: Admin) -> None:
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown:
+        raise UnprocessableContent(
+            f"unknown scopes: {', '.join(unknown)}",
+            errors=[FieldError(pointer="/body/scopes", detail=f"unknown scope {scope!r}") for scope in unknown],
+        )
+    if "admin" in scopes and "platform_admin" not in who.claims.roles and "admin" not in who.claims.scopes:
+        raise Forbidden("only an administrator may grant the admin scope")
+
+
+@router.patch(
+    "/v1/api-clients/{api_client_id}",
+    response_model=ApiClientRead,
+    summary="Rename a client, change its scopes, or enable/disable it (tokens already issued run out)",
+)
+async def update_api_client(
+    api_client_id: str, body: ApiClientUpdate, who: AdminDep, session: SessionDep
+) -> ApiClientRead:
+    row = await get_in_tenant(session, ApiClient, api_client_id, who.tenant_id, noun="API client")
+    if body.scopes is not None:
+        _check_scopes(body.scopes, who)
+        row.scopes = sorted(set(body.scopes))
+    if body.name is not None:
+        row.name = body.name
+    if body.enabled is not None:
+        row.enabled = body.enabled
+    await session.flush()
+    await identity.audit(
+        session,
+        action="api_client.update",
+        outcome="success",
+        actor=who.actor,
+        tenant_id=who.tenant_id,
+        target=row.client_id,
+        detail={"fields": sorted(body.model_fields_set), "scopes": row.scopes, "enabled": row.enabled},
+    )
+    return ApiClientRead(**_client(row))
 
 
 @router.post("/v1/api-clients/{api_client_id}/disable", response_model=ApiClientRead, summary="Disable a client")
@@ -295,8 +409,15 @@ async def list_audit_events(
     until: dt.datetime | None = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    unscoped: Annotated[
+        bool, Query(description="platform_admin only: events tied to no tenant (e.g. requests with a bad token)")
+    ] = False,
 ) -> AuditPage:
-    statement = in_tenant(select(AuditEvent), AuditEvent, who.tenant_id)
+    if unscoped:
+        _operator(who)
+        statement = select(AuditEvent).where(AuditEvent.tenant_id.is_(None))
+    else:
+        statement = in_tenant(select(AuditEvent), AuditEvent, who.tenant_id)
     if actor:
         statement = statement.where(AuditEvent.actor == actor)
     if action:
@@ -453,6 +574,66 @@ async def get_user(user_id: str, who: AdminDep, session: SessionDep) -> UserRead
     return await _user_read(session, await get_in_tenant(session, User, user_id, who.tenant_id, noun="user"))
 
 
+class UserUpdate(BaseModel):
+    email: str | None = Field(default=None, min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    display_name: str | None = Field(default=None, min_length=1, max_length=200)
+    org_unit_id: str | None = Field(default=None, max_length=36, description="null removes the unit")
+    sis_id: str | None = Field(default=None, max_length=64)
+    state_educator_id: str | None = Field(default=None, max_length=64)
+    enabled: bool | None = Field(default=None, description="false signs the person out everywhere")
+    password: str | None = Field(default=None, min_length=12, max_length=1024)
+
+    @field_validator("email", mode="before")
+    @classmethod
+    def _normalise_email(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+
+@router.patch("/v1/users/{user_id}", response_model=UserRead, summary="Change a person's details, or disable them")
+async def update_user(user_id: str, body: UserUpdate, who: AdminDep, session: SessionDep) -> UserRead:
+    user = await get_in_tenant(session, User, user_id, who.tenant_id, noun="user")
+    given = body.model_fields_set
+    for name in ("email", "display_name", "enabled"):
+        if name in given and getattr(body, name) is None:
+            raise UnprocessableContent(
+                f"{name} cannot be null", errors=[FieldError(pointer=f"/body/{name}", detail="may not be null")]
+            )
+    if body.email is not None and body.email != user.email:
+        taken = await session.scalar(in_tenant(select(User.id), User, who.tenant_id).where(User.email == body.email))
+        if taken:
+            raise Conflict("a user with this email already exists in the tenant")
+        user.email = body.email
+    if "org_unit_id" in given and body.org_unit_id is not None:
+        await get_in_tenant(session, OrgUnit, body.org_unit_id, who.tenant_id, noun="org unit")
+    for name in ("display_name", "org_unit_id", "sis_id", "state_educator_id"):
+        if name in given and (name != "display_name" or body.display_name is not None):
+            setattr(user, name, getattr(body, name))
+    if body.password is not None:
+        user.password_hash = hash_secret(body.password)
+        user.failed_logins, user.locked_until = 0, None
+    if body.enabled is not None:
+        user.enabled = body.enabled
+    if body.enabled is False or body.password is not None:
+        # Disabling or resetting a password ends every session: refresh tokens stop working now,
+        # access tokens already out run out within their lifetime.
+        await session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+    await session.flush()
+    await identity.audit(
+        session,
+        action="user.update",
+        outcome="success",
+        actor=who.actor,
+        tenant_id=who.tenant_id,
+        target=user.id,
+        detail={"fields": sorted(given)},  # which fields, never their (personal) values
+    )
+    return await _user_read(session, user)
+
+
 @router.post("/v1/users/{user_id}/roles", response_model=UserRead, summary="Grant a role")
 async def grant_role(user_id: str, body: RoleGrant, who: AdminDep, session: SessionDep) -> UserRead:
     user = await get_in_tenant(session, User, user_id, who.tenant_id, noun="user")
@@ -534,6 +715,24 @@ async def create_tenant(body: TenantCreate, who: AdminDep, session: SessionDep) 
     await session.flush()
     await identity.audit(
         session, action="tenant.create", outcome="success", actor=who.actor, tenant_id=row.id, target=row.id
+    )
+    return TenantRead(id=row.id, slug=row.slug, name=row.name, created_at=row.created_at)
+
+
+class TenantUpdate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+
+
+@router.patch("/v1/tenants/{tenant_ref}", response_model=TenantRead, summary="Rename a district (platform_admin)")
+async def update_tenant(tenant_ref: str, body: TenantUpdate, who: AdminDep, session: SessionDep) -> TenantRead:
+    _operator(who)
+    row = await session.get(Tenant, tenant_ref)
+    if row is None:
+        raise NotFound(f"no tenant {tenant_ref}")
+    row.name = body.name
+    await session.flush()
+    await identity.audit(
+        session, action="tenant.update", outcome="success", actor=who.actor, tenant_id=row.id, target=row.id
     )
     return TenantRead(id=row.id, slug=row.slug, name=row.name, created_at=row.created_at)
 

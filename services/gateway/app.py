@@ -15,6 +15,7 @@ from services.credentials.client import CredentialsClient
 from services.gateway.admin_api import router as admin_router
 from services.gateway.api import router
 from services.gateway.auth_api import router as auth_router
+from services.gateway.denials import DenialLog
 from services.gateway.keys import load_signing_key
 from services.gateway.models import InboxEvent, OutboxEvent
 from services.gateway.people_api import router as people_router
@@ -77,6 +78,7 @@ def create_app(
         internal_ttl_s=settings.internal_token_ttl_s,
     )
     buckets = buckets_for(settings.redis_url)
+    denials = DenialLog(window_s=settings.denial_audit_window_s)
     proxy = Proxy(
         upstreams={},
         tokens=tokens,
@@ -84,6 +86,7 @@ def create_app(
         client_rate=Rate(per_second=settings.rate_limit_client_per_s, burst=settings.rate_limit_client_burst),
         buffer_request_bytes=settings.buffer_request_bytes,
         buffer_response_bytes=settings.buffer_response_bytes,
+        denials=denials,
     )
 
     @contextlib.asynccontextmanager
@@ -124,6 +127,8 @@ def create_app(
     assert isinstance(app, GatewayApp)
     app.route_table = RouteTable(settings.routes)
     app.proxy_entry = RequestContextMiddleware(proxy)
+    proxy.sessionmaker = app.state.sessionmaker
+    app.state.denials = denials
     app.state.routes = app.route_table
     app.state.openapi_cache = OpenAPICache(ttl_s=settings.openapi_cache_s)
     app.state.tokens = tokens

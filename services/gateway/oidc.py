@@ -10,6 +10,7 @@ federation does not create accounts.
 from __future__ import annotations
 
 import ipaddress
+import json
 import socket
 import time
 from typing import Any
@@ -23,8 +24,13 @@ from shared.auth import Unauthorized
 
 ALGORITHMS = ["RS256", "ES256", "EdDSA"]
 _JWKS_CACHE_S = 600
+# An IdP rotating its key publishes the new one before signing with it; a token with a kid we do
+# not know triggers one fetch, but not more often than this (a stream of made-up kids must not
+# turn the gateway into a fetcher of the IdP's JWKS).
+_JWKS_REFETCH_MIN_S = 30.0
 _MAX_JWKS_BYTES = 256 * 1024
-_cache: dict[str, tuple[float, dict[str, Any]]] = {}
+_FETCH_TIMEOUT_S = 5.0
+_cache: dict[str, tuple[float, float, dict[str, Any]]] = {}  # uri -> (fetched at, expires at, JWKS)
 
 
 class UnsafeJwksUri(ValueError):
@@ -50,31 +56,45 @@ def check_jwks_uri(uri: str, *, allow_private: bool) -> None:
             raise UnsafeJwksUri("the JWKS URL points at a private, loopback or reserved address")
 
 
-async def _fetch_jwks(uri: str, *, allow_private: bool) -> dict[str, Any]:
+async def _fetch_jwks(uri: str, *, allow_private: bool, kid: str | None = None) -> dict[str, Any]:
+    """The JWKS at ``uri``, cached; fetched again early when ``kid`` is not in the cached set."""
+    now = time.monotonic()
     cached = _cache.get(uri)
-    if cached and cached[0] > time.monotonic():
-        return cached[1]
+    if cached is not None and cached[1] > now:
+        fetched_at, _expires, document = cached
+        known = kid is None or any(key.get("kid") == kid for key in document.get("keys", []))
+        if known or now - fetched_at < _JWKS_REFETCH_MIN_S:
+            return document
     check_jwks_uri(uri, allow_private=allow_private)
-    async with httpx.AsyncClient(timeout=5.0, follow_redirects=False) as client:
-        response = await client.get(uri, headers={"accept": "application/json"})
-    if response.status_code != 200 or len(response.content) > _MAX_JWKS_BYTES:
-        raise Unauthorized("the identity provider's keys could not be loaded")
-    document = response.json()
-    _cache[uri] = (time.monotonic() + _JWKS_CACHE_S, document)
-    return dict(document)
+    body = bytearray()
+    async with (
+        httpx.AsyncClient(timeout=_FETCH_TIMEOUT_S, follow_redirects=False) as client,
+        client.stream("GET", uri, headers={"accept": "application/json"}) as response,
+    ):
+        if response.status_code != 200:
+            raise Unauthorized("the identity provider's keys could not be loaded")
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > _MAX_JWKS_BYTES:  # stop reading: an endless answer must not fill memory
+                raise Unauthorized("the identity provider's key set is too large")
+    document = json.loads(body)
+    if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+        raise Unauthorized("the identity provider's key set is not a JWKS")
+    _cache[uri] = (now, now + _JWKS_CACHE_S, document)
+    return document
 
 
 async def verify_id_token(provider: IdentityProvider, id_token: str, *, nonce: str | None, allow_private: bool) -> str:
     """The verified email the ID token asserts, lower-cased; ``Unauthorized`` otherwise."""
     try:
+        kid = jwt.get_unverified_header(id_token).get("kid")
         if provider.jwks is not None:
             jwks = provider.jwks
         elif provider.jwks_uri:
-            jwks = await _fetch_jwks(provider.jwks_uri, allow_private=allow_private)
+            jwks = await _fetch_jwks(provider.jwks_uri, allow_private=allow_private, kid=kid)
         else:
             raise Unauthorized("the identity provider has no keys configured")
         key_set = jwt.PyJWKSet.from_dict(jwks)
-        kid = jwt.get_unverified_header(id_token).get("kid")
         candidates = [k for k in key_set.keys if kid is None or k.key_id == kid]
     except (jwt.PyJWTError, httpx.HTTPError, ValueError, UnsafeJwksUri) as exc:
         raise Unauthorized("the ID token cannot be checked against the identity provider's keys") from exc

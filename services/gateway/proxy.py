@@ -15,11 +15,13 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import Receive, Scope, Send
 
+from services.gateway.denials import Denial, DenialLog
 from services.gateway.ratelimit import Buckets, Rate, enforce
 from services.gateway.settings import GatewaySettings
-from services.gateway.tokens import TokenService
+from services.gateway.tokens import AccessClaims, TokenService
 from services.gateway.upstream import (
     BadResponse,
     ClientGone,
@@ -143,8 +145,11 @@ class Proxy:
         client_rate: Rate,
         buffer_request_bytes: int,
         buffer_response_bytes: int,
+        denials: DenialLog,
     ) -> None:
         self.upstreams = upstreams  # filled and emptied by the gateway's lifespan
+        self.sessionmaker: async_sessionmaker[AsyncSession] | None = None  # set once the app is built
+        self.denials = denials
         self.tokens = tokens
         self.buckets = buckets
         self.client_rate = client_rate
@@ -155,12 +160,33 @@ class Proxy:
         upstream = self.upstreams[scope["upstream"]]
         try:
             await self._forward(upstream, scope, receive, send)
+        except Unauthorized as problem:
+            await self._denied(scope, 401, None, problem.detail or "invalid token", service=None)
+            await _send_problem(send, problem, scope)
         except Problem as problem:
             await _send_problem(send, problem, scope)
         except ClientDisconnected:
             return
 
-    async def _identity(self, scope: Scope, service: str) -> bytes | None:
+    async def _denied(
+        self, scope: Scope, status: int, claims: AccessClaims | None, reason: str, service: str | None
+    ) -> None:
+        if self.sessionmaker is None:
+            return
+        client = scope.get("client")
+        denial = Denial(
+            status=status,
+            actor=claims.subject if claims is not None else "anonymous",
+            tenant_id=claims.tenant_id if claims is not None else None,
+            address=client[0] if client else "unknown",
+            method=scope["method"],
+            path=scope["path"],
+            reason=reason,
+            service=service,
+        )
+        await self.denials.record(self.sessionmaker, denial)
+
+    async def _identity(self, scope: Scope, service: str) -> tuple[AccessClaims, bytes] | None:
         authorization = next((v for k, v in scope["headers"] if k == b"authorization"), None)
         if authorization is None:
             return None
@@ -172,14 +198,15 @@ class Proxy:
             await enforce(self.buckets, f"client:{claims.client_id}", self.client_rate, what="this API client")
         request_id = scope.get("state", {}).get("request_id")
         internal: str = self.tokens.internal(claims, audience=service, request_id=request_id)
-        return internal.encode()
+        return claims, internal.encode()
 
     async def _forward(self, upstream: Upstream, scope: Scope, receive: Receive, send: Send) -> None:
         method: str = scope["method"]
         headers, content_length, chunked = _request_headers(scope, upstream.host_header)
         identity = await self._identity(scope, upstream.name)
+        claims = identity[0] if identity is not None else None
         if identity is not None:
-            headers.append((b"x-practicum-identity", identity))
+            headers.append((b"x-practicum-identity", identity[1]))
         streamed = chunked or (content_length is not None and content_length > self.buffer_request_bytes)
         body = b""
         if streamed:
@@ -205,6 +232,9 @@ class Proxy:
                     await _send_body(conn, receive, chunked=chunked or content_length is None)
                     conn.body_sent()
                 status, answer_headers = await conn.read_head()
+                if status in (401, 403):
+                    # A denial decided by the service itself (no token, missing scope or role).
+                    await self._denied(scope, status, claims, "refused by the service", upstream.name)
                 await _relay(conn, status, answer_headers, receive, send, buffer_bytes=self.buffer_response_bytes)
                 return
             except ClosedBeforeAnswer as exc:

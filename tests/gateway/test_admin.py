@@ -91,7 +91,7 @@ async def test_only_administrators_get_in(admin: Admin, backend: str) -> None:
         "/v1/api-clients", params={"tenant_id": admin.other}, headers=admin.as_("platform_admin", admin.demo)
     )
     denied = await c.get(
-        "/v1/audit-events", params={"action": "admin.access"}, headers=admin.as_("tenant_admin", admin.demo)
+        "/v1/audit-events", params={"action": "access.forbidden"}, headers=admin.as_("tenant_admin", admin.demo)
     )
     assert anonymous.status_code == 401
     assert anonymous.headers["www-authenticate"].startswith("Bearer")
@@ -235,3 +235,109 @@ async def test_tenants_are_for_operators(admin: Admin, backend: str) -> None:
     assert created.status_code == 201
     assert taken.status_code == 409
     assert [t["slug"] for t in listed.json()] == ["demo-usd", "other-district", "third-district"]
+
+
+async def test_people_are_edited_and_disabling_signs_them_out(admin: Admin, backend: str) -> None:
+    c, headers = admin.client, admin.as_("tenant_admin", admin.demo)
+    people = {u["email"]: u for u in (await c.get("/v1/users", headers=headers)).json()}
+    educator = people["educator@demo.test"]
+    signed_in = await c.post(
+        "/v1/auth/login", json={"tenant": "demo-usd", "email": "educator@demo.test", "password": "practicum-demo"}
+    )
+    refresh = signed_in.json()["refresh_token"]
+    units = (await c.get("/v1/org-units", headers=headers)).json()
+    moved = await c.patch(
+        f"/v1/users/{educator['id']}",
+        json={"display_name": "Ed U. Cator", "org_unit_id": units[1]["id"], "sis_id": None},
+        headers=headers,
+    )
+    taken = await c.patch(f"/v1/users/{educator['id']}", json={"email": "ASSESSOR@demo.test"}, headers=headers)
+    nulled = await c.patch(f"/v1/users/{educator['id']}", json={"display_name": None}, headers=headers)
+    elsewhere = await c.patch(
+        f"/v1/users/{educator['id']}", json={"enabled": False}, headers=admin.as_("tenant_admin", admin.other)
+    )
+    disabled = await c.patch(f"/v1/users/{educator['id']}", json={"enabled": False}, headers=headers)
+    refreshed = await c.post("/v1/auth/refresh", json={"refresh_token": refresh})
+    again = await c.post(
+        "/v1/auth/login", json={"tenant": "demo-usd", "email": "educator@demo.test", "password": "practicum-demo"}
+    )
+    audit = (await c.get("/v1/audit-events", params={"action": "user.update"}, headers=headers)).json()
+    assert signed_in.status_code == 200
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["display_name"], moved.json()["org_unit_id"]) == ("Ed U. Cator", units[1]["id"])
+    assert taken.status_code == 409
+    assert nulled.status_code == 422
+    assert elsewhere.status_code == 404
+    assert disabled.json()["enabled"] is False
+    assert refreshed.status_code == 401, "a disabled person's refresh tokens stop working at once"
+    assert again.status_code == 401
+    assert [e["detail"]["fields"] for e in audit["items"]] == [["enabled"], ["display_name", "org_unit_id", "sis_id"]]
+    assert "Ed U. Cator" not in str(audit), "which fields changed, never their values"
+
+
+async def test_org_units_are_renamed_and_removed_without_losing_people(admin: Admin, backend: str) -> None:
+    c, headers = admin.client, admin.as_("tenant_admin", admin.demo)
+    units = {u["name"]: u["id"] for u in (await c.get("/v1/org-units", headers=headers)).json()}
+    lincoln = units["Lincoln Elementary School"]
+    person = await c.post(
+        "/v1/users", json={"email": "p@demo.test", "display_name": "P", "org_unit_id": lincoln}, headers=headers
+    )
+    clash = await c.patch(f"/v1/org-units/{lincoln}", json={"name": "Roosevelt Middle School"}, headers=headers)
+    renamed = await c.patch(f"/v1/org-units/{lincoln}", json={"name": "Lincoln K-8"}, headers=headers)
+    foreign = await c.delete(f"/v1/org-units/{lincoln}", headers=admin.as_("tenant_admin", admin.other))
+    removed = await c.delete(f"/v1/org-units/{lincoln}", headers=headers)
+    gone = await c.get(f"/v1/org-units/{lincoln}", headers=headers)
+    kept = await c.get(f"/v1/users/{person.json()['id']}", headers=headers)
+    assert clash.status_code == 409
+    assert renamed.json()["name"] == "Lincoln K-8"
+    assert foreign.status_code == 404
+    assert removed.status_code == 204
+    assert gone.status_code == 404
+    assert kept.status_code == 200
+    assert kept.json()["org_unit_id"] is None
+
+
+async def test_api_client_scopes_are_edited_and_take_effect_on_the_next_token(admin: Admin, backend: str) -> None:
+    c, headers = admin.client, admin.as_("tenant_admin", admin.demo)
+    created = (
+        await c.post("/v1/api-clients", json={"name": "HR sync", "scopes": ["records:read"]}, headers=headers)
+    ).json()
+    before = await token_for(c, created["client_id"], created["client_secret"])
+    unknown = await c.patch(f"/v1/api-clients/{created['id']}", json={"scopes": ["nope"]}, headers=headers)
+    edited = await c.patch(
+        f"/v1/api-clients/{created['id']}", json={"scopes": ["records:read", "credentials:read"]}, headers=headers
+    )
+    after = await token_for(c, created["client_id"], created["client_secret"])
+    disabled = await c.patch(f"/v1/api-clients/{created['id']}", json={"enabled": False}, headers=headers)
+    refused = await token_for(c, created["client_id"], created["client_secret"])
+    enabled = await c.patch(f"/v1/api-clients/{created['id']}", json={"enabled": True}, headers=headers)
+    foreign = await c.patch(
+        f"/v1/api-clients/{created['id']}", json={"name": "x"}, headers=admin.as_("tenant_admin", admin.other)
+    )
+    assert before.json()["scope"] == "records:read"
+    assert unknown.status_code == 422
+    assert edited.json()["scopes"] == ["credentials:read", "records:read"]
+    assert after.json()["scope"] == "credentials:read records:read"
+    assert disabled.json()["enabled"] is False
+    assert refused.status_code == 401
+    assert enabled.json()["enabled"] is True
+    assert foreign.status_code == 404
+
+
+async def test_operators_rename_districts_and_see_denials_tied_to_no_tenant(admin: Admin, backend: str) -> None:
+    c, operator = admin.client, admin.as_("platform_admin", admin.demo)
+    renamed = await c.patch(f"/v1/tenants/{admin.other}", json={"name": "Other Unified"}, headers=operator)
+    by_tenant_admin = await c.patch(
+        f"/v1/tenants/{admin.demo}", json={"name": "Mine"}, headers=admin.as_("tenant_admin", admin.demo)
+    )
+    missing = await c.patch("/v1/tenants/nope", json={"name": "x"}, headers=operator)
+    await c.get("/v1/org-units", headers={"authorization": "Bearer not-a-token"})
+    unscoped = await c.get("/v1/audit-events", params={"unscoped": "true"}, headers=operator)
+    not_for_tenant_admins = await c.get(
+        "/v1/audit-events", params={"unscoped": "true"}, headers=admin.as_("tenant_admin", admin.demo)
+    )
+    assert renamed.json()["name"] == "Other Unified"
+    assert by_tenant_admin.status_code == 403
+    assert missing.status_code == 404
+    assert [(e["action"], e["actor"]) for e in unscoped.json()["items"]] == [("access.unauthenticated", "anonymous")]
+    assert not_for_tenant_admins.status_code == 403

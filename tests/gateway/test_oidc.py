@@ -164,3 +164,74 @@ async def _demo_id(app: FastAPI) -> str:
         tenant_id = await session.scalar(select(Tenant.id).where(Tenant.slug == "demo-usd"))
     assert tenant_id is not None
     return tenant_id
+
+
+async def test_keys_are_fetched_from_the_jwks_url_cached_and_refetched_on_rotation(
+    make_app: AppFactory, idp_key: rsa.RSAPrivateKey, monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
+    """A real HTTP JWKS endpoint on loopback (allowed by setting): fetch, cache, rotation, limits."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response
+    from starlette.routing import Route
+
+    from services.gateway import oidc
+    from tests.support import LiveServer
+
+    monkeypatch.setattr(oidc, "_cache", {})
+    published: dict[str, Any] = {"jwks": jwks_of(idp_key), "status": 200, "hits": 0}
+
+    async def jwks(_request: Request) -> Response:
+        published["hits"] += 1
+        if published["status"] != 200:
+            return Response("down", status_code=published["status"])
+        return JSONResponse(published["jwks"])
+
+    idp = await LiveServer(Starlette(routes=[Route("/jwks", jwks)])).start()  # type: ignore[arg-type]
+    app = await make_app("gateway", oidc_allow_private=True)
+    async with app.state.sessionmaker() as session:
+        await seed_demo(session)
+        await session.commit()
+    rotated = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+    def signed(key: rsa.RSAPrivateKey, kid: str) -> dict[str, str]:
+        now = int(time.time())
+        claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "u", "email": "educator@demo.test"} | {
+            "iat": now,
+            "exp": now + 60,
+        }
+        return {"tenant": "demo-usd", "id_token": jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})}
+
+    try:
+        async with asgi_client(app) as client:
+            headers = await _admin_headers(app, frozenset({"tenant_admin"}))
+            configured = await client.put(
+                "/v1/identity-provider",
+                json={"issuer": ISSUER, "audience": AUDIENCE, "jwks_uri": f"{idp.url}/jwks"},
+                headers=headers,
+            )
+            first = await client.post("/v1/auth/oidc", json=signed(idp_key, "idp-1"))
+            second = await client.post("/v1/auth/oidc", json=signed(idp_key, "idp-1"))
+            hits_cached = published["hits"]
+            # The IdP rotates: the new kid is unknown to the cache, so the set is fetched again —
+            # but not sooner than the refetch interval after the last fetch.
+            published["jwks"] = jwks_of(rotated, kid="idp-2")
+            too_soon = await client.post("/v1/auth/oidc", json=signed(rotated, "idp-2"))
+            monkeypatch.setattr(oidc, "_JWKS_REFETCH_MIN_S", 0.0)
+            after_rotation = await client.post("/v1/auth/oidc", json=signed(rotated, "idp-2"))
+            hits_rotated = published["hits"]
+            monkeypatch.setattr(oidc, "_cache", {})
+            published["jwks"] = {"keys": [{"kty": "oct", "k": "x" * 300_000}]}
+            oversized = await client.post("/v1/auth/oidc", json=signed(rotated, "idp-2"))
+            published["status"] = 500
+            down = await client.post("/v1/auth/oidc", json=signed(rotated, "idp-2"))
+    finally:
+        await idp.stop()
+    assert configured.status_code == 200, configured.text
+    assert (first.status_code, second.status_code) == (200, 200), first.text
+    assert hits_cached == 1, "the second sign-in used the cached key set"
+    assert too_soon.status_code == 401
+    assert after_rotation.status_code == 200, after_rotation.text
+    assert hits_rotated == 2
+    assert oversized.json()["detail"] == "the identity provider's key set is too large"
+    assert down.json()["detail"] == "the identity provider's keys could not be loaded"
