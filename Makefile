@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test migrate lint typecheck contracts pytest lock bench clean browsers
+.PHONY: run test migrate lint typecheck contracts pytest lock bench clean browsers interop
 
 # Development installs the runtime lock plus the test tools, all pinned with hashes.
 $(STAMP): requirements.lock requirements-dev.lock
@@ -23,7 +23,18 @@ migrate: $(STAMP)
 	@for svc in catalog credentials badges gateway; do $(BIN)/alembic -n $$svc upgrade head || exit 1; done
 
 ## test: lint, format check, types, import contracts, then pytest (SQLite, and PostgreSQL when TEST_DATABASE_URL is set)
-test: $(STAMP) lint typecheck contracts pytest
+test: $(STAMP) lint typecheck contracts interop pytest
+
+## interop: the verifiers this project did not write, for the badges interop tests — the Digital
+## Bazaar stack and jose (Node, from package-lock.json) and the IMS OB 2.0 validator (its own venv)
+interop: interop/node/node_modules/.installed .venv-ob2/.ob2-requirements.sha256
+
+interop/node/node_modules/.installed: interop/node/package-lock.json
+	npm ci --prefix interop/node --no-audit --no-fund --loglevel=error
+	@touch $@
+
+.venv-ob2/.ob2-requirements.sha256: interop/ob2/requirements.txt
+	interop/ob2/setup.sh .venv-ob2
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

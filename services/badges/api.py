@@ -1,19 +1,651 @@
-"""HTTP routes of the badges service: parse, authorise, call ``service``, return a schema."""
+"""HTTP routes of the badges service: parse, authorise, call ``service``, return a schema.
+
+Two routers: ``router`` (a verified principal with a badges scope; tenant-scoped) and
+``public_router`` — the documents anyone must be able to fetch to verify a badge (``/ob/...``,
+CORS-open, no token) and the verifier.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import base64
+import datetime as dt
+import json
+from typing import Annotated, Any
 
-from services.badges.models import OutboxEvent
+from fastapi import APIRouter, Depends, File, Header, Query, Request, Response, UploadFile
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.badges import documents as docs
+from services.badges import service
+from services.badges.crypto import rsa_jwk
+from services.badges.images import validate_upload
+from services.badges.models import Achievement, AchievementVersion, Badge, Issuer, IssuerKey, OutboxEvent
+from services.badges.schemas import (
+    AchievementRead,
+    AchievementUpdate,
+    AchievementWrite,
+    BadgeCreate,
+    BadgePage,
+    BadgeRead,
+    IssuerRead,
+    IssuerUpdate,
+    IssuerWrite,
+    KeyRead,
+    KeyRevocation,
+    KeyRotation,
+    StatusChange,
+    VerifyReport,
+    VerifyRequest,
+)
+from services.badges.settings import BadgesSettings
+from services.badges.verifier import verify
 from shared.app import get_session
-from shared.auth import whoami_router
+from shared.auth import Principal, require_scopes, whoami_router
 from shared.outbox_ops import outbox_ops_router
-
-# Everything a client can reach without a token, beyond the standard health checks and the
-# internal event inbox (shared.app.STANDARD_PUBLIC_ROUTES). Nothing yet: badge pages, the
-# verifier and status lists join the badges service's list with their issues.
-PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset()
+from shared.problems import BadRequest, FieldError, NotFound, UnprocessableContent
+from shared.tenancy import get_in_tenant, in_tenant
 
 router = APIRouter()
 router.include_router(outbox_ops_router(service="badges", model=OutboxEvent, session_dependency=get_session))
 router.include_router(whoami_router("badges"))
+public_router = APIRouter()
+
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+Reader = Annotated[Principal, Depends(require_scopes("badges:read"))]
+Issuing = Annotated[Principal, Depends(require_scopes("badges:issue"))]
+
+
+def _ctx(request: Request, principal: Principal) -> service.Context:
+    return service.Context(tenant_id=principal.tenant_id, urls=request.app.state.urls, signer=request.app.state.signer)
+
+
+def _urls(request: Request) -> docs.Urls:
+    urls: docs.Urls = request.app.state.urls
+    return urls
+
+
+def _settings(request: Request) -> BadgesSettings:
+    settings: BadgesSettings = request.app.state.settings
+    return settings
+
+
+# --- issuers ----------------------------------------------------------------------------------
+
+
+def _key_read(urls: docs.Urls, key: IssuerKey) -> KeyRead:
+    method = urls.verification_method(key.issuer_id, key.id) if key.purpose == "data_integrity" else urls.jwk(key.id)
+    return KeyRead(
+        id=key.id,
+        purpose=key.purpose,
+        algorithm=key.algorithm,
+        state=key.state,
+        verification_method=method,
+        created_at=key.created_at,
+        retired_at=key.retired_at,
+        revoked_at=key.revoked_at,
+    )
+
+
+async def _issuer_read(session: AsyncSession, urls: docs.Urls, issuer: Issuer) -> IssuerRead:
+    keys = await service.issuer_keys(session, issuer.id)
+    return IssuerRead(
+        id=issuer.id,
+        did=urls.did(issuer.id),
+        name=issuer.name,
+        url=issuer.url,
+        email=issuer.email,
+        description=issuer.description,
+        image_url=issuer.image_url,
+        phone=issuer.phone,
+        address=issuer.address,
+        created_at=issuer.created_at,
+        updated_at=issuer.updated_at,
+        keys=[_key_read(urls, key) for key in keys],
+        links={
+            "profile": urls.profile(issuer.id),
+            "did_document": urls.did_document(issuer.id),
+            "jwks": urls.jwks(issuer.id),
+            "ob2_issuer": urls.ob2_issuer(issuer.id),
+            "ob2_revocation_list": urls.ob2_revocations(issuer.id),
+        },
+    )
+
+
+@router.post("/v1/issuers", response_model=IssuerRead, status_code=201, summary="Create an issuer profile with keys")
+async def create_issuer(body: IssuerWrite, request: Request, who: Issuing, session: SessionDep) -> IssuerRead:
+    issuer = await service.create_issuer(session, _ctx(request, who), body)
+    return await _issuer_read(session, _urls(request), issuer)
+
+
+@router.get("/v1/issuers", response_model=list[IssuerRead], summary="The tenant's issuer profiles")
+async def list_issuers(request: Request, who: Reader, session: SessionDep) -> list[IssuerRead]:
+    rows = await session.scalars(in_tenant(select(Issuer), Issuer, who.tenant_id).order_by(Issuer.name, Issuer.id))
+    return [await _issuer_read(session, _urls(request), row) for row in rows]
+
+
+@router.get("/v1/issuers/{issuer_id}", response_model=IssuerRead, summary="One issuer profile")
+async def get_issuer(issuer_id: str, request: Request, who: Reader, session: SessionDep) -> IssuerRead:
+    issuer = await get_in_tenant(session, Issuer, issuer_id, who.tenant_id, noun="issuer")
+    return await _issuer_read(session, _urls(request), issuer)
+
+
+@router.patch("/v1/issuers/{issuer_id}", response_model=IssuerRead, summary="Edit an issuer profile")
+async def update_issuer(
+    issuer_id: str, body: IssuerUpdate, request: Request, who: Issuing, session: SessionDep
+) -> IssuerRead:
+    issuer = await service.update_issuer(session, _ctx(request, who), issuer_id, body)
+    return await _issuer_read(session, _urls(request), issuer)
+
+
+@router.post(
+    "/v1/issuers/{issuer_id}/keys",
+    response_model=KeyRead,
+    status_code=201,
+    summary="Rotate: a new active key; the previous one retires and stays published",
+)
+async def rotate_key(issuer_id: str, body: KeyRotation, request: Request, who: Issuing, session: SessionDep) -> KeyRead:
+    key = await service.rotate_key(session, _ctx(request, who), issuer_id, body.purpose)
+    return _key_read(_urls(request), key)
+
+
+@router.post(
+    "/v1/issuers/{issuer_id}/keys/{key_id}/revoke",
+    response_model=KeyRead,
+    summary="Mark a compromised key revoked: what it signed stops verifying",
+)
+async def revoke_key(
+    issuer_id: str, key_id: str, body: KeyRevocation, request: Request, who: Issuing, session: SessionDep
+) -> KeyRead:
+    key = await service.revoke_key(session, _ctx(request, who), issuer_id, key_id, body.reason)
+    return _key_read(_urls(request), key)
+
+
+# --- achievements -----------------------------------------------------------------------------
+
+
+async def _achievement_read(
+    session: AsyncSession, urls: docs.Urls, achievement: Achievement, version: AchievementVersion | None = None
+) -> AchievementRead:
+    version = version or await service.current_version(session, achievement)
+    return AchievementRead(
+        id=achievement.id,
+        issuer_id=achievement.issuer_id,
+        version=version.version,
+        content=version.content,
+        image_type=version.image_type,
+        achievement=docs.ob3_achievement(urls, achievement.id, version.version, version.content),
+        created_at=achievement.created_at,
+        updated_at=achievement.updated_at,
+        links={
+            "achievement": urls.achievement(achievement.id, version.version),
+            "image": urls.achievement_image(achievement.id, version.version),
+            "ob2_badgeclass": urls.ob2_badgeclass(achievement.id, version.version),
+        },
+    )
+
+
+@router.post("/v1/achievements", response_model=AchievementRead, status_code=201, summary="Create an achievement")
+async def create_achievement(
+    body: AchievementWrite, request: Request, who: Issuing, session: SessionDep
+) -> AchievementRead:
+    version = await service.create_achievement(session, _ctx(request, who), body)
+    achievement = await session.get(Achievement, version.achievement_id)
+    assert achievement is not None
+    return await _achievement_read(session, _urls(request), achievement, version)
+
+
+@router.get("/v1/achievements", response_model=list[AchievementRead], summary="The tenant's achievements")
+async def list_achievements(
+    request: Request,
+    who: Reader,
+    session: SessionDep,
+    issuer_id: Annotated[str | None, Query(max_length=36)] = None,
+) -> list[AchievementRead]:
+    statement = in_tenant(select(Achievement), Achievement, who.tenant_id)
+    if issuer_id:
+        statement = statement.where(Achievement.issuer_id == issuer_id)
+    rows = await session.scalars(statement.order_by(Achievement.created_at, Achievement.id).limit(500))
+    return [await _achievement_read(session, _urls(request), row) for row in rows]
+
+
+@router.get("/v1/achievements/{achievement_id}", response_model=AchievementRead, summary="One achievement (current)")
+async def get_achievement(achievement_id: str, request: Request, who: Reader, session: SessionDep) -> AchievementRead:
+    achievement = await get_in_tenant(session, Achievement, achievement_id, who.tenant_id, noun="achievement")
+    return await _achievement_read(session, _urls(request), achievement)
+
+
+@router.patch(
+    "/v1/achievements/{achievement_id}",
+    response_model=AchievementRead,
+    summary="Edit an achievement: a new version; badges already issued keep theirs",
+)
+async def update_achievement(
+    achievement_id: str, body: AchievementUpdate, request: Request, who: Issuing, session: SessionDep
+) -> AchievementRead:
+    version = await service.new_version(session, _ctx(request, who), achievement_id, changes=body)
+    achievement = await session.get(Achievement, achievement_id)
+    assert achievement is not None
+    return await _achievement_read(session, _urls(request), achievement, version)
+
+
+@router.put(
+    "/v1/achievements/{achievement_id}/image",
+    response_model=AchievementRead,
+    summary="Upload the image (PNG or SVG, checked by content): a new version",
+)
+async def put_achievement_image(
+    achievement_id: str,
+    request: Request,
+    who: Issuing,
+    session: SessionDep,
+    image: Annotated[UploadFile, File(description="PNG or SVG")],
+) -> AchievementRead:
+    settings = _settings(request)
+    data = await image.read(settings.image_max_bytes + 1)
+    stored = validate_upload(
+        data, image.content_type, max_bytes=settings.image_max_bytes, max_pixels=settings.image_max_pixels
+    )
+    version = await service.new_version(session, _ctx(request, who), achievement_id, image=stored)
+    achievement = await session.get(Achievement, achievement_id)
+    assert achievement is not None
+    return await _achievement_read(session, _urls(request), achievement, version)
+
+
+# --- badges -----------------------------------------------------------------------------------
+
+
+def _badge_read(urls: docs.Urls, badge: Badge) -> BadgeRead:
+    links = {
+        "credential": urls.credential(badge.id),
+        "jwt": urls.credential_jwt(badge.id),
+        "achievement": urls.achievement(badge.achievement_id, badge.achievement_version),
+        "issuer": urls.profile(badge.issuer_id),
+        "did_document": urls.did_document(badge.issuer_id),
+        "revocation_list": urls.status_list(badge.revocation_list_id),
+        "suspension_list": urls.status_list(badge.suspension_list_id),
+    }
+    if badge.ob2_assertion is not None:
+        links |= {
+            "ob2_assertion": urls.ob2_assertion(badge.id),
+            "ob2_jws": urls.ob2_jws(badge.id),
+            "ob2_badgeclass": urls.ob2_badgeclass(badge.achievement_id, badge.achievement_version),
+            "ob2_issuer": urls.ob2_issuer(badge.issuer_id),
+        }
+    return BadgeRead(
+        id=badge.id,
+        achievement_id=badge.achievement_id,
+        achievement_version=badge.achievement_version,
+        issuer_id=badge.issuer_id,
+        status=badge.status,
+        status_reason=badge.status_reason,
+        issued_at=badge.issued_at,
+        valid_from=badge.valid_from,
+        valid_until=badge.valid_until,
+        credential=badge.credential,
+        links=links,
+    )
+
+
+@router.post(
+    "/v1/badges",
+    response_model=BadgeRead,
+    status_code=201,
+    summary="Issue a badge: OB 3.0 (Data Integrity and VC-JWT) and OB 2.0 (hosted and signed)",
+)
+async def issue_badge(
+    body: BadgeCreate,
+    request: Request,
+    response: Response,
+    who: Issuing,
+    session: SessionDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(min_length=1, max_length=200, description="same key + same body → the original badge, nothing new"),
+    ] = None,
+) -> BadgeRead:
+    ctx = _ctx(request, who)
+    if idempotency_key is not None:
+        earlier = await service.replay(session, ctx, idempotency_key, body)
+        if earlier is not None:
+            response.headers["Idempotent-Replayed"] = "true"
+            return _badge_read(ctx.urls, earlier)
+    settings = _settings(request)
+    badge = await service.issue_badge(
+        session,
+        ctx,
+        body,
+        list_size=settings.status_list_size,
+        list_fill=settings.status_list_fill,
+        idempotency_key=idempotency_key,
+    )
+    response.headers["Location"] = f"/v1/badges/{badge.id}"
+    return _badge_read(ctx.urls, badge)
+
+
+def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
+    try:
+        issued, badge_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        moment = dt.datetime.fromisoformat(issued)
+    except (ValueError, TypeError) as exc:
+        raise BadRequest("the cursor is not one this API gave out", pointer="/query/cursor") from exc
+    if moment.tzinfo is None:
+        raise BadRequest("the cursor is not one this API gave out", pointer="/query/cursor")
+    return moment, str(badge_id)
+
+
+@router.get("/v1/badges", response_model=BadgePage, summary="Issued badges, newest first, with filters")
+async def list_badges(
+    request: Request,
+    who: Reader,
+    session: SessionDep,
+    achievement_id: Annotated[str | None, Query(max_length=36)] = None,
+    recipient: Annotated[str | None, Query(max_length=500, description="email, DID or URL")] = None,
+    status: Annotated[str | None, Query(pattern="^(active|suspended|revoked)$")] = None,
+    issued_after: dt.datetime | None = None,
+    issued_before: dt.datetime | None = None,
+    cursor: Annotated[str | None, Query(max_length=300)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> BadgePage:
+    statement = in_tenant(select(Badge), Badge, who.tenant_id)
+    if achievement_id:
+        statement = statement.where(Badge.achievement_id == achievement_id)
+    if recipient:
+        if "@" in recipient and ":" not in recipient:
+            lookup = request.app.state.signer.vault.lookup_digest(recipient.strip().lower())
+            statement = statement.where(Badge.recipient_lookup == lookup)
+        else:
+            statement = statement.where(Badge.recipient_id == recipient)
+    if status:
+        statement = statement.where(Badge.status == status)
+    for name, bound in (("issued_after", issued_after), ("issued_before", issued_before)):
+        if bound is not None and bound.tzinfo is None:
+            raise UnprocessableContent(
+                f"{name} needs a time zone", errors=[FieldError(pointer=f"/query/{name}", detail="add a UTC offset")]
+            )
+    if issued_after is not None:
+        statement = statement.where(Badge.issued_at >= issued_after)
+    if issued_before is not None:
+        statement = statement.where(Badge.issued_at < issued_before)
+    if cursor:
+        issued, badge_id = _decode_cursor(cursor)
+        statement = statement.where((Badge.issued_at < issued) | ((Badge.issued_at == issued) & (Badge.id < badge_id)))
+    rows = list(await session.scalars(statement.order_by(Badge.issued_at.desc(), Badge.id.desc()).limit(limit + 1)))
+    page = rows[:limit]
+    next_cursor = None
+    if len(rows) > limit and page:
+        last = page[-1]
+        next_cursor = base64.urlsafe_b64encode(json.dumps([last.issued_at.isoformat(), last.id]).encode()).decode()
+    return BadgePage(items=[_badge_read(_urls(request), row) for row in page], next_cursor=next_cursor)
+
+
+@router.get("/v1/badges/{badge_id}", response_model=BadgeRead, summary="One badge, with links to every form")
+async def get_badge(badge_id: str, request: Request, who: Reader, session: SessionDep) -> BadgeRead:
+    badge = await get_in_tenant(session, Badge, badge_id, who.tenant_id, noun="badge")
+    return _badge_read(_urls(request), badge)
+
+
+def _status_route(action: str, summary: str) -> None:
+    async def change(
+        badge_id: str, request: Request, who: Issuing, session: SessionDep, body: StatusChange | None = None
+    ) -> BadgeRead:
+        reason = body.reason if body is not None else None
+        badge = await service.change_status(session, _ctx(request, who), badge_id, action, reason)
+        return _badge_read(_urls(request), badge)
+
+    change.__name__ = f"{action}_badge"
+    router.add_api_route(
+        f"/v1/badges/{{badge_id}}/{action}", change, methods=["POST"], response_model=BadgeRead, summary=summary
+    )
+
+
+_status_route("revoke", "Revoke a badge (permanent)")
+_status_route("suspend", "Suspend a badge (reversible)")
+_status_route("reinstate", "Reinstate a suspended badge")
+
+
+# --- public documents (no token) --------------------------------------------------------------
+
+JSONLD = "application/ld+json"
+VC_JSONLD = "application/vc+ld+json"
+_CORS = {"Access-Control-Allow-Origin": "*"}
+
+
+def _json(
+    document: Any, media_type: str = JSONLD, *, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    return Response(body, status_code=status, media_type=media_type, headers={**_CORS, **(headers or {})})
+
+
+def _ld_type(request: Request, default: str = JSONLD) -> str:
+    accept = request.headers.get("accept", "")
+    if VC_JSONLD in accept:
+        return VC_JSONLD
+    if JSONLD in accept:
+        return JSONLD
+    return default
+
+
+async def _public_issuer(session: AsyncSession, issuer_id: str) -> Issuer:
+    issuer = await session.get(Issuer, issuer_id)
+    if issuer is None:
+        raise NotFound(f"no issuer {issuer_id}")
+    return issuer
+
+
+def _published(keys: list[IssuerKey], purpose: str) -> list[IssuerKey]:
+    # Retired keys stay published (what they signed keeps verifying); revoked keys never are.
+    return [key for key in keys if key.purpose == purpose and key.state != "revoked"]
+
+
+@public_router.get("/ob/issuers/{issuer_id}", summary="OB 3.0 issuer profile (public)", tags=["public"])
+async def public_profile(issuer_id: str, request: Request, session: SessionDep) -> Response:
+    issuer = await _public_issuer(session, issuer_id)
+    return _json(docs.ob3_profile(_urls(request), service.issuer_facts(issuer), with_context=True), _ld_type(request))
+
+
+@public_router.get("/ob/issuers/{issuer_id}/did.json", summary="did:web DID document (public)", tags=["public"])
+async def public_did(issuer_id: str, request: Request, session: SessionDep) -> Response:
+    issuer = await _public_issuer(session, issuer_id)
+    keys = _published(await service.issuer_keys(session, issuer.id), "data_integrity")
+    document = docs.did_document(_urls(request), issuer.id, [(key.id, key.public_key) for key in keys])
+    return _json(document, "application/did+ld+json" if "did+ld+json" in request.headers.get("accept", "") else JSONLD)
+
+
+@public_router.get("/ob/issuers/{issuer_id}/jwks.json", summary="The issuer's JOSE keys (public)", tags=["public"])
+async def public_jwks(issuer_id: str, request: Request, session: SessionDep) -> Response:
+    issuer = await _public_issuer(session, issuer_id)
+    keys = _published(await service.issuer_keys(session, issuer.id), "jose")
+    return _json({"keys": [_jwk(request, key) for key in keys]}, "application/jwk-set+json")
+
+
+def _jwk(request: Request, key: IssuerKey) -> dict[str, Any]:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    public = load_pem_public_key(key.public_key.encode())
+    assert isinstance(public, rsa.RSAPublicKey)
+    return rsa_jwk(public, _urls(request).jwk(key.id))
+
+
+@public_router.get("/ob/keys/{key_id}", summary="A VC-JWT verification key as JWK (public)", tags=["public"])
+async def public_jwk(key_id: str, request: Request, session: SessionDep) -> Response:
+    key = await session.get(IssuerKey, key_id)
+    if key is None or key.purpose != "jose" or key.state == "revoked":
+        raise NotFound(f"no key {key_id}")
+    return _json(_jwk(request, key), "application/jwk+json")
+
+
+async def _version(session: AsyncSession, achievement_id: str, version: int) -> tuple[Achievement, AchievementVersion]:
+    row = await session.scalar(
+        select(AchievementVersion).where(
+            AchievementVersion.achievement_id == achievement_id, AchievementVersion.version == version
+        )
+    )
+    achievement = await session.get(Achievement, achievement_id)
+    if row is None or achievement is None:
+        raise NotFound(f"no achievement {achievement_id} version {version}")
+    return achievement, row
+
+
+@public_router.get(
+    "/ob/achievements/{achievement_id}/versions/{version}", summary="OB 3.0 achievement (public)", tags=["public"]
+)
+async def public_achievement(achievement_id: str, version: int, request: Request, session: SessionDep) -> Response:
+    achievement, row = await _version(session, achievement_id, version)
+    document = docs.ob3_achievement(_urls(request), achievement.id, row.version, row.content)
+    return _json({"@context": docs.OB3_CONTEXT, **document}, _ld_type(request))
+
+
+@public_router.get(
+    "/ob/achievements/{achievement_id}/versions/{version}/image", summary="Achievement image (public)", tags=["public"]
+)
+async def public_image(achievement_id: str, version: int, session: SessionDep) -> Response:
+    _achievement, row = await _version(session, achievement_id, version)
+    headers = {**_CORS, "Cache-Control": "public, max-age=86400, immutable", "X-Content-Type-Options": "nosniff"}
+    if row.image_type == "image/svg+xml":
+        # Sanitized at upload; the policy is a second wall if the SVG is opened on its own.
+        headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+    return Response(row.image, media_type=row.image_type, headers=headers)
+
+
+async def _public_badge(session: AsyncSession, badge_id: str) -> Badge:
+    badge = await session.get(Badge, badge_id)
+    if badge is None:
+        raise NotFound(f"no credential {badge_id}")
+    return badge
+
+
+@public_router.get("/ob/credentials/{badge_id}", summary="OB 3.0 credential (public)", tags=["public"])
+async def public_credential(badge_id: str, request: Request, session: SessionDep) -> Response:
+    badge = await _public_badge(session, badge_id)
+    accept = request.headers.get("accept", "")
+    if ("application/jwt" in accept or "text/plain" in accept) and "json" not in accept:
+        media = "application/jwt" if "application/jwt" in accept else "text/plain"
+        return Response(badge.credential_jwt, media_type=media, headers=_CORS)
+    return _json(badge.credential, _ld_type(request, VC_JSONLD))
+
+
+@public_router.get("/ob/credentials/{badge_id}/jwt", summary="OB 3.0 credential as VC-JWT (public)", tags=["public"])
+async def public_credential_jwt(badge_id: str, request: Request, session: SessionDep) -> Response:
+    badge = await _public_badge(session, badge_id)
+    media = "text/plain" if "text/plain" in request.headers.get("accept", "") else "application/jwt"
+    return Response(badge.credential_jwt, media_type=media, headers=_CORS)
+
+
+@public_router.get("/ob/status-lists/{list_id}", summary="Bitstring status list credential (public)", tags=["public"])
+async def public_status_list(list_id: str, request: Request, session: SessionDep) -> Response:
+    row = await service.status_list_credential(session, _urls(request), request.app.state.signer, list_id)
+    etag = f'"{row.signed_digest}"'
+    headers = {"ETag": etag, "Cache-Control": "public, max-age=60"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers={**_CORS, **headers})
+    return _json(row.signed_credential, _ld_type(request, VC_JSONLD), headers=headers)
+
+
+# --- Open Badges 2.0 public documents ---------------------------------------------------------
+
+OB2_JSON = "application/ld+json"
+
+
+@public_router.get("/ob/v2/issuers/{issuer_id}", summary="OB 2.0 issuer (public)", tags=["public"])
+async def public_ob2_issuer(issuer_id: str, request: Request, session: SessionDep) -> Response:
+    issuer = await _public_issuer(session, issuer_id)
+    keys = _published(await service.issuer_keys(session, issuer.id), "jose")
+    document = docs.ob2_issuer(_urls(request), service.issuer_facts(issuer), [key.id for key in keys])
+    return _json(document, OB2_JSON)
+
+
+@public_router.get("/ob/v2/issuers/{issuer_id}/revocations", summary="OB 2.0 revocation list", tags=["public"])
+async def public_ob2_revocations(issuer_id: str, request: Request, session: SessionDep) -> Response:
+    issuer = await _public_issuer(session, issuer_id)
+    rows = await session.execute(
+        select(Badge.ob2_signed_id, Badge.status_reason).where(
+            Badge.issuer_id == issuer.id, Badge.status == "revoked", Badge.ob2_signed_id.is_not(None)
+        )
+    )
+    revoked = [(str(signed_id), reason) for signed_id, reason in rows]
+    return _json(docs.ob2_revocation_list(_urls(request), issuer.id, revoked), OB2_JSON)
+
+
+@public_router.get("/ob/v2/keys/{key_id}", summary="OB 2.0 CryptographicKey (public)", tags=["public"])
+async def public_ob2_key(key_id: str, request: Request, session: SessionDep) -> Response:
+    key = await session.get(IssuerKey, key_id)
+    if key is None or key.purpose != "jose" or key.state == "revoked":
+        raise NotFound(f"no key {key_id}")
+    return _json(docs.ob2_key(_urls(request), key.issuer_id, key.id, key.public_key), OB2_JSON)
+
+
+@public_router.get(
+    "/ob/v2/badgeclasses/{achievement_id}/versions/{version}", summary="OB 2.0 BadgeClass", tags=["public"]
+)
+async def public_ob2_badgeclass(achievement_id: str, version: int, request: Request, session: SessionDep) -> Response:
+    achievement, row = await _version(session, achievement_id, version)
+    document = docs.ob2_badgeclass(_urls(request), achievement.issuer_id, achievement.id, row.version, row.content)
+    return _json(document, OB2_JSON)
+
+
+@public_router.get(
+    "/ob/v2/assertions/{badge_id}", summary="OB 2.0 hosted assertion (410 once revoked)", tags=["public"]
+)
+async def public_ob2_assertion(badge_id: str, request: Request, session: SessionDep) -> Response:
+    badge = await _public_badge(session, badge_id)
+    if badge.ob2_assertion is None:
+        raise NotFound(f"badge {badge_id} has no OB 2.0 form (its recipient has no email or URL)")
+    if badge.status == "revoked":
+        gone = docs.compact(
+            {
+                "@context": docs.OB2_CONTEXT,
+                "id": badge.ob2_assertion["id"],
+                "revoked": True,
+                "revocationReason": badge.status_reason,
+            }
+        )
+        return _json(gone, OB2_JSON, status=410)
+    return _json(badge.ob2_assertion, OB2_JSON)
+
+
+@public_router.get("/ob/v2/assertions/{badge_id}/jws", summary="OB 2.0 signed assertion (JWS)", tags=["public"])
+async def public_ob2_jws(badge_id: str, session: SessionDep) -> Response:
+    badge = await _public_badge(session, badge_id)
+    if badge.ob2_jws is None:
+        raise NotFound(f"badge {badge_id} has no OB 2.0 form (its recipient has no email or URL)")
+    return Response(badge.ob2_jws, media_type="text/plain", headers=_CORS)
+
+
+# --- verifier ---------------------------------------------------------------------------------
+
+
+@public_router.post(
+    "/v1/verify",
+    response_model=VerifyReport,
+    summary="Verify an OB 3.0 credential (JSON-LD or VC-JWT) or OB 2.0 assertion (JSON, JWS or URL)",
+    tags=["public"],
+)
+async def verify_credential(body: VerifyRequest, request: Request, session: SessionDep) -> VerifyReport:
+    report = await verify(session, request.app.state.verifier, body)
+    return report
+
+
+@public_router.options("/v1/verify", include_in_schema=False)
+async def verify_preflight() -> Response:
+    return Response(
+        status_code=204,
+        headers={
+            **_CORS,
+            "Access-Control-Allow-Methods": "POST, OPTIONS",
+            "Access-Control-Allow-Headers": "content-type",
+            "Access-Control-Max-Age": "600",
+        },
+    )
+
+
+# Everything a client can reach without a token, beyond the standard health checks and the
+# internal event inbox (shared.app.STANDARD_PUBLIC_ROUTES): a test holds this equal to what the
+# app actually serves without a principal.
+PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
+    (method, route.path)  # type: ignore[attr-defined]
+    for route in public_router.routes
+    for method in route.methods  # type: ignore[attr-defined]
+)

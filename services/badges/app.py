@@ -5,10 +5,13 @@ from __future__ import annotations
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from services.badges.api import router
+from services.badges.api import public_router, router
+from services.badges.crypto import KeyVault, load_kek
+from services.badges.documents import Urls
 from services.badges.models import InboxEvent, OutboxEvent
-from services.badges.service import EVENT_HANDLERS
+from services.badges.service import EVENT_HANDLERS, Signer
 from services.badges.settings import BadgesSettings
+from services.badges.verifier import Verifier
 from shared.app import ServiceSpec, build_service_app
 
 SPEC = ServiceSpec(
@@ -21,6 +24,7 @@ SPEC = ServiceSpec(
     outbox_model=OutboxEvent,
     inbox_model=InboxEvent,
     routers=[router],
+    public_routers=[public_router],
     event_handlers=EVENT_HANDLERS,
 )
 
@@ -32,4 +36,14 @@ def create_app(
     engine: AsyncEngine | None = None,
 ) -> FastAPI:
     """Tests pass an ``engine`` and a ``sessionmaker`` bound to a transaction they roll back."""
-    return build_service_app(SPEC, settings or BadgesSettings(), sessionmaker=sessionmaker, engine=engine)
+    settings = settings or BadgesSettings()
+    app = build_service_app(SPEC, settings, sessionmaker=sessionmaker, engine=engine)
+    app.state.urls = Urls(settings.public_base_url)
+    app.state.signer = Signer(KeyVault(load_kek(settings)))
+    app.state.verifier = Verifier(
+        urls=app.state.urls,
+        allow_private=settings.verify_allow_private,
+        max_bytes=settings.verify_max_bytes,
+        timeout_s=settings.verify_fetch_timeout_s,
+    )
+    return app

@@ -1,10 +1,19 @@
-"""Tables of the badges service, all in its own schema ``badges``."""
+"""Tables of the badges service, all in its own schema ``badges``.
+
+Issued credentials are stored exactly as signed (JSON and compact JWT/JWS text): what a verifier
+fetched once must be byte-for-byte what it fetches again. Status is not stored in the signed
+documents: it lives in ``Badge.status`` and the status lists are derived from it.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy.orm import DeclarativeBase
+import datetime as dt
+from typing import Any
 
-from shared.db import service_metadata
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.db import UTCDateTime, service_metadata
 from shared.outbox import InboxMixin, OutboxMixin
 
 SCHEMA = "badges"
@@ -20,3 +29,143 @@ class OutboxEvent(OutboxMixin, Base):
 
 class InboxEvent(InboxMixin, Base):
     """Ids of events this service has already processed, so redeliveries change nothing."""
+
+
+class Issuer(Base):
+    """An issuer profile of a tenant (the district, or one of its schools)."""
+
+    __tablename__ = "issuers"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(36), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(String(500))
+    email: Mapped[str] = mapped_column(String(320))
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    image_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    phone: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    address: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class IssuerKey(Base):
+    """A signing key of an issuer. ``purpose``: ``data_integrity`` (Ed25519) or ``jose`` (RSA).
+
+    ``state``: ``active`` (signs new credentials; one per issuer and purpose), ``retired`` (still
+    published so what it signed keeps verifying) or ``revoked`` (compromised: withdrawn from the
+    issuer's documents, so nothing it signed verifies any more).
+    """
+
+    __tablename__ = "issuer_keys"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(36), index=True)
+    issuer_id: Mapped[str] = mapped_column(ForeignKey("issuers.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    algorithm: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    public_key: Mapped[str] = mapped_column(Text)  # publicKeyMultibase (Ed25519) or PEM (RSA)
+    sealed_private_key: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    revocation_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+
+class Achievement(Base):
+    """An achievement (OB 3.0 Achievement / OB 2.0 BadgeClass); its content lives in versions."""
+
+    __tablename__ = "achievements"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(36), index=True)
+    issuer_id: Mapped[str] = mapped_column(ForeignKey("issuers.id", ondelete="RESTRICT"), index=True)
+    current_version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class AchievementVersion(Base):
+    """One immutable version of an achievement: what credentials issued under it embed."""
+
+    __tablename__ = "achievement_versions"
+    __table_args__ = (UniqueConstraint("achievement_id", "version"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    achievement_id: Mapped[str] = mapped_column(ForeignKey("achievements.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)  # the API's fields, as validated
+    image: Mapped[bytes] = mapped_column(LargeBinary)
+    image_type: Mapped[str] = mapped_column(String(32))  # image/png or image/svg+xml
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class StatusList(Base):
+    """A Bitstring status list of one issuer and purpose (``revocation`` or ``suspension``).
+
+    The bits are derived from the badges' status whenever the list is served; only the last
+    signed credential is kept, keyed by a digest of its bits, so it is re-signed only on change.
+    """
+
+    __tablename__ = "status_lists"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(36), index=True)
+    issuer_id: Mapped[str] = mapped_column(ForeignKey("issuers.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    size: Mapped[int] = mapped_column(Integer)
+    allocated: Mapped[int] = mapped_column(Integer, default=0)
+    closed: Mapped[bool] = mapped_column(default=False)
+    signed_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    signed_credential: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class Badge(Base):
+    """One award, in every representation, signed once at issue."""
+
+    __tablename__ = "badges"
+    __table_args__ = (
+        UniqueConstraint("revocation_list_id", "revocation_index"),
+        UniqueConstraint("suspension_list_id", "suspension_index"),
+        Index("ix_badges_tenant_issued", "tenant_id", "issued_at", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(36), index=True)
+    issuer_id: Mapped[str] = mapped_column(ForeignKey("issuers.id", ondelete="RESTRICT"), index=True)
+    achievement_id: Mapped[str] = mapped_column(ForeignKey("achievements.id", ondelete="RESTRICT"), index=True)
+    achievement_version: Mapped[int] = mapped_column(Integer)
+    # Personal data: a keyed digest finds a recipient's badges; the email itself is not stored.
+    recipient_lookup: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    recipient_id: Mapped[str | None] = mapped_column(String(500), nullable=True)  # DID or URL
+    status: Mapped[str] = mapped_column(String(16), index=True)  # active | suspended | revoked
+    status_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    status_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    valid_from: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    valid_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    revocation_list_id: Mapped[str] = mapped_column(ForeignKey("status_lists.id"), index=True)
+    revocation_index: Mapped[int] = mapped_column(Integer)
+    suspension_list_id: Mapped[str] = mapped_column(ForeignKey("status_lists.id"), index=True)
+    suspension_index: Mapped[int] = mapped_column(Integer)
+    credential: Mapped[dict[str, Any]] = mapped_column(JSON)  # OB 3.0, Data Integrity proof
+    credential_jwt: Mapped[str] = mapped_column(Text)  # the same credential as VC-JWT
+    ob2_assertion: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # hosted
+    ob2_jws: Mapped[str | None] = mapped_column(Text, nullable=True)  # signed
+    ob2_signed_id: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)  # urn:uuid
+
+
+class IdempotencyKey(Base):
+    """``Idempotency-Key`` of a POST /v1/badges: same key and body → the same badge."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("tenant_id", "key"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(36))
+    key: Mapped[str] = mapped_column(String(200))
+    request_digest: Mapped[str] = mapped_column(String(64))
+    badge_id: Mapped[str] = mapped_column(ForeignKey("badges.id", ondelete="CASCADE"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

@@ -2,8 +2,368 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
 from shared.events import EventEnvelope, InboxReceipt
 from shared.health import Liveness, Readiness
 from shared.outbox_ops import OutboxEventRead, OutboxSummary
 
-__all__ = ["EventEnvelope", "InboxReceipt", "Liveness", "OutboxEventRead", "OutboxSummary", "Readiness"]
+__all__ = [
+    "EventEnvelope",
+    "InboxReceipt",
+    "Liveness",
+    "OutboxEventRead",
+    "OutboxSummary",
+    "Readiness",
+]
+
+ACHIEVEMENT_TYPES = [
+    "Achievement",
+    "ApprenticeshipCertificate",
+    "Assessment",
+    "Assignment",
+    "AssociateDegree",
+    "Award",
+    "Badge",
+    "BachelorDegree",
+    "Certificate",
+    "CertificateOfCompletion",
+    "Certification",
+    "CommunityService",
+    "Competency",
+    "Course",
+    "CoCurricular",
+    "Degree",
+    "Diploma",
+    "DoctoralDegree",
+    "Fieldwork",
+    "GeneralEducationDevelopment",
+    "JourneymanCertificate",
+    "LearningProgram",
+    "License",
+    "Membership",
+    "ProfessionalDoctorate",
+    "QualityAssuranceCredential",
+    "MasterCertificate",
+    "MasterDegree",
+    "MicroCredential",
+    "ResearchDoctorate",
+    "SecondarySchoolDiploma",
+]
+
+# An absolute http(s) URL without whitespace; JSON-LD would refuse anything else as an id.
+URL_PATTERN = r"^https?://[^\s<>\"{}|\\^`]+$"
+KEY_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# --- issuers and keys -------------------------------------------------------------------------
+
+
+class Address(Strict):
+    street_address: str | None = Field(default=None, max_length=200)
+    address_locality: str | None = Field(default=None, max_length=100)
+    address_region: str | None = Field(default=None, max_length=100)
+    postal_code: str | None = Field(default=None, max_length=20)
+    address_country: str | None = Field(default=None, max_length=100)
+
+    def to_ob(self) -> dict[str, str]:
+        names = {
+            "street_address": "streetAddress",
+            "address_locality": "addressLocality",
+            "address_region": "addressRegion",
+            "postal_code": "postalCode",
+            "address_country": "addressCountry",
+        }
+        return {names[k]: v for k, v in self.model_dump().items() if v}
+
+
+class IssuerWrite(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    url: str = Field(max_length=500, pattern=URL_PATTERN, description="the issuer's public web site")
+    email: str = Field(max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    description: str | None = Field(default=None, max_length=5000)
+    image_url: str | None = Field(default=None, max_length=500, pattern=URL_PATTERN)
+    phone: str | None = Field(default=None, max_length=40, pattern=r"^\+?[0-9 ().-]{3,40}$")
+    address: Address | None = None
+
+
+class IssuerUpdate(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    url: str | None = Field(default=None, max_length=500, pattern=URL_PATTERN)
+    email: str | None = Field(default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    description: str | None = Field(default=None, max_length=5000)
+    image_url: str | None = Field(default=None, max_length=500, pattern=URL_PATTERN)
+    phone: str | None = Field(default=None, max_length=40, pattern=r"^\+?[0-9 ().-]{3,40}$")
+    address: Address | None = None
+
+
+class KeyRead(BaseModel):
+    id: str
+    purpose: Literal["data_integrity", "jose"]
+    algorithm: str
+    state: Literal["active", "retired", "revoked"]
+    verification_method: str
+    created_at: dt.datetime
+    retired_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+
+
+class IssuerRead(BaseModel):
+    id: str
+    did: str
+    name: str
+    url: str
+    email: str
+    description: str | None
+    image_url: str | None
+    phone: str | None
+    address: dict[str, Any] | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    keys: list[KeyRead]
+    links: dict[str, str]
+
+
+class KeyRotation(Strict):
+    purpose: Literal["data_integrity", "jose"]
+
+
+class KeyRevocation(Strict):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+# --- achievements -----------------------------------------------------------------------------
+
+
+class Criteria(Strict):
+    narrative: str | None = Field(default=None, max_length=20_000, description="Markdown")
+    url: str | None = Field(default=None, max_length=500, pattern=URL_PATTERN)
+
+    @model_validator(mode="after")
+    def _something(self) -> Criteria:
+        if not self.narrative and not self.url:
+            raise ValueError("criteria needs a narrative, a url, or both")
+        return self
+
+
+class Alignment(Strict):
+    target_name: str = Field(min_length=1, max_length=500)
+    target_url: str = Field(max_length=500, pattern=URL_PATTERN, description="the CASE CFItem URI")
+    target_code: str | None = Field(default=None, max_length=100, description="the CFItem identifier (GUID)")
+    target_framework: str | None = Field(default=None, max_length=500)
+    target_description: str | None = Field(default=None, max_length=2000)
+
+
+class RubricLevel(Strict):
+    key: str = Field(pattern=KEY_PATTERN)
+    name: str = Field(min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+    level: str | None = Field(default=None, max_length=50)
+    points: str | None = Field(default=None, max_length=20)
+
+
+class ResultDescription(Strict):
+    key: str = Field(pattern=KEY_PATTERN, description="stable key of the rubric criterion")
+    name: str = Field(min_length=1, max_length=200)
+    levels: list[RubricLevel] = Field(min_length=1, max_length=10)
+    required_level: str | None = Field(default=None, pattern=KEY_PATTERN, description="key of the passing level")
+
+    @model_validator(mode="after")
+    def _levels_known(self) -> ResultDescription:
+        keys = [level.key for level in self.levels]
+        if len(set(keys)) != len(keys):
+            raise ValueError("level keys must be unique within a criterion")
+        if self.required_level is not None and self.required_level not in keys:
+            raise ValueError(f"required_level {self.required_level!r} is not one of the levels")
+        return self
+
+
+class AchievementWrite(Strict):
+    issuer_id: str = Field(max_length=36)
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(min_length=1, max_length=10_000)
+    criteria: Criteria
+    achievement_type: str | None = Field(default=None, max_length=60)
+    alignments: list[Alignment] = Field(default_factory=list, max_length=50)
+    tags: list[str] = Field(default_factory=list, max_length=30)
+    credits_available: float | None = Field(default=None, ge=0, le=1000)
+    field_of_study: str | None = Field(default=None, max_length=200)
+    human_code: str | None = Field(default=None, max_length=50)
+    result_descriptions: list[ResultDescription] = Field(default_factory=list, max_length=30)
+
+    @field_validator("achievement_type")
+    @classmethod
+    def _known_type(cls, value: str | None) -> str | None:
+        if value is None or value in ACHIEVEMENT_TYPES:
+            return value
+        import re
+
+        if re.fullmatch(r"ext:[A-Za-z0-9._-]+", value):
+            return value
+        raise ValueError("achievementType must be one of the OB 3.0 vocabulary or 'ext:<Name>'")
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: list[str]) -> list[str]:
+        cleaned = [tag.strip() for tag in value]
+        if any(not tag or len(tag) > 60 for tag in cleaned):
+            raise ValueError("tags are 1 to 60 characters")
+        return cleaned
+
+    @model_validator(mode="after")
+    def _unique_criteria(self) -> AchievementWrite:
+        keys = [rd.key for rd in self.result_descriptions]
+        if len(set(keys)) != len(keys):
+            raise ValueError("result description keys must be unique")
+        return self
+
+
+class AchievementUpdate(Strict):
+    """Only the fields given change; the result is a new version."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, min_length=1, max_length=10_000)
+    criteria: Criteria | None = None
+    achievement_type: str | None = Field(default=None, max_length=60)
+    alignments: list[Alignment] | None = Field(default=None, max_length=50)
+    tags: list[str] | None = Field(default=None, max_length=30)
+    credits_available: float | None = Field(default=None, ge=0, le=1000)
+    field_of_study: str | None = Field(default=None, max_length=200)
+    human_code: str | None = Field(default=None, max_length=50)
+    result_descriptions: list[ResultDescription] | None = Field(default=None, max_length=30)
+
+
+class AchievementRead(BaseModel):
+    id: str
+    issuer_id: str
+    version: int
+    content: dict[str, Any]
+    image_type: str
+    achievement: dict[str, Any] = Field(description="the OB 3.0 Achievement of this version")
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    links: dict[str, str]
+
+
+# --- badges -----------------------------------------------------------------------------------
+
+
+class Recipient(Strict):
+    email: str | None = Field(default=None, max_length=320, pattern=r"^\s*[^@\s]+@[^@\s]+\.[^@\s]+\s*$")
+    id: str | None = Field(
+        default=None, max_length=500, pattern=r"^(did:[a-z0-9]+:[^\s]+|https?://[^\s]+)$", description="a DID or URL"
+    )
+    name: str | None = Field(default=None, max_length=200, description="display name (not in the credential)")
+
+    @model_validator(mode="after")
+    def _identified(self) -> Recipient:
+        if not self.email and not self.id:
+            raise ValueError("a recipient needs an email, a DID/URL id, or both")
+        return self
+
+
+class Evidence(Strict):
+    url: str | None = Field(default=None, max_length=1000, pattern=URL_PATTERN)
+    name: str | None = Field(default=None, max_length=500)
+    description: str | None = Field(default=None, max_length=5000)
+    genre: str | None = Field(default=None, max_length=100)
+    narrative: str | None = Field(default=None, max_length=10_000)
+
+    @model_validator(mode="after")
+    def _something(self) -> Evidence:
+        if not (self.url or self.name or self.description or self.narrative):
+            raise ValueError("evidence needs at least a url, name, description or narrative")
+        return self
+
+
+class ResultGiven(Strict):
+    criterion: str = Field(pattern=KEY_PATTERN, description="key of the achievement's rubric criterion")
+    level: str = Field(pattern=KEY_PATTERN, description="key of the level achieved")
+
+
+class BadgeCreate(Strict):
+    achievement_id: str = Field(max_length=36)
+    recipient: Recipient
+    evidence: list[Evidence] = Field(default_factory=list, max_length=20)
+    narrative: str | None = Field(default=None, max_length=10_000)
+    results: list[ResultGiven] = Field(default_factory=list, max_length=30)
+    credits_earned: float | None = Field(default=None, ge=0, le=1000)
+    activity_start: dt.datetime | None = None
+    activity_end: dt.datetime | None = None
+    valid_from: dt.datetime | None = None
+    valid_until: dt.datetime | None = None
+    awarded_date: dt.datetime | None = None
+
+    @model_validator(mode="after")
+    def _times(self) -> BadgeCreate:
+        for name in ("activity_start", "activity_end", "valid_from", "valid_until", "awarded_date"):
+            value = getattr(self, name)
+            if value is not None and value.tzinfo is None:
+                raise ValueError(f"{name} needs a time zone (e.g. Z or +00:00)")
+        if self.valid_from and self.valid_until and self.valid_until <= self.valid_from:
+            raise ValueError("valid_until must be after valid_from")
+        if self.activity_start and self.activity_end and self.activity_end < self.activity_start:
+            raise ValueError("activity_end must not be before activity_start")
+        return self
+
+
+class BadgeRead(BaseModel):
+    id: str
+    achievement_id: str
+    achievement_version: int
+    issuer_id: str
+    status: Literal["active", "suspended", "revoked"]
+    status_reason: str | None
+    issued_at: dt.datetime
+    valid_from: dt.datetime
+    valid_until: dt.datetime | None
+    credential: dict[str, Any]
+    links: dict[str, str]
+
+
+class BadgePage(BaseModel):
+    items: list[BadgeRead]
+    next_cursor: str | None
+
+
+class StatusChange(Strict):
+    reason: str | None = Field(default=None, max_length=500)
+
+
+# --- verifier ---------------------------------------------------------------------------------
+
+
+class VerifyRequest(Strict):
+    credential: dict[str, Any] | str | None = Field(
+        default=None, description="an OB 3.0 credential (JSON-LD object or VC-JWT) or OB 2.0 assertion (JSON or JWS)"
+    )
+    url: str | None = Field(default=None, max_length=2000, pattern=URL_PATTERN, description="a hosted OB 2.0 assertion")
+    recipient: str | None = Field(default=None, max_length=500, description="email, DID or URL to match")
+
+    @model_validator(mode="after")
+    def _one(self) -> VerifyRequest:
+        if (self.credential is None) == (self.url is None):
+            raise ValueError("give exactly one of credential and url")
+        return self
+
+
+class Check(BaseModel):
+    name: str
+    passed: bool
+    message: str
+
+
+class VerifyReport(BaseModel):
+    verified: bool
+    format: str
+    issuer: str | None
+    status: str | None = Field(description="active, revoked, suspended or expired, when known")
+    checks: list[Check]
+    recipient_matched: bool | None = None

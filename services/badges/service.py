@@ -1,11 +1,733 @@
 """Domain logic of the badges service: async functions that flush and never commit.
 
-The events this service consumes from other services' outboxes are handled here;
-``EVENT_HANDLERS`` maps an event type to its handler. Domain issues fill it in.
+Issuers hold keys; achievements hold versions; a badge is signed once, at issue, in every
+representation (OB 3.0 Data Integrity, VC-JWT, OB 2.0 hosted and signed), and never re-signed.
+Its status lives in ``Badge.status``; status lists and the OB 2.0 revocation list are derived
+from it when served. The events this service consumes are handled here (``EVENT_HANDLERS``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.badges import documents as docs
+from services.badges import proofs, statuslist
+from services.badges.crypto import (
+    KeyVault,
+    ed25519_multibase,
+    load_private,
+    new_ed25519,
+    new_rsa,
+    private_der,
+    rsa_pem,
+)
+from services.badges.errors import IdempotencyMismatch, NoSigningKey, NotRepresentable, StatusTransition
+from services.badges.images import default_image
+from services.badges.models import (
+    Achievement,
+    AchievementVersion,
+    Badge,
+    IdempotencyKey,
+    Issuer,
+    IssuerKey,
+    StatusList,
+)
+from services.badges.rdfc import CanonicalizationError
+from services.badges.schemas import (
+    AchievementUpdate,
+    AchievementWrite,
+    BadgeCreate,
+    IssuerUpdate,
+    IssuerWrite,
+)
+from shared.db import utcnow
 from shared.outbox import EventHandler
+from shared.problems import Conflict, FieldError, NotFound, UnprocessableContent
+from shared.tenancy import get_in_tenant, in_tenant
 
 EVENT_HANDLERS: dict[str, EventHandler] = {}
+
+PURPOSES = ("revocation", "suspension")
+_ALLOCATION_TRIES = 20
+
+PrivateKey = Ed25519PrivateKey | rsa.RSAPrivateKey
+
+
+class Signer:
+    """Unseals issuer keys once per process (AES-GCM + DER parsing cost more than signing)."""
+
+    def __init__(self, vault: KeyVault) -> None:
+        self.vault = vault
+        self._cache: dict[str, PrivateKey] = {}
+
+    def seal(self, key_id: str, key: PrivateKey) -> bytes:
+        return self.vault.seal(key_id, private_der(key))
+
+    def private(self, key: IssuerKey) -> PrivateKey:
+        cached = self._cache.get(key.id)
+        if cached is None:
+            cached = load_private(self.vault.open(key.id, key.sealed_private_key))
+            self._cache[key.id] = cached
+        return cached
+
+    def forget(self, key_id: str) -> None:
+        self._cache.pop(key_id, None)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every operation needs: the tenant, where documents live, and the signer."""
+
+    tenant_id: str
+    urls: docs.Urls
+    signer: Signer
+
+
+# --- issuers and keys -------------------------------------------------------------------------
+
+
+def issuer_facts(issuer: Issuer) -> docs.IssuerFacts:
+    return docs.IssuerFacts(
+        id=issuer.id,
+        name=issuer.name,
+        url=issuer.url,
+        email=issuer.email,
+        description=issuer.description,
+        image_url=issuer.image_url,
+        phone=issuer.phone,
+        address=issuer.address,
+    )
+
+
+def _new_key(ctx: Context, issuer: Issuer, purpose: str, now: dt.datetime) -> IssuerKey:
+    key_id = str(uuid.uuid4())
+    if purpose == "data_integrity":
+        ed = new_ed25519()
+        public, sealed, algorithm = ed25519_multibase(ed.public_key()), ctx.signer.seal(key_id, ed), "Ed25519"
+    else:
+        rs = new_rsa()
+        public, sealed, algorithm = rsa_pem(rs.public_key()), ctx.signer.seal(key_id, rs), "RSA-2048"
+    return IssuerKey(
+        id=key_id,
+        tenant_id=ctx.tenant_id,
+        issuer_id=issuer.id,
+        purpose=purpose,
+        algorithm=algorithm,
+        state="active",
+        public_key=public,
+        sealed_private_key=sealed,
+        created_at=now,
+    )
+
+
+async def create_issuer(session: AsyncSession, ctx: Context, body: IssuerWrite) -> Issuer:
+    now = utcnow()
+    issuer = Issuer(
+        id=str(uuid.uuid4()),
+        tenant_id=ctx.tenant_id,
+        name=body.name,
+        url=body.url,
+        email=body.email,
+        description=body.description,
+        image_url=body.image_url,
+        phone=body.phone,
+        address=body.address.to_ob() if body.address else None,
+        created_at=now,
+        updated_at=now,
+    )
+    _check_text({"name": body.name, "description": body.description}, "/body")
+    session.add(issuer)
+    await session.flush()
+    session.add_all([_new_key(ctx, issuer, "data_integrity", now), _new_key(ctx, issuer, "jose", now)])
+    await session.flush()
+    return issuer
+
+
+async def update_issuer(session: AsyncSession, ctx: Context, issuer_id: str, body: IssuerUpdate) -> Issuer:
+    issuer = await get_in_tenant(session, Issuer, issuer_id, ctx.tenant_id, noun="issuer")
+    given = body.model_fields_set
+    for required in ("name", "url", "email"):
+        if required in given and getattr(body, required) is None:
+            raise UnprocessableContent(
+                f"{required} cannot be removed",
+                errors=[FieldError(pointer=f"/body/{required}", detail="may not be null")],
+            )
+    _check_text({"name": body.name, "description": body.description}, "/body")
+    for name in ("name", "url", "email", "description", "image_url", "phone"):
+        if name in given:
+            setattr(issuer, name, getattr(body, name))
+    if "address" in given:
+        issuer.address = body.address.to_ob() if body.address else None
+    issuer.updated_at = utcnow()
+    await session.flush()
+    return issuer
+
+
+async def issuer_keys(session: AsyncSession, issuer_id: str) -> list[IssuerKey]:
+    rows = await session.scalars(
+        select(IssuerKey).where(IssuerKey.issuer_id == issuer_id).order_by(IssuerKey.created_at.desc(), IssuerKey.id)
+    )
+    return list(rows)
+
+
+async def rotate_key(session: AsyncSession, ctx: Context, issuer_id: str, purpose: str) -> IssuerKey:
+    """A new active key; the previous active one retires but stays published."""
+    issuer = await get_in_tenant(session, Issuer, issuer_id, ctx.tenant_id, noun="issuer")
+    now = utcnow()
+    await session.execute(
+        update(IssuerKey)
+        .where(IssuerKey.issuer_id == issuer.id, IssuerKey.purpose == purpose, IssuerKey.state == "active")
+        .values(state="retired", retired_at=now)
+    )
+    key = _new_key(ctx, issuer, purpose, now)
+    session.add(key)
+    await session.flush()
+    return key
+
+
+async def revoke_key(session: AsyncSession, ctx: Context, issuer_id: str, key_id: str, reason: str) -> IssuerKey:
+    """A compromised key: withdrawn from every public document, so nothing it signed verifies."""
+    issuer = await get_in_tenant(session, Issuer, issuer_id, ctx.tenant_id, noun="issuer")
+    key = await session.get(IssuerKey, key_id)
+    if key is None or key.issuer_id != issuer.id:
+        raise NotFound(f"no key {key_id} of this issuer")
+    if key.state == "revoked":
+        raise Conflict("the key is already revoked")
+    key.state, key.revoked_at, key.revocation_reason = "revoked", utcnow(), reason
+    ctx.signer.forget(key.id)
+    await session.flush()
+    return key
+
+
+async def active_key(session: AsyncSession, issuer_id: str, purpose: str) -> IssuerKey:
+    key = await session.scalar(
+        select(IssuerKey)
+        .where(IssuerKey.issuer_id == issuer_id, IssuerKey.purpose == purpose, IssuerKey.state == "active")
+        .order_by(IssuerKey.created_at.desc())
+        .limit(1)
+    )
+    if key is None:
+        raise NoSigningKey(f"the issuer has no active {purpose} key: rotate one in before issuing")
+    return key
+
+
+# --- achievements -----------------------------------------------------------------------------
+
+
+async def create_achievement(session: AsyncSession, ctx: Context, body: AchievementWrite) -> AchievementVersion:
+    await get_in_tenant(session, Issuer, body.issuer_id, ctx.tenant_id, noun="issuer")
+    content = body.model_dump(exclude={"issuer_id"}, exclude_none=True)
+    now = utcnow()
+    achievement = Achievement(
+        id=str(uuid.uuid4()),
+        tenant_id=ctx.tenant_id,
+        issuer_id=body.issuer_id,
+        current_version=1,
+        created_at=now,
+        updated_at=now,
+    )
+    image, image_type = default_image(body.name, achievement.id)
+    version = AchievementVersion(
+        id=str(uuid.uuid4()),
+        achievement_id=achievement.id,
+        version=1,
+        content=content,
+        image=image,
+        image_type=image_type,
+        created_at=now,
+    )
+    _check_achievement(ctx, achievement.id, version)
+    session.add(achievement)
+    await session.flush()
+    session.add(version)
+    await session.flush()
+    return version
+
+
+async def current_version(session: AsyncSession, achievement: Achievement) -> AchievementVersion:
+    version = await session.scalar(
+        select(AchievementVersion).where(
+            AchievementVersion.achievement_id == achievement.id,
+            AchievementVersion.version == achievement.current_version,
+        )
+    )
+    assert version is not None  # written together with the achievement
+    return version
+
+
+async def new_version(
+    session: AsyncSession,
+    ctx: Context,
+    achievement_id: str,
+    *,
+    changes: AchievementUpdate | None = None,
+    image: tuple[bytes, str] | None = None,
+) -> AchievementVersion:
+    """Editing never changes what was issued: the edit is a new version, which becomes current."""
+    achievement = await get_in_tenant(session, Achievement, achievement_id, ctx.tenant_id, noun="achievement")
+    previous = await current_version(session, achievement)
+    content = dict(previous.content)
+    if changes is not None:
+        for name in changes.model_fields_set:
+            value = getattr(changes, name)
+            if value is None and name in ("name", "description", "criteria"):
+                raise UnprocessableContent(
+                    f"{name} cannot be removed", errors=[FieldError(pointer=f"/body/{name}", detail="may not be null")]
+                )
+            if value is None:
+                content.pop(name, None)
+            else:
+                content[name] = changes.model_dump(include={name}, exclude_none=True)[name]
+    # Version numbers are taken with a conditional update: two concurrent edits cannot both
+    # become version n+1 (the unique constraint would refuse the loser anyway).
+    number = achievement.current_version + 1
+    moved = await session.execute(
+        update(Achievement)
+        .where(Achievement.id == achievement.id, Achievement.current_version == achievement.current_version)
+        .values(current_version=number, updated_at=utcnow())
+    )
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict("the achievement was edited concurrently; fetch it and try again")
+    version = AchievementVersion(
+        id=str(uuid.uuid4()),
+        achievement_id=achievement.id,
+        version=number,
+        content=content,
+        image=image[0] if image else previous.image,
+        image_type=image[1] if image else previous.image_type,
+        created_at=utcnow(),
+    )
+    _check_achievement(ctx, achievement.id, version)
+    session.add(version)
+    await session.flush()
+    await session.refresh(achievement)
+    return version
+
+
+def _check_achievement(ctx: Context, achievement_id: str, version: AchievementVersion) -> None:
+    """Refuse (422) an achievement a credential could not carry to every verifier."""
+    _check_text(version.content, "/body")
+    document = {"@context": docs.OB3_CONTEXT, **docs.ob3_achievement(ctx.urls, achievement_id, 1, version.content)}
+    _canonizable(document, "/body")
+
+
+# --- issuing ----------------------------------------------------------------------------------
+
+
+def request_digest(body: BadgeCreate) -> str:
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def replay(session: AsyncSession, ctx: Context, key: str, body: BadgeCreate) -> Badge | None:
+    """The badge an earlier request with this Idempotency-Key created, if any."""
+    row = await session.scalar(
+        select(IdempotencyKey).where(IdempotencyKey.tenant_id == ctx.tenant_id, IdempotencyKey.key == key)
+    )
+    if row is None:
+        return None
+    if row.request_digest != request_digest(body):
+        raise IdempotencyMismatch(
+            "this Idempotency-Key was used with a different request body; use a new key for a new badge"
+        )
+    return await session.get(Badge, row.badge_id)
+
+
+def _email_identity(email: str, salt: str) -> str:
+    normalised = email.strip().lower()
+    return "sha256$" + hashlib.sha256((normalised + salt).encode()).hexdigest()
+
+
+async def _open_list(session: AsyncSession, ctx: Context, issuer_id: str, purpose: str, size: int) -> StatusList:
+    found = await session.scalar(
+        select(StatusList)
+        .where(StatusList.issuer_id == issuer_id, StatusList.purpose == purpose, StatusList.closed.is_(False))
+        .order_by(StatusList.created_at)
+        .limit(1)
+    )
+    if found is not None:
+        return found
+    created = StatusList(
+        id=str(uuid.uuid4()),
+        tenant_id=ctx.tenant_id,
+        issuer_id=issuer_id,
+        purpose=purpose,
+        size=size,
+        allocated=0,
+        closed=False,
+        created_at=utcnow(),
+    )
+    session.add(created)
+    await session.flush()
+    return created
+
+
+async def issue_badge(
+    session: AsyncSession,
+    ctx: Context,
+    body: BadgeCreate,
+    *,
+    list_size: int,
+    list_fill: float,
+    idempotency_key: str | None,
+) -> Badge:
+    achievement = await get_in_tenant(session, Achievement, body.achievement_id, ctx.tenant_id, noun="achievement")
+    version = await current_version(session, achievement)
+    issuer = await session.get(Issuer, achievement.issuer_id)
+    assert issuer is not None
+    _check_results(body, version)
+    _check_text(body.model_dump(include={"narrative", "evidence", "recipient"}), "/body")
+    di_key = await active_key(session, issuer.id, "data_integrity")
+    jose_key = await active_key(session, issuer.id, "jose")
+    lists = {purpose: await _open_list(session, ctx, issuer.id, purpose, list_size) for purpose in PURPOSES}
+
+    now = utcnow()
+    badge_id = str(uuid.uuid4())
+    salt = secrets.token_hex(16)
+    email = body.recipient.email.strip().lower() if body.recipient.email else None
+    valid_from = body.valid_from or now
+    awarded = body.awarded_date or now
+
+    # Random indexes (herd privacy: an index says nothing about when or to whom it was given).
+    # A taken index is refused by the unique constraints and another is drawn.
+    for _attempt in range(_ALLOCATION_TRIES):
+        indexes = {purpose: secrets.randbelow(lists[purpose].size) for purpose in PURPOSES}
+        credential = _ob3_credential(ctx, issuer, achievement, version, body, badge_id, salt, email, indexes, lists)
+        credential["validFrom"] = docs.iso(valid_from)
+        if body.valid_until:
+            credential["validUntil"] = docs.iso(body.valid_until)
+        credential["awardedDate"] = docs.iso(awarded)
+        signed = _sign_ob3(ctx, issuer, di_key, credential, now)
+        badge = Badge(
+            id=badge_id,
+            tenant_id=ctx.tenant_id,
+            issuer_id=issuer.id,
+            achievement_id=achievement.id,
+            achievement_version=version.version,
+            recipient_lookup=ctx.signer.vault.lookup_digest(email) if email else None,
+            recipient_id=body.recipient.id,
+            status="active",
+            issued_at=now,
+            valid_from=valid_from,
+            valid_until=body.valid_until,
+            revocation_list_id=lists["revocation"].id,
+            revocation_index=indexes["revocation"],
+            suspension_list_id=lists["suspension"].id,
+            suspension_index=indexes["suspension"],
+            credential=signed,
+            credential_jwt=_vc_jwt(ctx, jose_key, signed, body, valid_from, now),
+        )
+        _add_ob2(ctx, badge, issuer, achievement, version, body, salt, email, jose_key, awarded)
+        try:
+            async with session.begin_nested():
+                session.add(badge)
+                await session.flush()
+        except IntegrityError:
+            session.expunge(badge)
+            continue
+        break
+    else:
+        raise Conflict("no free status list index was found; try again")
+
+    for purpose in PURPOSES:
+        await session.execute(
+            update(StatusList)
+            .where(StatusList.id == lists[purpose].id)
+            .values(
+                allocated=StatusList.allocated + 1,
+                closed=StatusList.allocated + 1 >= int(lists[purpose].size * list_fill),
+            )
+        )
+    if idempotency_key is not None:
+        session.add(
+            IdempotencyKey(
+                id=str(uuid.uuid4()),
+                tenant_id=ctx.tenant_id,
+                key=idempotency_key,
+                request_digest=request_digest(body),
+                badge_id=badge.id,
+                created_at=now,
+            )
+        )
+        await session.flush()
+    return badge
+
+
+def _check_results(body: BadgeCreate, version: AchievementVersion) -> None:
+    rubric = {
+        rd["key"]: {level["key"] for level in rd["levels"]} for rd in version.content.get("result_descriptions", [])
+    }
+    errors = []
+    seen = set()
+    for i, result in enumerate(body.results):
+        if result.criterion not in rubric:
+            errors.append(
+                FieldError(pointer=f"/body/results/{i}/criterion", detail="not a criterion of the achievement")
+            )
+        elif result.level not in rubric[result.criterion]:
+            errors.append(FieldError(pointer=f"/body/results/{i}/level", detail="not a level of this criterion"))
+        if result.criterion in seen:
+            errors.append(FieldError(pointer=f"/body/results/{i}/criterion", detail="given twice"))
+        seen.add(result.criterion)
+    if errors:
+        raise UnprocessableContent("the results do not match the achievement's rubric", errors=errors)
+
+
+def _ob3_credential(
+    ctx: Context,
+    issuer: Issuer,
+    achievement: Achievement,
+    version: AchievementVersion,
+    body: BadgeCreate,
+    badge_id: str,
+    salt: str,
+    email: str | None,
+    indexes: dict[str, int],
+    lists: dict[str, StatusList],
+) -> dict[str, Any]:
+    urls = ctx.urls
+    results = []
+    for given in body.results:
+        description, level = docs.result_ids(urls, achievement.id, version.version, given.criterion, given.level)
+        results.append({"type": ["Result"], "resultDescription": description, "achievedLevel": level})
+    subject = {
+        "type": ["AchievementSubject"],
+        "id": body.recipient.id,
+        "identifier": [
+            {
+                "type": "IdentityObject",
+                "identityHash": _email_identity(email, salt),
+                "identityType": "emailAddress",
+                "hashed": True,
+                "salt": salt,
+            }
+        ]
+        if email
+        else None,
+        "achievement": docs.ob3_achievement(urls, achievement.id, version.version, version.content),
+        "result": results,
+        "creditsEarned": body.credits_earned,
+        "activityStartDate": docs.iso(body.activity_start) if body.activity_start else None,
+        "activityEndDate": docs.iso(body.activity_end) if body.activity_end else None,
+        "narrative": body.narrative,
+    }
+    evidence = [
+        {
+            "id": item.url,
+            "type": ["Evidence"],
+            "name": item.name,
+            "description": item.description,
+            "genre": item.genre,
+            "narrative": item.narrative,
+        }
+        for item in body.evidence
+    ]
+    credential = {
+        "@context": docs.OB3_CONTEXT,
+        "id": urls.credential(badge_id),
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "name": version.content["name"],
+        "issuer": docs.ob3_profile(urls, issuer_facts(issuer), with_context=False),
+        "credentialSubject": subject,
+        "evidence": evidence,
+        "credentialSchema": [{"id": docs.OB3_SCHEMA, "type": "JsonSchema"}],
+        "credentialStatus": [docs.status_entry(urls, lists[p].id, indexes[p], p) for p in PURPOSES],
+    }
+    return docs.compact(credential)  # type: ignore[no-any-return]
+
+
+def _sign_ob3(
+    ctx: Context, issuer: Issuer, key: IssuerKey, credential: dict[str, Any], now: dt.datetime
+) -> dict[str, Any]:
+    private = ctx.signer.private(key)
+    assert isinstance(private, Ed25519PrivateKey)
+    try:
+        return proofs.sign_data_integrity(
+            credential,
+            private,
+            verification_method=ctx.urls.verification_method(issuer.id, key.id),
+            created=docs.iso(now),
+        )
+    except CanonicalizationError as exc:
+        raise NotRepresentable(str(exc)) from exc
+
+
+def _vc_jwt(
+    ctx: Context,
+    key: IssuerKey,
+    signed: dict[str, Any],
+    body: BadgeCreate,
+    valid_from: dt.datetime,
+    now: dt.datetime,
+) -> str:
+    """The credential as a VC-JWT (OB 3.0 §8.2): claims mirror the credential, ``vc`` carries it."""
+    credential = {k: v for k, v in signed.items() if k != "proof"}
+    payload: dict[str, Any] = {
+        "iss": credential["issuer"]["id"],
+        "jti": credential["id"],
+        "nbf": int(valid_from.timestamp()),
+        "iat": int(now.timestamp()),
+        "vc": credential,
+    }
+    if body.recipient.id:
+        payload["sub"] = body.recipient.id
+    if body.valid_until:
+        payload["exp"] = int(body.valid_until.timestamp())
+    private = ctx.signer.private(key)
+    assert isinstance(private, rsa.RSAPrivateKey)
+    return proofs.sign_jws({"typ": "JWT", "kid": ctx.urls.jwk(key.id)}, payload, private)
+
+
+def _add_ob2(
+    ctx: Context,
+    badge: Badge,
+    issuer: Issuer,
+    achievement: Achievement,
+    version: AchievementVersion,
+    body: BadgeCreate,
+    salt: str,
+    email: str | None,
+    key: IssuerKey,
+    awarded: dt.datetime,
+) -> None:
+    """OB 2.0 hosted and signed assertions. OB 2.0 identifies recipients by email or URL only;
+    a recipient known only by a DID gets OB 3.0 credentials alone."""
+    if email:
+        recipient = {"type": "email", "hashed": True, "salt": salt, "identity": _email_identity(email, salt)}
+    elif body.recipient.id and body.recipient.id.startswith(("https://", "http://")):
+        recipient = {"type": "url", "hashed": False, "identity": body.recipient.id}
+    else:
+        return
+    urls = ctx.urls
+    common = docs.compact(
+        {
+            "@context": docs.OB2_CONTEXT,
+            "type": "Assertion",
+            "recipient": recipient,
+            "badge": urls.ob2_badgeclass(achievement.id, version.version),
+            "issuedOn": docs.iso(awarded),
+            "expires": docs.iso(body.valid_until) if body.valid_until else None,
+            "narrative": body.narrative,
+            "evidence": [
+                {"id": e.url, "narrative": e.narrative, "name": e.name, "description": e.description, "genre": e.genre}
+                for e in body.evidence
+            ],
+        }
+    )
+    badge.ob2_assertion = {
+        **common,
+        "id": urls.ob2_assertion(badge.id),
+        "verification": {"type": "HostedBadge"},
+    }
+    signed_id = f"urn:uuid:{uuid.uuid4()}"  # v4: the IMS validator refuses other versions
+    private = ctx.signer.private(key)
+    assert isinstance(private, rsa.RSAPrivateKey)
+    badge.ob2_signed_id = signed_id
+    badge.ob2_jws = proofs.sign_jws(
+        {},
+        {**common, "id": signed_id, "verification": {"type": "SignedBadge", "creator": urls.ob2_key(key.id)}},
+        private,
+    )
+
+
+# --- status -----------------------------------------------------------------------------------
+
+_TRANSITIONS = {
+    "revoke": ({"active", "suspended"}, "revoked"),
+    "suspend": ({"active"}, "suspended"),
+    "reinstate": ({"suspended"}, "active"),
+}
+
+
+async def change_status(session: AsyncSession, ctx: Context, badge_id: str, action: str, reason: str | None) -> Badge:
+    """Revocation is permanent; suspension is reversible (reinstate)."""
+    badge = await get_in_tenant(session, Badge, badge_id, ctx.tenant_id, noun="badge")
+    allowed_from, target = _TRANSITIONS[action]
+    if badge.status not in allowed_from:
+        allowed = [name for name, (sources, _) in _TRANSITIONS.items() if badge.status in sources]
+        raise StatusTransition(
+            f"the badge is {badge.status}: {action} is not possible"
+            + (f" (possible: {', '.join(allowed)})" if allowed else " (revocation is permanent)"),
+            current_status=badge.status,
+            allowed_actions=allowed,
+        )
+    badge.status = target
+    badge.status_reason = reason if target != "active" else None
+    badge.status_changed_at = utcnow()
+    await session.flush()
+    return badge
+
+
+async def status_list_credential(session: AsyncSession, urls: docs.Urls, signer: Signer, list_id: str) -> StatusList:
+    """The list with its signed credential up to date (signed again only when a bit changed)."""
+    row = await session.get(StatusList, list_id)
+    if row is None:
+        raise NotFound(f"no status list {list_id}")
+    index_column = Badge.revocation_index if row.purpose == "revocation" else Badge.suspension_index
+    list_column = Badge.revocation_list_id if row.purpose == "revocation" else Badge.suspension_list_id
+    wanted = "revoked" if row.purpose == "revocation" else "suspended"
+    indexes = list(await session.scalars(select(index_column).where(list_column == row.id, Badge.status == wanted)))
+    encoded = statuslist.encode(row.size, indexes)
+    digest = hashlib.sha256(encoded.encode()).hexdigest()
+    if row.signed_digest == digest and row.signed_credential is not None:
+        return row
+    key = await active_key(session, row.issuer_id, "data_integrity")
+    private = signer.private(key)
+    assert isinstance(private, Ed25519PrivateKey)
+    now = utcnow()
+    document = docs.status_list_credential(urls, row.id, row.issuer_id, row.purpose, encoded, now)
+    row.signed_credential = proofs.sign_data_integrity(
+        document, private, verification_method=urls.verification_method(row.issuer_id, key.id), created=docs.iso(now)
+    )
+    row.signed_digest = digest
+    await session.flush()
+    return row
+
+
+async def count_badges(session: AsyncSession, tenant_id: str) -> int:
+    return int(await session.scalar(in_tenant(select(func.count(Badge.id)), Badge, tenant_id)) or 0)
+
+
+# --- text checks ------------------------------------------------------------------------------
+
+
+def _check_text(value: Any, pointer: str) -> None:
+    """Refuse text a badge cannot carry everywhere it goes: C0 control characters other than tab,
+    newline and carriage return (XML 1.0 — the baked SVG and OB 2.0 displayers — cannot hold
+    them at all) and unpaired surrogates (not encodable in UTF-8). Everything else, DEL and
+    non-ASCII included, is canonicalized exactly as RDFC-1.0 and the JS reference do."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(item, f"{pointer}/{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_text(item, f"{pointer}/{i}")
+    elif isinstance(value, str):
+        for char in value:
+            code = ord(char)
+            if (code < 0x20 and char not in "\t\n\r") or 0xD800 <= code <= 0xDFFF:
+                raise NotRepresentable(
+                    f"control character U+{code:04X} cannot be carried in a credential",
+                    errors=[FieldError(pointer=pointer, detail=f"remove the control character U+{code:04X}")],
+                )
+
+
+def _canonizable(document: dict[str, Any], pointer: str) -> None:
+    from services.badges.canonical import canonize
+
+    try:
+        canonize(document)
+    except CanonicalizationError as exc:
+        raise NotRepresentable(str(exc), errors=[FieldError(pointer=pointer, detail=str(exc))]) from exc

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings
+from shared.settings import ServiceSettings, require_real_secret
+
+# Verifiers reject shorter Bitstring status lists (herd privacy: one index among 131,072).
+MIN_STATUS_LIST_SIZE = 131_072
 
 
 class BadgesSettings(ServiceSettings):
@@ -14,3 +18,46 @@ class BadgesSettings(ServiceSettings):
 
     service_name: ClassVar[str] = "badges"
     default_port: ClassVar[int] = 8003
+
+    # Every id inside a credential lives under this base, reached through the gateway. The
+    # gateway's own PUBLIC_BASE_URL is accepted too, so one variable configures both.
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        validation_alias=AliasChoices("BADGES_PUBLIC_BASE_URL", "PUBLIC_BASE_URL"),
+    )
+    # Key-encryption key (32 bytes, base64url) that wraps every issuer's private keys with
+    # AES-GCM. Dev/test without one: a random KEK is kept in <DATA_DIR>/badges-kek. Production
+    # refuses to start without a real one.
+    key_encryption_key: SecretStr | None = None
+    status_list_size: int = Field(default=MIN_STATUS_LIST_SIZE, ge=MIN_STATUS_LIST_SIZE, le=8 * 1024 * 1024)
+    # A list is closed for new credentials once this share of its indexes is taken, so random
+    # allocation keeps finding a free index in a few tries.
+    status_list_fill: float = Field(default=0.5, gt=0, le=0.9)
+    image_max_bytes: int = Field(default=512 * 1024, ge=1024)
+    image_max_pixels: int = Field(default=2048, ge=64, description="largest width or height of an uploaded image")
+    # What anyone may send to the public verifier, and what it may fetch for a foreign credential.
+    verify_max_bytes: int = Field(default=256 * 1024, ge=1024)
+    verify_fetch_timeout_s: float = Field(default=5.0, gt=0)
+    verify_allow_private: bool = Field(
+        default=False, description="let the verifier fetch from loopback/private addresses (tests, on-premises)"
+    )
+    verify_rate_per_min: float = Field(default=60.0, gt=0)
+    verify_rate_burst: int = Field(default=20, ge=1)
+    # Largest credential (serialized JSON) accepted for issuing or verifying: canonicalization
+    # work grows with it, so it is bounded before any JSON-LD processing starts.
+    max_credential_bytes: int = Field(default=64 * 1024, ge=4096)
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("public_base_url must be an http(s) URL")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _production_is_configured(self) -> BadgesSettings:
+        require_real_secret(self.key_encryption_key, name="BADGES_KEY_ENCRYPTION_KEY", environment=self.environment)
+        if self.is_production and not self.public_base_url.startswith("https://"):
+            # did:web resolves over https only; credentials must never point at plain http.
+            raise ValueError("BADGES_PUBLIC_BASE_URL must be https in production")
+        return self

@@ -37,6 +37,9 @@ DEFAULT_ROUTES: dict[str, str] = {
     "/v1/status-lists": "badges",
     "/v1/jobs": "badges",
     "/v1/ops/badges": "badges",
+    # Public Open Badges documents: issuer profiles, DID documents, keys, achievements,
+    # credentials, status lists and OB 2.0 documents — every URL inside a credential.
+    "/ob": "badges",
 }
 
 

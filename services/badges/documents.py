@@ -1,0 +1,322 @@
+"""The public documents of Open Badges 3.0 and 2.0, built from the service's rows.
+
+Every id is a URL under ``PUBLIC_BASE_URL`` that the gateway routes to this service (``/ob/...``),
+except the issuer's id, which is a did:web DID resolving to ``/ob/issuers/{id}/did.json``
+(docs/decisions/0009-issuer-identifiers-and-keys.md). Documents carry no nulls and no empty
+arrays: some verifiers reject them, and the strict OB 3.0 schema does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+VC_V2 = "https://www.w3.org/ns/credentials/v2"
+OB_V3 = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
+OB3_CONTEXT = [VC_V2, OB_V3]
+OB2_CONTEXT = "https://w3id.org/openbadges/v2"
+DID_CONTEXT = ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"]
+OB3_SCHEMA = "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_achievementcredential_schema.json"
+
+
+def iso(moment: dt.datetime) -> str:
+    """XML Schema dateTime in UTC with a Z, seconds precision: what every validator parses."""
+    return moment.astimezone(dt.UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def compact(value: Any) -> Any:
+    """Drop None values and empty lists/dicts, recursively (OB documents never carry them)."""
+    if isinstance(value, dict):
+        out = {k: compact(v) for k, v in value.items()}
+        return {k: v for k, v in out.items() if v is not None and v != [] and v != {}}
+    if isinstance(value, list):
+        return [compact(v) for v in value if v is not None]
+    return value
+
+
+@dataclass(frozen=True)
+class Urls:
+    """Where each public document lives, under the public base URL."""
+
+    base: str
+
+    @property
+    def ob(self) -> str:
+        return f"{self.base}/ob"
+
+    def did(self, issuer_id: str) -> str:
+        # did:web: host (port percent-encoded) then path segments joined by ':' (did:web spec §3.2).
+        parts = urlsplit(self.base)
+        host = quote(parts.netloc, safe="")
+        segments = [s for s in parts.path.split("/") if s] + ["ob", "issuers", issuer_id]
+        return "did:web:" + ":".join([host, *segments])
+
+    def did_document(self, issuer_id: str) -> str:
+        return f"{self.ob}/issuers/{issuer_id}/did.json"
+
+    def verification_method(self, issuer_id: str, key_id: str) -> str:
+        return f"{self.did(issuer_id)}#{key_id}"
+
+    def profile(self, issuer_id: str) -> str:
+        return f"{self.ob}/issuers/{issuer_id}"
+
+    def achievement(self, achievement_id: str, version: int) -> str:
+        return f"{self.ob}/achievements/{achievement_id}/versions/{version}"
+
+    def achievement_image(self, achievement_id: str, version: int) -> str:
+        return f"{self.achievement(achievement_id, version)}/image"
+
+    def credential(self, badge_id: str) -> str:
+        return f"{self.ob}/credentials/{badge_id}"
+
+    def credential_jwt(self, badge_id: str) -> str:
+        return f"{self.ob}/credentials/{badge_id}/jwt"
+
+    def status_list(self, list_id: str) -> str:
+        return f"{self.ob}/status-lists/{list_id}"
+
+    def jwk(self, key_id: str) -> str:
+        return f"{self.ob}/keys/{key_id}"
+
+    def jwks(self, issuer_id: str) -> str:
+        return f"{self.ob}/issuers/{issuer_id}/jwks.json"
+
+    def ob2_issuer(self, issuer_id: str) -> str:
+        return f"{self.ob}/v2/issuers/{issuer_id}"
+
+    def ob2_revocations(self, issuer_id: str) -> str:
+        return f"{self.ob}/v2/issuers/{issuer_id}/revocations"
+
+    def ob2_badgeclass(self, achievement_id: str, version: int) -> str:
+        return f"{self.ob}/v2/badgeclasses/{achievement_id}/versions/{version}"
+
+    def ob2_assertion(self, badge_id: str) -> str:
+        return f"{self.ob}/v2/assertions/{badge_id}"
+
+    def ob2_jws(self, badge_id: str) -> str:
+        return f"{self.ob}/v2/assertions/{badge_id}/jws"
+
+    def ob2_key(self, key_id: str) -> str:
+        return f"{self.ob}/v2/keys/{key_id}"
+
+
+@dataclass(frozen=True)
+class IssuerFacts:
+    id: str
+    name: str
+    url: str
+    email: str
+    description: str | None
+    image_url: str | None
+    phone: str | None
+    address: dict[str, Any] | None
+
+
+def ob3_profile(urls: Urls, issuer: IssuerFacts, *, with_context: bool) -> dict[str, Any]:
+    address = None
+    if issuer.address:
+        address = {"type": ["Address"], **issuer.address}
+    profile = {
+        "@context": OB3_CONTEXT if with_context else None,
+        "id": urls.did(issuer.id),
+        "type": ["Profile"],
+        "name": issuer.name,
+        "url": issuer.url,
+        "email": issuer.email,
+        "phone": issuer.phone,
+        "description": issuer.description,
+        "image": {"id": issuer.image_url, "type": "Image"} if issuer.image_url else None,
+        "address": address,
+    }
+    return compact(profile)  # type: ignore[no-any-return]
+
+
+def did_document(urls: Urls, issuer_id: str, keys: list[tuple[str, str]]) -> dict[str, Any]:
+    """``keys``: (key id, publicKeyMultibase) of every published Ed25519 key, newest first."""
+    did = urls.did(issuer_id)
+    methods = [
+        {
+            "id": urls.verification_method(issuer_id, key_id),
+            "type": "Multikey",
+            "controller": did,
+            "publicKeyMultibase": multibase,
+        }
+        for key_id, multibase in keys
+    ]
+    ids = [method["id"] for method in methods]
+    return {
+        "@context": DID_CONTEXT,
+        "id": did,
+        "verificationMethod": methods,
+        "assertionMethod": ids,
+        "authentication": ids,
+    }
+
+
+def ob3_achievement(urls: Urls, achievement_id: str, version: int, content: dict[str, Any]) -> dict[str, Any]:
+    """The OB 3.0 Achievement of one version (no ``@context``: it is embedded or wrapped)."""
+    own = urls.achievement(achievement_id, version)
+    criteria = content.get("criteria") or {}
+    result_descriptions = []
+    for criterion in content.get("result_descriptions") or []:
+        levels = [
+            {
+                "id": f"{own}#{criterion['key']}.{level['key']}",
+                "type": ["RubricCriterionLevel"],
+                "name": level["name"],
+                "description": level.get("description"),
+                "level": level.get("level"),
+                "points": level.get("points"),
+            }
+            for level in criterion["levels"]
+        ]
+        required = criterion.get("required_level")
+        result_descriptions.append(
+            {
+                "id": f"{own}#{criterion['key']}",
+                "type": ["ResultDescription"],
+                "name": criterion["name"],
+                "resultType": "RubricCriterionLevel",
+                "rubricCriterionLevel": levels,
+                "requiredLevel": f"{own}#{criterion['key']}.{required}" if required else None,
+            }
+        )
+    alignments = [
+        {
+            "type": ["Alignment"],
+            "targetType": "CFItem",
+            "targetName": a["target_name"],
+            "targetUrl": a["target_url"],
+            "targetCode": a.get("target_code"),
+            "targetFramework": a.get("target_framework"),
+            "targetDescription": a.get("target_description"),
+        }
+        for a in content.get("alignments") or []
+    ]
+    document = {
+        "id": own,
+        "type": ["Achievement"],
+        "achievementType": content.get("achievement_type"),
+        "name": content["name"],
+        "description": content["description"],
+        "criteria": {"id": criteria.get("url"), "narrative": criteria.get("narrative")},
+        "image": {"id": urls.achievement_image(achievement_id, version), "type": "Image"},
+        "alignment": alignments,
+        "tag": content.get("tags"),
+        "creditsAvailable": content.get("credits_available"),
+        "fieldOfStudy": content.get("field_of_study"),
+        "humanCode": content.get("human_code"),
+        "resultDescription": result_descriptions,
+        "version": str(version),
+    }
+    return compact(document)  # type: ignore[no-any-return]
+
+
+def result_ids(urls: Urls, achievement_id: str, version: int, criterion: str, level: str) -> tuple[str, str]:
+    own = urls.achievement(achievement_id, version)
+    return f"{own}#{criterion}", f"{own}#{criterion}.{level}"
+
+
+def status_entry(urls: Urls, list_id: str, index: int, purpose: str) -> dict[str, Any]:
+    list_url = urls.status_list(list_id)
+    return {
+        "id": f"{list_url}#{index}",
+        "type": "BitstringStatusListEntry",
+        "statusPurpose": purpose,
+        "statusListIndex": str(index),
+        "statusListCredential": list_url,
+    }
+
+
+def status_list_credential(
+    urls: Urls, list_id: str, issuer_id: str, purpose: str, encoded: str, valid_from: dt.datetime
+) -> dict[str, Any]:
+    list_url = urls.status_list(list_id)
+    return {
+        "@context": [VC_V2],
+        "id": list_url,
+        "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+        "issuer": urls.did(issuer_id),
+        "validFrom": iso(valid_from),
+        "credentialSubject": {
+            "id": f"{list_url}#list",
+            # A plain string, not an array: the Digital Bazaar status checker insists on it.
+            "type": "BitstringStatusList",
+            "statusPurpose": purpose,
+            "encodedList": encoded,
+        },
+    }
+
+
+# --- Open Badges 2.0 ----------------------------------------------------------------------------
+
+
+def ob2_issuer(urls: Urls, issuer: IssuerFacts, key_ids: list[str]) -> dict[str, Any]:
+    return compact(  # type: ignore[no-any-return]
+        {
+            "@context": OB2_CONTEXT,
+            "type": "Issuer",
+            "id": urls.ob2_issuer(issuer.id),
+            "name": issuer.name,
+            "url": issuer.url,
+            "email": issuer.email,
+            "telephone": issuer.phone,
+            "description": issuer.description,
+            "image": issuer.image_url,
+            "publicKey": [urls.ob2_key(key_id) for key_id in key_ids],
+            "revocationList": urls.ob2_revocations(issuer.id),
+        }
+    )
+
+
+def ob2_key(urls: Urls, issuer_id: str, key_id: str, pem: str) -> dict[str, Any]:
+    return {
+        "@context": OB2_CONTEXT,
+        "type": "CryptographicKey",
+        "id": urls.ob2_key(key_id),
+        "owner": urls.ob2_issuer(issuer_id),
+        "publicKeyPem": pem,
+    }
+
+
+def ob2_badgeclass(
+    urls: Urls, issuer_id: str, achievement_id: str, version: int, content: dict[str, Any]
+) -> dict[str, Any]:
+    criteria = content.get("criteria") or {}
+    return compact(  # type: ignore[no-any-return]
+        {
+            "@context": OB2_CONTEXT,
+            "type": "BadgeClass",
+            "id": urls.ob2_badgeclass(achievement_id, version),
+            "name": content["name"],
+            "description": content["description"],
+            "image": urls.achievement_image(achievement_id, version),
+            "criteria": {"id": criteria.get("url"), "narrative": criteria.get("narrative")},
+            "issuer": urls.ob2_issuer(issuer_id),
+            "tags": content.get("tags"),
+            "alignment": [
+                {
+                    "targetName": a["target_name"],
+                    "targetUrl": a["target_url"],
+                    "targetCode": a.get("target_code"),
+                    "targetFramework": a.get("target_framework"),
+                    "targetDescription": a.get("target_description"),
+                }
+                for a in content.get("alignments") or []
+            ],
+        }
+    )
+
+
+def ob2_revocation_list(urls: Urls, issuer_id: str, revoked: list[tuple[str, str | None]]) -> dict[str, Any]:
+    return {
+        "@context": OB2_CONTEXT,
+        "type": "RevocationList",
+        "id": urls.ob2_revocations(issuer_id),
+        "issuer": urls.ob2_issuer(issuer_id),
+        "revokedAssertions": [
+            compact({"id": assertion_id, "revocationReason": reason}) for assertion_id, reason in revoked
+        ],
+    }
