@@ -44,7 +44,11 @@ async def check_url(url: str, *, allow_private: bool) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise FetchRefused("only http(s) URLs can be fetched")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        parts.hostname.encode("idna")
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except (UnicodeError, ValueError) as exc:
+        raise FetchRefused("the URL's host or port is not valid") from exc
     addresses = await _resolve(parts.hostname, port)
     if not allow_private:
         for address in addresses:
@@ -74,7 +78,7 @@ async def fetch(
             return Fetched(url, response.status_code, response.headers.get("content-type", ""), bytes(body))
     except httpx.TimeoutException as exc:
         raise FetchRefused(f"no answer within {timeout_s:g} s") from exc
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, UnicodeError) as exc:
         raise FetchRefused(f"the fetch failed: {type(exc).__name__}") from exc
 
 

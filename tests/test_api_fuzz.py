@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
 from schemathesis.generation import GenerationMode
 
 # Domain rules beyond the schema may refuse schema-valid input with a 4xx problem (an unknown
@@ -40,7 +41,10 @@ def fuzz_document(base_url: str, headers: dict[str, str], openapi_path: str = "/
         modes = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE) if has_input else (GenerationMode.POSITIVE,)
         for mode in modes:
             run = _fuzz_operation(operation, mode, base_url, headers)
-            run()
+            try:
+                run()
+            except Unsatisfiable as exc:  # name the operation: hypothesis alone does not
+                raise AssertionError(f"{operation.method.upper()} {operation.path} ({mode.value}): {exc}") from exc
         covered.append(f"{operation.method.upper()} {operation.path}")
     return covered
 

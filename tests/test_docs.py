@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from services.badges.settings import BadgesSettings
 from services.gateway.settings import GatewaySettings
 from shared.settings import ServiceSettings
 
@@ -13,13 +14,16 @@ README = (ROOT / "README.md").read_text()
 
 
 def documented_variables() -> set[str]:
-    return set(re.findall(r"`((?:CATALOG|GATEWAY)_[A-Z0-9_]+)`", README))
+    return set(re.findall(r"`((?:CATALOG|GATEWAY|BADGES)_[A-Z0-9_]+)`", README))
 
 
 def test_every_setting_is_documented_and_every_documented_setting_exists() -> None:
     expected = {f"CATALOG_{name.upper()}" for name in ServiceSettings.model_fields}
     expected |= {
         f"GATEWAY_{name.upper()}" for name in GatewaySettings.model_fields if name not in ServiceSettings.model_fields
+    }
+    expected |= {
+        f"BADGES_{name.upper()}" for name in BadgesSettings.model_fields if name not in ServiceSettings.model_fields
     }
     assert documented_variables() == expected
 

@@ -12,7 +12,7 @@ import datetime as dt
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Header, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Header, Path, Query, Request, Response, UploadFile
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -52,6 +52,8 @@ router.include_router(whoami_router("badges"))
 public_router = APIRouter()
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+# Every id here is a UUID: a longer value is refused before any lookup.
+IdPath = Annotated[str, Path(min_length=1, max_length=36)]
 Reader = Annotated[Principal, Depends(require_scopes("badges:read"))]
 Issuing = Annotated[Principal, Depends(require_scopes("badges:issue"))]
 
@@ -125,14 +127,14 @@ async def list_issuers(request: Request, who: Reader, session: SessionDep) -> li
 
 
 @router.get("/v1/issuers/{issuer_id}", response_model=IssuerRead, summary="One issuer profile")
-async def get_issuer(issuer_id: str, request: Request, who: Reader, session: SessionDep) -> IssuerRead:
+async def get_issuer(issuer_id: IdPath, request: Request, who: Reader, session: SessionDep) -> IssuerRead:
     issuer = await get_in_tenant(session, Issuer, issuer_id, who.tenant_id, noun="issuer")
     return await _issuer_read(session, _urls(request), issuer)
 
 
 @router.patch("/v1/issuers/{issuer_id}", response_model=IssuerRead, summary="Edit an issuer profile")
 async def update_issuer(
-    issuer_id: str, body: IssuerUpdate, request: Request, who: Issuing, session: SessionDep
+    issuer_id: IdPath, body: IssuerUpdate, request: Request, who: Issuing, session: SessionDep
 ) -> IssuerRead:
     issuer = await service.update_issuer(session, _ctx(request, who), issuer_id, body)
     return await _issuer_read(session, _urls(request), issuer)
@@ -144,7 +146,9 @@ async def update_issuer(
     status_code=201,
     summary="Rotate: a new active key; the previous one retires and stays published",
 )
-async def rotate_key(issuer_id: str, body: KeyRotation, request: Request, who: Issuing, session: SessionDep) -> KeyRead:
+async def rotate_key(
+    issuer_id: IdPath, body: KeyRotation, request: Request, who: Issuing, session: SessionDep
+) -> KeyRead:
     key = await service.rotate_key(session, _ctx(request, who), issuer_id, body.purpose)
     return _key_read(_urls(request), key)
 
@@ -155,7 +159,7 @@ async def rotate_key(issuer_id: str, body: KeyRotation, request: Request, who: I
     summary="Mark a compromised key revoked: what it signed stops verifying",
 )
 async def revoke_key(
-    issuer_id: str, key_id: str, body: KeyRevocation, request: Request, who: Issuing, session: SessionDep
+    issuer_id: IdPath, key_id: IdPath, body: KeyRevocation, request: Request, who: Issuing, session: SessionDep
 ) -> KeyRead:
     key = await service.revoke_key(session, _ctx(request, who), issuer_id, key_id, body.reason)
     return _key_read(_urls(request), key)
@@ -210,7 +214,9 @@ async def list_achievements(
 
 
 @router.get("/v1/achievements/{achievement_id}", response_model=AchievementRead, summary="One achievement (current)")
-async def get_achievement(achievement_id: str, request: Request, who: Reader, session: SessionDep) -> AchievementRead:
+async def get_achievement(
+    achievement_id: IdPath, request: Request, who: Reader, session: SessionDep
+) -> AchievementRead:
     achievement = await get_in_tenant(session, Achievement, achievement_id, who.tenant_id, noun="achievement")
     return await _achievement_read(session, _urls(request), achievement)
 
@@ -221,7 +227,7 @@ async def get_achievement(achievement_id: str, request: Request, who: Reader, se
     summary="Edit an achievement: a new version; badges already issued keep theirs",
 )
 async def update_achievement(
-    achievement_id: str, body: AchievementUpdate, request: Request, who: Issuing, session: SessionDep
+    achievement_id: IdPath, body: AchievementUpdate, request: Request, who: Issuing, session: SessionDep
 ) -> AchievementRead:
     version = await service.new_version(session, _ctx(request, who), achievement_id, changes=body)
     achievement = await session.get(Achievement, achievement_id)
@@ -235,7 +241,7 @@ async def update_achievement(
     summary="Upload the image (PNG or SVG, checked by content): a new version",
 )
 async def put_achievement_image(
-    achievement_id: str,
+    achievement_id: IdPath,
     request: Request,
     who: Issuing,
     session: SessionDep,
@@ -318,9 +324,22 @@ async def issue_badge(
         list_size=settings.status_list_size,
         list_fill=settings.status_list_fill,
         idempotency_key=idempotency_key,
+        max_bytes=settings.max_credential_bytes,
     )
     response.headers["Location"] = f"/v1/badges/{badge.id}"
     return _badge_read(ctx.urls, badge)
+
+
+RFC3339 = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$"
+
+
+def _moment(name: str, value: str) -> dt.datetime:
+    try:
+        return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise UnprocessableContent(
+            f"{name} is not a date-time", errors=[FieldError(pointer=f"/query/{name}", detail="not a valid date")]
+        ) from exc
 
 
 def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
@@ -342,8 +361,8 @@ async def list_badges(
     achievement_id: Annotated[str | None, Query(max_length=36)] = None,
     recipient: Annotated[str | None, Query(max_length=500, description="email, DID or URL")] = None,
     status: Annotated[str | None, Query(pattern="^(active|suspended|revoked)$")] = None,
-    issued_after: dt.datetime | None = None,
-    issued_before: dt.datetime | None = None,
+    issued_after: Annotated[str | None, Query(pattern=RFC3339, description="RFC 3339 date-time")] = None,
+    issued_before: Annotated[str | None, Query(pattern=RFC3339, description="RFC 3339 date-time")] = None,
     cursor: Annotated[str | None, Query(max_length=300)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> BadgePage:
@@ -358,15 +377,10 @@ async def list_badges(
             statement = statement.where(Badge.recipient_id == recipient)
     if status:
         statement = statement.where(Badge.status == status)
-    for name, bound in (("issued_after", issued_after), ("issued_before", issued_before)):
-        if bound is not None and bound.tzinfo is None:
-            raise UnprocessableContent(
-                f"{name} needs a time zone", errors=[FieldError(pointer=f"/query/{name}", detail="add a UTC offset")]
-            )
     if issued_after is not None:
-        statement = statement.where(Badge.issued_at >= issued_after)
+        statement = statement.where(Badge.issued_at >= _moment("issued_after", issued_after))
     if issued_before is not None:
-        statement = statement.where(Badge.issued_at < issued_before)
+        statement = statement.where(Badge.issued_at < _moment("issued_before", issued_before))
     if cursor:
         issued, badge_id = _decode_cursor(cursor)
         statement = statement.where((Badge.issued_at < issued) | ((Badge.issued_at == issued) & (Badge.id < badge_id)))
@@ -380,14 +394,14 @@ async def list_badges(
 
 
 @router.get("/v1/badges/{badge_id}", response_model=BadgeRead, summary="One badge, with links to every form")
-async def get_badge(badge_id: str, request: Request, who: Reader, session: SessionDep) -> BadgeRead:
+async def get_badge(badge_id: IdPath, request: Request, who: Reader, session: SessionDep) -> BadgeRead:
     badge = await get_in_tenant(session, Badge, badge_id, who.tenant_id, noun="badge")
     return _badge_read(_urls(request), badge)
 
 
 def _status_route(action: str, summary: str) -> None:
     async def change(
-        badge_id: str, request: Request, who: Issuing, session: SessionDep, body: StatusChange | None = None
+        badge_id: IdPath, request: Request, who: Issuing, session: SessionDep, body: StatusChange | None = None
     ) -> BadgeRead:
         reason = body.reason if body is not None else None
         badge = await service.change_status(session, _ctx(request, who), badge_id, action, reason)
@@ -440,13 +454,13 @@ def _published(keys: list[IssuerKey], purpose: str) -> list[IssuerKey]:
 
 
 @public_router.get("/ob/issuers/{issuer_id}", summary="OB 3.0 issuer profile (public)", tags=["public"])
-async def public_profile(issuer_id: str, request: Request, session: SessionDep) -> Response:
+async def public_profile(issuer_id: IdPath, request: Request, session: SessionDep) -> Response:
     issuer = await _public_issuer(session, issuer_id)
     return _json(docs.ob3_profile(_urls(request), service.issuer_facts(issuer), with_context=True), _ld_type(request))
 
 
 @public_router.get("/ob/issuers/{issuer_id}/did.json", summary="did:web DID document (public)", tags=["public"])
-async def public_did(issuer_id: str, request: Request, session: SessionDep) -> Response:
+async def public_did(issuer_id: IdPath, request: Request, session: SessionDep) -> Response:
     issuer = await _public_issuer(session, issuer_id)
     keys = _published(await service.issuer_keys(session, issuer.id), "data_integrity")
     document = docs.did_document(_urls(request), issuer.id, [(key.id, key.public_key) for key in keys])
@@ -454,7 +468,7 @@ async def public_did(issuer_id: str, request: Request, session: SessionDep) -> R
 
 
 @public_router.get("/ob/issuers/{issuer_id}/jwks.json", summary="The issuer's JOSE keys (public)", tags=["public"])
-async def public_jwks(issuer_id: str, request: Request, session: SessionDep) -> Response:
+async def public_jwks(issuer_id: IdPath, request: Request, session: SessionDep) -> Response:
     issuer = await _public_issuer(session, issuer_id)
     keys = _published(await service.issuer_keys(session, issuer.id), "jose")
     return _json({"keys": [_jwk(request, key) for key in keys]}, "application/jwk-set+json")
@@ -470,7 +484,7 @@ def _jwk(request: Request, key: IssuerKey) -> dict[str, Any]:
 
 
 @public_router.get("/ob/keys/{key_id}", summary="A VC-JWT verification key as JWK (public)", tags=["public"])
-async def public_jwk(key_id: str, request: Request, session: SessionDep) -> Response:
+async def public_jwk(key_id: IdPath, request: Request, session: SessionDep) -> Response:
     key = await session.get(IssuerKey, key_id)
     if key is None or key.purpose != "jose" or key.state == "revoked":
         raise NotFound(f"no key {key_id}")
@@ -492,7 +506,9 @@ async def _version(session: AsyncSession, achievement_id: str, version: int) -> 
 @public_router.get(
     "/ob/achievements/{achievement_id}/versions/{version}", summary="OB 3.0 achievement (public)", tags=["public"]
 )
-async def public_achievement(achievement_id: str, version: int, request: Request, session: SessionDep) -> Response:
+async def public_achievement(
+    achievement_id: IdPath, version: Annotated[int, Path(ge=1, le=1_000_000)], request: Request, session: SessionDep
+) -> Response:
     achievement, row = await _version(session, achievement_id, version)
     document = docs.ob3_achievement(_urls(request), achievement.id, row.version, row.content)
     return _json({"@context": docs.OB3_CONTEXT, **document}, _ld_type(request))
@@ -501,7 +517,9 @@ async def public_achievement(achievement_id: str, version: int, request: Request
 @public_router.get(
     "/ob/achievements/{achievement_id}/versions/{version}/image", summary="Achievement image (public)", tags=["public"]
 )
-async def public_image(achievement_id: str, version: int, session: SessionDep) -> Response:
+async def public_image(
+    achievement_id: IdPath, version: Annotated[int, Path(ge=1, le=1_000_000)], session: SessionDep
+) -> Response:
     _achievement, row = await _version(session, achievement_id, version)
     headers = {**_CORS, "Cache-Control": "public, max-age=86400, immutable", "X-Content-Type-Options": "nosniff"}
     if row.image_type == "image/svg+xml":
@@ -518,7 +536,7 @@ async def _public_badge(session: AsyncSession, badge_id: str) -> Badge:
 
 
 @public_router.get("/ob/credentials/{badge_id}", summary="OB 3.0 credential (public)", tags=["public"])
-async def public_credential(badge_id: str, request: Request, session: SessionDep) -> Response:
+async def public_credential(badge_id: IdPath, request: Request, session: SessionDep) -> Response:
     badge = await _public_badge(session, badge_id)
     accept = request.headers.get("accept", "")
     if ("application/jwt" in accept or "text/plain" in accept) and "json" not in accept:
@@ -528,14 +546,14 @@ async def public_credential(badge_id: str, request: Request, session: SessionDep
 
 
 @public_router.get("/ob/credentials/{badge_id}/jwt", summary="OB 3.0 credential as VC-JWT (public)", tags=["public"])
-async def public_credential_jwt(badge_id: str, request: Request, session: SessionDep) -> Response:
+async def public_credential_jwt(badge_id: IdPath, request: Request, session: SessionDep) -> Response:
     badge = await _public_badge(session, badge_id)
     media = "text/plain" if "text/plain" in request.headers.get("accept", "") else "application/jwt"
     return Response(badge.credential_jwt, media_type=media, headers=_CORS)
 
 
 @public_router.get("/ob/status-lists/{list_id}", summary="Bitstring status list credential (public)", tags=["public"])
-async def public_status_list(list_id: str, request: Request, session: SessionDep) -> Response:
+async def public_status_list(list_id: IdPath, request: Request, session: SessionDep) -> Response:
     row = await service.status_list_credential(session, _urls(request), request.app.state.signer, list_id)
     etag = f'"{row.signed_digest}"'
     headers = {"ETag": etag, "Cache-Control": "public, max-age=60"}
@@ -550,7 +568,7 @@ OB2_JSON = "application/ld+json"
 
 
 @public_router.get("/ob/v2/issuers/{issuer_id}", summary="OB 2.0 issuer (public)", tags=["public"])
-async def public_ob2_issuer(issuer_id: str, request: Request, session: SessionDep) -> Response:
+async def public_ob2_issuer(issuer_id: IdPath, request: Request, session: SessionDep) -> Response:
     issuer = await _public_issuer(session, issuer_id)
     keys = _published(await service.issuer_keys(session, issuer.id), "jose")
     document = docs.ob2_issuer(_urls(request), service.issuer_facts(issuer), [key.id for key in keys])
@@ -558,7 +576,7 @@ async def public_ob2_issuer(issuer_id: str, request: Request, session: SessionDe
 
 
 @public_router.get("/ob/v2/issuers/{issuer_id}/revocations", summary="OB 2.0 revocation list", tags=["public"])
-async def public_ob2_revocations(issuer_id: str, request: Request, session: SessionDep) -> Response:
+async def public_ob2_revocations(issuer_id: IdPath, request: Request, session: SessionDep) -> Response:
     issuer = await _public_issuer(session, issuer_id)
     rows = await session.execute(
         select(Badge.ob2_signed_id, Badge.status_reason).where(
@@ -570,7 +588,7 @@ async def public_ob2_revocations(issuer_id: str, request: Request, session: Sess
 
 
 @public_router.get("/ob/v2/keys/{key_id}", summary="OB 2.0 CryptographicKey (public)", tags=["public"])
-async def public_ob2_key(key_id: str, request: Request, session: SessionDep) -> Response:
+async def public_ob2_key(key_id: IdPath, request: Request, session: SessionDep) -> Response:
     key = await session.get(IssuerKey, key_id)
     if key is None or key.purpose != "jose" or key.state == "revoked":
         raise NotFound(f"no key {key_id}")
@@ -580,7 +598,9 @@ async def public_ob2_key(key_id: str, request: Request, session: SessionDep) -> 
 @public_router.get(
     "/ob/v2/badgeclasses/{achievement_id}/versions/{version}", summary="OB 2.0 BadgeClass", tags=["public"]
 )
-async def public_ob2_badgeclass(achievement_id: str, version: int, request: Request, session: SessionDep) -> Response:
+async def public_ob2_badgeclass(
+    achievement_id: IdPath, version: Annotated[int, Path(ge=1, le=1_000_000)], request: Request, session: SessionDep
+) -> Response:
     achievement, row = await _version(session, achievement_id, version)
     document = docs.ob2_badgeclass(_urls(request), achievement.issuer_id, achievement.id, row.version, row.content)
     return _json(document, OB2_JSON)
@@ -589,7 +609,7 @@ async def public_ob2_badgeclass(achievement_id: str, version: int, request: Requ
 @public_router.get(
     "/ob/v2/assertions/{badge_id}", summary="OB 2.0 hosted assertion (410 once revoked)", tags=["public"]
 )
-async def public_ob2_assertion(badge_id: str, request: Request, session: SessionDep) -> Response:
+async def public_ob2_assertion(badge_id: IdPath, request: Request, session: SessionDep) -> Response:
     badge = await _public_badge(session, badge_id)
     if badge.ob2_assertion is None:
         raise NotFound(f"badge {badge_id} has no OB 2.0 form (its recipient has no email or URL)")
@@ -607,7 +627,7 @@ async def public_ob2_assertion(badge_id: str, request: Request, session: Session
 
 
 @public_router.get("/ob/v2/assertions/{badge_id}/jws", summary="OB 2.0 signed assertion (JWS)", tags=["public"])
-async def public_ob2_jws(badge_id: str, session: SessionDep) -> Response:
+async def public_ob2_jws(badge_id: IdPath, session: SessionDep) -> Response:
     badge = await _public_badge(session, badge_id)
     if badge.ob2_jws is None:
         raise NotFound(f"badge {badge_id} has no OB 2.0 form (its recipient has no email or URL)")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.problems import Problem
+from shared.problems import Problem, UnprocessableContent
 
 
 class BadgesProblem(Problem):
@@ -11,18 +11,16 @@ class BadgesProblem(Problem):
     slug = "badges"
 
 
-class IdempotencyMismatch(BadgesProblem):
+class IdempotencyMismatch(UnprocessableContent):
     """The Idempotency-Key was used before with a different request body."""
 
-    status = 422
     title = "Idempotency key reused with a different request"
     slug = "badges/idempotency-mismatch"
 
 
-class NotRepresentable(BadgesProblem):
+class NotRepresentable(UnprocessableContent):
     """Text or structure a credential cannot carry so that every verifier accepts it."""
 
-    status = 422
     title = "Content cannot be represented in a verifiable credential"
     slug = "badges/not-representable"
 

@@ -340,7 +340,8 @@ async def replay(session: AsyncSession, ctx: Context, key: str, body: BadgeCreat
         return None
     if row.request_digest != request_digest(body):
         raise IdempotencyMismatch(
-            "this Idempotency-Key was used with a different request body; use a new key for a new badge"
+            "this Idempotency-Key was used with a different request body; use a new key for a new badge",
+            errors=[FieldError(pointer="/header/idempotency-key", detail="already used with another body")],
         )
     return await session.get(Badge, row.badge_id)
 
@@ -382,6 +383,7 @@ async def issue_badge(
     list_size: int,
     list_fill: float,
     idempotency_key: str | None,
+    max_bytes: int,
 ) -> Badge:
     achievement = await get_in_tenant(session, Achievement, body.achievement_id, ctx.tenant_id, noun="achievement")
     version = await current_version(session, achievement)
@@ -409,6 +411,12 @@ async def issue_badge(
         if body.valid_until:
             credential["validUntil"] = docs.iso(body.valid_until)
         credential["awardedDate"] = docs.iso(awarded)
+        size = len(json.dumps(credential, ensure_ascii=False).encode())
+        if size > max_bytes:
+            raise NotRepresentable(
+                f"the credential would be {size} bytes; the limit is {max_bytes}",
+                errors=[FieldError(pointer="/body", detail="shorten the narrative, evidence or results")],
+            )
         signed = _sign_ob3(ctx, issuer, di_key, credential, now)
         badge = Badge(
             id=badge_id,
@@ -561,7 +569,7 @@ def _sign_ob3(
             created=docs.iso(now),
         )
     except CanonicalizationError as exc:
-        raise NotRepresentable(str(exc)) from exc
+        raise NotRepresentable(str(exc), errors=[FieldError(pointer="/body", detail=str(exc)[:300])]) from exc
 
 
 def _vc_jwt(

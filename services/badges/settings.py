@@ -41,8 +41,6 @@ class BadgesSettings(ServiceSettings):
     verify_allow_private: bool = Field(
         default=False, description="let the verifier fetch from loopback/private addresses (tests, on-premises)"
     )
-    verify_rate_per_min: float = Field(default=60.0, gt=0)
-    verify_rate_burst: int = Field(default=20, ge=1)
     # Largest credential (serialized JSON) accepted for issuing or verifying: canonicalization
     # work grows with it, so it is bounded before any JSON-LD processing starts.
     max_credential_bytes: int = Field(default=64 * 1024, ge=4096)

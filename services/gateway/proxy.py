@@ -146,10 +146,13 @@ class Proxy:
         buffer_request_bytes: int,
         buffer_response_bytes: int,
         denials: DenialLog,
+        address_limits: dict[tuple[str, str], Rate] | None = None,
     ) -> None:
         self.upstreams = upstreams  # filled and emptied by the gateway's lifespan
         self.sessionmaker: async_sessionmaker[AsyncSession] | None = None  # set once the app is built
         self.denials = denials
+        # Public, token-less operations limited per client address: (method, path) → rate.
+        self.address_limits = address_limits or {}
         self.tokens = tokens
         self.buckets = buckets
         self.client_rate = client_rate
@@ -202,6 +205,12 @@ class Proxy:
 
     async def _forward(self, upstream: Upstream, scope: Scope, receive: Receive, send: Send) -> None:
         method: str = scope["method"]
+        if self.address_limits:
+            rate = self.address_limits.get((method, scope["path"]))
+            if rate is not None:
+                peer = scope.get("client")
+                key = f"address:{method}:{scope['path']}:{peer[0] if peer else 'unknown'}"
+                await enforce(self.buckets, key, rate, what="this address")
         headers, content_length, chunked = _request_headers(scope, upstream.host_header)
         identity = await self._identity(scope, upstream.name)
         claims = identity[0] if identity is not None else None

@@ -74,6 +74,9 @@ class GatewaySettings(ServiceSettings):
     rate_limit_client_burst: int = Field(default=100, ge=1)
     rate_limit_auth_per_min: float = Field(default=30.0, gt=0, description="token requests/min per IP")
     rate_limit_auth_burst: int = Field(default=10, ge=1)
+    # The public verifier (POST /v1/verify) needs no token, so it is limited per address.
+    rate_limit_verify_per_min: float = Field(default=60.0, gt=0)
+    rate_limit_verify_burst: int = Field(default=20, ge=1)
     # Denied requests (401/403) are audited; repeats of the same denial within this window are
     # folded into one record's count, so a flood of bad tokens cannot flood the audit log.
     denial_audit_window_s: float = Field(default=60.0, ge=0)
