@@ -662,10 +662,26 @@ async def verify_preflight() -> Response:
 
 
 # Everything a client can reach without a token, beyond the standard health checks and the
-# internal event inbox (shared.app.STANDARD_PUBLIC_ROUTES): a test holds this equal to what the
-# app actually serves without a principal.
+# internal event inbox (shared.app.STANDARD_PUBLIC_ROUTES): what a verifier must fetch, and the
+# verifier itself. tests/test_auth.py holds this list equal to what the app serves unauthenticated.
 PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
-    (method, route.path)  # type: ignore[attr-defined]
-    for route in public_router.routes
-    for method in route.methods  # type: ignore[attr-defined]
+    {
+        ("GET", "/ob/issuers/{issuer_id}"),
+        ("GET", "/ob/issuers/{issuer_id}/did.json"),
+        ("GET", "/ob/issuers/{issuer_id}/jwks.json"),
+        ("GET", "/ob/keys/{key_id}"),
+        ("GET", "/ob/achievements/{achievement_id}/versions/{version}"),
+        ("GET", "/ob/achievements/{achievement_id}/versions/{version}/image"),
+        ("GET", "/ob/credentials/{badge_id}"),
+        ("GET", "/ob/credentials/{badge_id}/jwt"),
+        ("GET", "/ob/status-lists/{list_id}"),
+        ("GET", "/ob/v2/issuers/{issuer_id}"),
+        ("GET", "/ob/v2/issuers/{issuer_id}/revocations"),
+        ("GET", "/ob/v2/keys/{key_id}"),
+        ("GET", "/ob/v2/badgeclasses/{achievement_id}/versions/{version}"),
+        ("GET", "/ob/v2/assertions/{badge_id}"),
+        ("GET", "/ob/v2/assertions/{badge_id}/jws"),
+        ("POST", "/v1/verify"),
+        ("OPTIONS", "/v1/verify"),
+    }
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 
-from tests.services.badges.conftest import Badges
+from tests.services.badges.conftest import ACHIEVEMENT, Badges
 
 
 def jwt_payload(token: str) -> dict[str, object]:
@@ -39,3 +39,104 @@ async def test_one_award_yields_every_representation(badges: Badges, backend: st
     status = await c.get(badge["links"]["revocation_list"].replace("http://127.0.0.1:8000", ""))
     assert status.status_code == 200, status.text
     assert status.json()["credentialSubject"]["statusPurpose"] == "revocation"
+
+
+async def test_tenants_see_only_their_own_and_scopes_decide_who_issues(badges: Badges, backend: str) -> None:
+    issuer = await badges.issuer()
+    achievement = await badges.achievement(issuer["id"])
+    badge = (await badges.issue(achievement["id"])).json()
+    c = badges.client
+    other = badges.as_(tenant="tenant-b")
+    educator = badges.as_(roles=frozenset({"educator"}))
+    elsewhere = {
+        "issuer": await c.get(f"/v1/issuers/{issuer['id']}", headers=other),
+        "achievement": await c.get(f"/v1/achievements/{achievement['id']}", headers=other),
+        "badge": await c.get(f"/v1/badges/{badge['id']}", headers=other),
+        "revoke": await c.post(f"/v1/badges/{badge['id']}/revoke", headers=other),
+        "issue": await c.post(
+            "/v1/badges", json={"achievement_id": achievement["id"], "recipient": {"email": "x@y.test"}}, headers=other
+        ),
+    }
+    missing = await c.get("/v1/badges/00000000-0000-4000-8000-000000000000", headers=badges.as_())
+    listed_elsewhere = await c.get("/v1/badges", headers=other)
+    reads = await c.get(f"/v1/badges/{badge['id']}", headers=educator)
+    cannot_issue = await c.post(
+        "/v1/badges", json={"achievement_id": achievement["id"], "recipient": {"email": "x@y.test"}}, headers=educator
+    )
+    assert {name: r.status_code for name, r in elsewhere.items()} == dict.fromkeys(elsewhere, 404)
+    assert elsewhere["badge"].json()["title"] == missing.json()["title"]
+    assert listed_elsewhere.json()["items"] == []
+    assert reads.status_code == 200
+    assert cannot_issue.status_code == 403
+    assert "badges:issue" in cannot_issue.json()["detail"]
+
+
+async def test_editing_an_achievement_makes_a_version_and_issued_badges_keep_theirs(
+    badges: Badges, backend: str
+) -> None:
+    issuer = await badges.issuer()
+    achievement = await badges.achievement(issuer["id"])
+    before = (await badges.issue(achievement["id"])).json()
+    edited = await badges.client.patch(
+        f"/v1/achievements/{achievement['id']}", json={"name": "Formative Assessment, revised"}, headers=badges.as_()
+    )
+    after = (await badges.issue(achievement["id"])).json()
+    old = await badges.client.get(
+        f"/ob/achievements/{achievement['id']}/versions/1", headers={"accept": "application/ld+json"}
+    )
+    assert edited.json()["version"] == 2
+    assert before["credential"]["credentialSubject"]["achievement"]["name"] == ACHIEVEMENT["name"]
+    assert before["credential"]["credentialSubject"]["achievement"]["id"].endswith("/versions/1")
+    assert after["credential"]["credentialSubject"]["achievement"]["name"] == "Formative Assessment, revised"
+    assert after["achievement_version"] == 2
+    assert old.json()["name"] == ACHIEVEMENT["name"]
+
+
+async def test_results_must_match_the_rubric_and_status_changes_follow_the_rules(badges: Badges, backend: str) -> None:
+    issuer = await badges.issuer()
+    achievement = await badges.achievement(issuer["id"])
+    wrong = await badges.issue(achievement["id"], results=[{"criterion": "plan", "level": "stellar"}])
+    badge = (await badges.issue(achievement["id"])).json()
+    c, h = badges.client, badges.as_()
+    reinstate_active = await c.post(f"/v1/badges/{badge['id']}/reinstate", headers=h)
+    revoked = await c.post(f"/v1/badges/{badge['id']}/revoke", json={"reason": "error"}, headers=h)
+    again = await c.post(f"/v1/badges/{badge['id']}/suspend", headers=h)
+    assert wrong.status_code == 422
+    assert wrong.json()["errors"][0]["pointer"] == "/body/results/0/level"
+    assert reinstate_active.status_code == 409
+    assert reinstate_active.json()["allowed_actions"] == ["revoke", "suspend"]
+    assert revoked.json()["status"] == "revoked"
+    assert again.status_code == 409, "revocation is permanent"
+    assert again.json()["allowed_actions"] == []
+
+
+async def test_images_are_checked_by_content_and_svg_is_sanitized(badges: Badges, backend: str) -> None:
+    import io
+
+    from PIL import Image
+
+    issuer = await badges.issuer()
+    achievement = await badges.achievement(issuer["id"])
+    c, h = badges.client, badges.as_()
+    png = io.BytesIO()
+    Image.new("RGB", (64, 64), "#1f5f8b").save(png, format="PNG")
+    svg = (
+        b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="100" height="100">'
+        b'<script>alert(1)</script><circle r="40" cx="50" cy="50" onclick="alert(2)" fill="url(https://evil.example/x)"/>'
+        b'<image xlink:href="https://tracker.example/pixel.png" width="1" height="1"/><title>ok</title></svg>'
+    )
+    url = f"/v1/achievements/{achievement['id']}/image"
+    as_png = await c.put(url, files={"image": ("badge.png", png.getvalue(), "image/png")}, headers=h)
+    spoofed = await c.put(url, files={"image": ("badge.png", b"GIF89a not a png", "image/png")}, headers=h)
+    huge = await c.put(url, files={"image": ("big.png", b"\x89PNG\r\n\x1a\n" + b"0" * 600_000, "image/png")}, headers=h)
+    as_svg = await c.put(url, files={"image": ("badge.svg", svg, "image/svg+xml")}, headers=h)
+    stored = await c.get(f"/ob/achievements/{achievement['id']}/versions/{as_svg.json()['version']}/image")
+    assert as_png.status_code == 200, as_png.text
+    assert as_png.json()["image_type"] == "image/png"
+    assert spoofed.status_code == 415
+    assert huge.status_code == 413
+    assert as_svg.status_code == 200, as_svg.text
+    assert stored.headers["content-type"] == "image/svg+xml"
+    for bad in (b"<script", b"onclick", b"evil.example", b"tracker.example"):
+        assert bad not in stored.content, bad
+    assert b"<title>ok</title>" in stored.content or b":title>ok<" in stored.content
