@@ -733,7 +733,7 @@ def _check_text(value: Any, pointer: str) -> None:
 
 
 def _canonizable(document: dict[str, Any], pointer: str) -> None:
-    from services.badges.canonical import canonize
+    from services.badges.jsonld import canonize
 
     try:
         canonize(document)
