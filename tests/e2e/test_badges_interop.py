@@ -170,10 +170,10 @@ async def test_a_fresh_badge_verifies_everywhere_and_revocation_reaches_every_ve
     }
     assert all(len(errors) == 1 and errors[0].startswith("['credentialStatus']") for errors in full.values()), full
 
-    fresh_di, = await stack.node("verify-di.mjs", [{"credential": credential}])
+    (fresh_di,) = await stack.node("verify-di.mjs", [{"credential": credential}])
     kid = json.loads(__import__("base64").urlsafe_b64decode(jwt.split(".")[0] + "==="))["kid"]
     jwk = (await stack.client.get(stack.path(kid))).json()
-    fresh_jwt, = await stack.node("verify-jwt.mjs", [{"jwt": jwt, "jwk": jwk, "issuer": credential["issuer"]["id"]}])
+    (fresh_jwt,) = await stack.node("verify-jwt.mjs", [{"jwt": jwt, "jwk": jwk, "issuer": credential["issuer"]["id"]}])
     jws = (await stack.client.get(stack.path(links["ob2_jws"]))).text
     hosted, signed = await stack.ob2(
         [
@@ -192,14 +192,12 @@ async def test_a_fresh_badge_verifies_everywhere_and_revocation_reaches_every_ve
 
     revoked = await stack.client.post(f"/v1/badges/{badge['id']}/revoke", json={"reason": "issued in error"})
     assert revoked.json()["status"] == "revoked"
-    revoked_di, = await stack.node("verify-di.mjs", [{"credential": credential}])
-    revoked_jwt, = await stack.node(
+    (revoked_di,) = await stack.node("verify-di.mjs", [{"credential": credential}])
+    (revoked_jwt,) = await stack.node(
         "verify-jwt.mjs", [{"jwt": jwt, "jwk": jwk, "issuer": credential["issuer"]["id"], "checkStatus": True}]
     )
     hosted_gone = await stack.client.get(stack.path(links["ob2_assertion"]))
-    hosted_after, signed_after = await stack.ob2(
-        [{"hosted_url": links["ob2_assertion"]}, {"jws": jws}]
-    )
+    hosted_after, signed_after = await stack.ob2([{"hosted_url": links["ob2_assertion"]}, {"jws": jws}])
     ours_after = (await stack.client.post("/v1/verify", json={"credential": credential})).json()
     ours_jwt = (await stack.client.post("/v1/verify", json={"credential": jwt})).json()
 
@@ -224,7 +222,7 @@ async def test_suspension_is_reversible_and_tampering_and_expiry_are_caught(stac
     tampered["credentialSubject"]["achievement"]["name"] = "Something else"
 
     await stack.client.post(f"/v1/badges/{badge['id']}/suspend", json={"reason": "under review"})
-    suspended, = await stack.node("verify-di.mjs", [{"credential": credential}])
+    (suspended,) = await stack.node("verify-di.mjs", [{"credential": credential}])
     ours_suspended = (await stack.client.post("/v1/verify", json={"credential": credential})).json()
     again = await stack.client.post(f"/v1/badges/{badge['id']}/suspend")
     await stack.client.post(f"/v1/badges/{badge['id']}/reinstate")
@@ -251,9 +249,7 @@ async def test_suspension_is_reversible_and_tampering_and_expiry_are_caught(stac
     assert (ours["expired"]["verified"], ours["expired"]["status"]) == (False, "expired")
 
 
-async def test_rotated_keys_keep_old_badges_verifying_and_a_revoked_key_stops_them(
-    stack: Stack, backend: str
-) -> None:
+async def test_rotated_keys_keep_old_badges_verifying_and_a_revoked_key_stops_them(stack: Stack, backend: str) -> None:
     issuer, achievement = await _issuer_and_achievement(stack)
     before = await stack.issue(achievement["id"])
     rotated = await stack.client.post(f"/v1/issuers/{issuer['id']}/keys", json={"purpose": "data_integrity"})
@@ -283,7 +279,7 @@ async def test_unusual_text_verifies_in_the_javascript_stack_or_is_refused(stack
     hostile = 'Évaluation «formative» — 形成性評価 👩‍🏫 "quotes" \\back\\slash\ttab\nnewline\rcr \u007f del'
     _issuer, achievement = await _issuer_and_achievement(stack, name=hostile[:200], description=hostile)
     badge = await stack.issue(achievement["id"], narrative=hostile)
-    verified, = await stack.node("verify-di.mjs", [{"credential": badge["credential"]}])
+    (verified,) = await stack.node("verify-di.mjs", [{"credential": badge["credential"]}])
     refused = await stack.client.post(
         "/v1/achievements", json={**ACHIEVEMENT, "issuer_id": achievement["issuer_id"], "name": "bell \u0007"}
     )
