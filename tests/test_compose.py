@@ -50,8 +50,17 @@ def unknown_env(env: Mapping[str, str]) -> list[str]:
     )
 
 
+# What a deployer supplies for the variables compose requires (``${VAR:?message}``).
+DEPLOYER_SUPPLIED = {
+    "PUBLIC_BASE_URL": "https://practicum.district.example",
+    "BADGES_KEY_ENCRYPTION_KEY": "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80",
+}
+
+
 def interpolate(value: str) -> str:
-    """Compose's ``${VAR:-default}`` with nothing set on the host: the defaults are what must agree."""
+    """Compose's ``${VAR:-default}`` with nothing set on the host: the defaults are what must agree.
+    A required ``${VAR:?message}`` takes what a deployer would supply."""
+    value = re.sub(r"\$\{(\w+):\?[^}]*\}", lambda m: DEPLOYER_SUPPLIED[m.group(1)], value)
     return re.sub(r"\$\{\w+(?::?-([^}]*))?\}", lambda m: m.group(1) or "", value)
 
 

@@ -459,17 +459,26 @@ async def issue_badge(
             )
         )
     if idempotency_key is not None:
-        session.add(
-            IdempotencyKey(
-                id=str(uuid.uuid4()),
-                tenant_id=ctx.tenant_id,
-                key=idempotency_key,
-                request_digest=request_digest(body),
-                badge_id=badge.id,
-                created_at=now,
-            )
-        )
-        await session.flush()
+        try:
+            async with session.begin_nested():
+                session.add(
+                    IdempotencyKey(
+                        id=str(uuid.uuid4()),
+                        tenant_id=ctx.tenant_id,
+                        key=idempotency_key,
+                        request_digest=request_digest(body),
+                        badge_id=badge.id,
+                        created_at=now,
+                    )
+                )
+                await session.flush()
+        except IntegrityError as exc:
+            # A concurrent request with the same key won the race; this one's badge is rolled
+            # back with the request, and a retry gets the winner's answer.
+            raise Conflict(
+                "a request with this Idempotency-Key is being processed; retry to get its result",
+                retryable=True,
+            ) from exc
     return badge
 
 

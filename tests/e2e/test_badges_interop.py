@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 from collections.abc import AsyncIterator
@@ -171,7 +172,7 @@ async def test_a_fresh_badge_verifies_everywhere_and_revocation_reaches_every_ve
     assert all(len(errors) == 1 and errors[0].startswith("['credentialStatus']") for errors in full.values()), full
 
     (fresh_di,) = await stack.node("verify-di.mjs", [{"credential": credential}])
-    kid = json.loads(__import__("base64").urlsafe_b64decode(jwt.split(".")[0] + "==="))["kid"]
+    kid = json.loads(base64.urlsafe_b64decode(jwt.split(".")[0] + "==="))["kid"]
     jwk = (await stack.client.get(stack.path(kid))).json()
     (fresh_jwt,) = await stack.node("verify-jwt.mjs", [{"jwt": jwt, "jwk": jwk, "issuer": credential["issuer"]["id"]}])
     jws = (await stack.client.get(stack.path(links["ob2_jws"]))).text

@@ -112,13 +112,33 @@ async def test_api_clients_are_limited_through_the_gateway(
     assert limited.json()["title"] == "Too Many Requests"
 
 
-async def _forget_limits(url: str) -> None:
+async def _forget_limits(url: str, pattern: str = "practicum:ratelimit:auth-ip:*") -> None:
     from redis.asyncio import Redis
 
     redis = Redis.from_url(url)
     try:
-        keys = [key async for key in redis.scan_iter("practicum:ratelimit:auth-ip:*")]
+        keys = [key async for key in redis.scan_iter(pattern)]
         if keys:
             await redis.delete(*keys)
     finally:
         await redis.aclose()
+
+
+async def test_the_public_verifier_is_limited_per_address(make_app: AppFactory, backend: str, redis_url: str) -> None:
+    upstream = await LiveServer(await make_app("badges")).start()
+    app = await make_app(
+        "gateway", badges_url=upstream.url, redis_url=redis_url, rate_limit_verify_per_min=6, rate_limit_verify_burst=3
+    )
+    if redis_url:
+        await _forget_limits(redis_url, "practicum:ratelimit:address:*")
+    live = await LiveServer(app).start()
+    try:
+        async with httpx.AsyncClient(base_url=live.url) as client:
+            body = {"credential": "not.a.jws"}
+            statuses = [(await client.post("/v1/verify", json=body)).status_code for _ in range(4)]
+            other_route = await client.get("/ob/issuers/00000000-0000-4000-8000-000000000000")
+    finally:
+        await live.stop()
+        await upstream.stop()
+    assert statuses == [200, 200, 200, 429]
+    assert other_route.status_code == 404, "only the verifier has this limit"
