@@ -7,7 +7,6 @@ CORS-open, no token) and the verifier.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import json
 from typing import Annotated, Any
@@ -43,7 +42,8 @@ from services.badges.verifier import verify
 from shared.app import get_session
 from shared.auth import Principal, require_scopes, whoami_router
 from shared.outbox_ops import outbox_ops_router
-from shared.problems import BadRequest, FieldError, NotFound, UnprocessableContent
+from shared.paging import after_cursor, encode_cursor
+from shared.problems import FieldError, NotFound, UnprocessableContent
 from shared.tenancy import get_in_tenant, in_tenant
 
 router = APIRouter()
@@ -342,17 +342,6 @@ def _moment(name: str, value: str) -> dt.datetime:
         ) from exc
 
 
-def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
-    try:
-        issued, badge_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        moment = dt.datetime.fromisoformat(issued)
-    except (ValueError, TypeError) as exc:
-        raise BadRequest("the cursor is not one this API gave out", pointer="/query/cursor") from exc
-    if moment.tzinfo is None:
-        raise BadRequest("the cursor is not one this API gave out", pointer="/query/cursor")
-    return moment, str(badge_id)
-
-
 @router.get("/v1/badges", response_model=BadgePage, summary="Issued badges, newest first, with filters")
 async def list_badges(
     request: Request,
@@ -381,15 +370,10 @@ async def list_badges(
         statement = statement.where(Badge.issued_at >= _moment("issued_after", issued_after))
     if issued_before is not None:
         statement = statement.where(Badge.issued_at < _moment("issued_before", issued_before))
-    if cursor:
-        issued, badge_id = _decode_cursor(cursor)
-        statement = statement.where((Badge.issued_at < issued) | ((Badge.issued_at == issued) & (Badge.id < badge_id)))
+    statement = after_cursor(statement, cursor, Badge.issued_at, Badge.id)
     rows = list(await session.scalars(statement.order_by(Badge.issued_at.desc(), Badge.id.desc()).limit(limit + 1)))
     page = rows[:limit]
-    next_cursor = None
-    if len(rows) > limit and page:
-        last = page[-1]
-        next_cursor = base64.urlsafe_b64encode(json.dumps([last.issued_at.isoformat(), last.id]).encode()).decode()
+    next_cursor = encode_cursor(page[-1].issued_at, page[-1].id) if len(rows) > limit and page else None
     return BadgePage(items=[_badge_read(_urls(request), row) for row in page], next_cursor=next_cursor)
 
 

@@ -6,9 +6,7 @@ tenant by passing ``tenant_id``. Every change is audited, with ids, never person
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import json
 import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -38,7 +36,8 @@ from services.gateway.tokens import AccessClaims, TokenService
 from shared.app import get_session
 from shared.auth import ROLES, SCOPES, Forbidden, Unauthorized
 from shared.db import utcnow
-from shared.problems import BadRequest, Conflict, FieldError, NotFound, UnprocessableContent
+from shared.paging import after_cursor, encode_cursor
+from shared.problems import Conflict, FieldError, NotFound, UnprocessableContent
 from shared.tenancy import get_in_tenant, in_tenant
 
 router = APIRouter(tags=["admin"])
@@ -387,18 +386,6 @@ class AuditPage(BaseModel):
     next_cursor: str | None = Field(description="pass as `cursor` for the next (older) page")
 
 
-def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
-    try:
-        occurred, event_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return dt.datetime.fromisoformat(occurred), str(event_id)
-    except (ValueError, TypeError) as exc:
-        raise BadRequest("the cursor is not one this API gave out", pointer="/query/cursor") from exc
-
-
-def _encode_cursor(row: AuditEvent) -> str:
-    return base64.urlsafe_b64encode(json.dumps([row.occurred_at.isoformat(), row.id]).encode()).decode()
-
-
 @router.get("/v1/audit-events", response_model=AuditPage, summary="The tenant's audit log, newest first")
 async def list_audit_events(
     who: AdminDep,
@@ -431,13 +418,7 @@ async def list_audit_events(
         statement = statement.where(AuditEvent.occurred_at >= since)
     if until is not None:
         statement = statement.where(AuditEvent.occurred_at < until)
-    if cursor:
-        occurred, event_id = _decode_cursor(cursor)
-        if occurred.tzinfo is None:
-            raise BadRequest("the cursor is not one this API gave out", pointer="/query/cursor")
-        statement = statement.where(
-            (AuditEvent.occurred_at < occurred) | ((AuditEvent.occurred_at == occurred) & (AuditEvent.id < event_id))
-        )
+    statement = after_cursor(statement, cursor, AuditEvent.occurred_at, AuditEvent.id)
     rows = list(
         await session.scalars(statement.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()).limit(limit + 1))
     )
@@ -456,7 +437,7 @@ async def list_audit_events(
             )
             for r in page
         ],
-        next_cursor=_encode_cursor(page[-1]) if more and page else None,
+        next_cursor=encode_cursor(page[-1].occurred_at, page[-1].id) if more and page else None,
     )
 
 

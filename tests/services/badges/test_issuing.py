@@ -140,3 +140,28 @@ async def test_images_are_checked_by_content_and_svg_is_sanitized(badges: Badges
     for bad in (b"<script", b"onclick", b"evil.example", b"tracker.example"):
         assert bad not in stored.content, bad
     assert b"<title>ok</title>" in stored.content or b":title>ok<" in stored.content
+
+
+async def test_badges_are_listed_newest_first_with_filters_and_a_cursor(badges: Badges, backend: str) -> None:
+    issuer = await badges.issuer()
+    achievement = await badges.achievement(issuer["id"])
+    first = (await badges.issue(achievement["id"])).json()
+    second = (await badges.issue(achievement["id"], recipient={"email": "someone@demo.test"})).json()
+    third = (await badges.issue(achievement["id"], recipient={"id": "did:example:learner-3"})).json()
+    c, h = badges.client, badges.as_()
+    await c.post(f"/v1/badges/{second['id']}/suspend", headers=h)
+    page1 = (await c.get("/v1/badges", params={"limit": 2}, headers=h)).json()
+    page2 = (await c.get("/v1/badges", params={"limit": 2, "cursor": page1["next_cursor"]}, headers=h)).json()
+    by_email = (await c.get("/v1/badges", params={"recipient": " EDUCATOR@demo.test"}, headers=h)).json()
+    by_did = (await c.get("/v1/badges", params={"recipient": "did:example:learner-3"}, headers=h)).json()
+    suspended = (await c.get("/v1/badges", params={"status": "suspended"}, headers=h)).json()
+    bad_cursor = await c.get("/v1/badges", params={"cursor": "bm90IGEgY3Vyc29y"}, headers=h)
+    listed = [b["id"] for b in page1["items"] + page2["items"]]
+    assert sorted(listed) == sorted([first["id"], second["id"], third["id"]])
+    assert len(page1["items"]) == 2
+    assert page2["next_cursor"] is None
+    assert [b["id"] for b in by_email["items"]] == [first["id"]]
+    assert [b["id"] for b in by_did["items"]] == [third["id"]]
+    assert [b["id"] for b in suspended["items"]] == [second["id"]]
+    assert bad_cursor.status_code == 400
+    assert "ob2_assertion" not in third["links"], "a DID-only recipient gets OB 3.0 only"
