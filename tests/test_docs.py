@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from services.badges.settings import BadgesSettings
+from services.catalog.settings import CatalogSettings
 from services.gateway.settings import GatewaySettings
 from shared.settings import ServiceSettings
 
@@ -18,7 +19,7 @@ def documented_variables() -> set[str]:
 
 
 def test_every_setting_is_documented_and_every_documented_setting_exists() -> None:
-    expected = {f"CATALOG_{name.upper()}" for name in ServiceSettings.model_fields}
+    expected = {f"CATALOG_{name.upper()}" for name in CatalogSettings.model_fields}
     expected |= {
         f"GATEWAY_{name.upper()}" for name in GatewaySettings.model_fields if name not in ServiceSettings.model_fields
     }

@@ -2,14 +2,36 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from services.catalog import case
 from services.catalog.api import router
 from services.catalog.models import InboxEvent, OutboxEvent
-from services.catalog.service import EVENT_HANDLERS
+from services.catalog.service import EVENT_HANDLERS, import_package
 from services.catalog.settings import CatalogSettings
 from shared.app import ServiceSpec, build_service_app
+from shared.demo import DEMO_TENANT_ID
+from shared.settings import Environment
+
+DEMO_FRAMEWORK = Path(__file__).parent / "seed" / "educator-competencies.case.json"
+
+
+@contextlib.asynccontextmanager
+async def _dev_seed(app: FastAPI) -> AsyncIterator[None]:
+    """Dev only: the demo district gets the demo competency framework (idempotent)."""
+    settings: CatalogSettings = app.state.settings
+    if settings.dev_seed and settings.environment is Environment.dev:
+        package = case.parse(json.loads(DEMO_FRAMEWORK.read_text()))
+        async with app.state.sessionmaker() as session, session.begin():
+            await import_package(session, DEMO_TENANT_ID, package)
+    yield
+
 
 SPEC = ServiceSpec(
     name="catalog",
@@ -22,6 +44,7 @@ SPEC = ServiceSpec(
     inbox_model=InboxEvent,
     routers=[router],
     event_handlers=EVENT_HANDLERS,
+    lifespan=_dev_seed,
 )
 
 

@@ -1,11 +1,162 @@
 """Domain logic of the catalog service: async functions that flush and never commit.
 
 The events this service consumes from other services' outboxes are handled here;
-``EVENT_HANDLERS`` maps an event type to its handler. Domain issues fill it in.
+``EVENT_HANDLERS`` maps an event type to its handler.
 """
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.catalog.case import Package
+from services.catalog.models import Framework, FrameworkAssociation, FrameworkItem
+from shared.db import utcnow
 from shared.outbox import EventHandler
+from shared.tenancy import in_tenant
 
 EVENT_HANDLERS: dict[str, EventHandler] = {}
+
+
+# --- competency frameworks (CASE) -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    framework: Framework
+    created: bool
+    items: int
+    associations: int
+
+
+async def import_package(session: AsyncSession, tenant_id: str, package: Package) -> ImportResult:
+    """Create or update the tenant's framework for this CFDocument; items keep their ids.
+
+    Re-importing the same package changes nothing; an item missing from a newer package is
+    removed with its associations (CASE publishes whole packages, not patches).
+    """
+    now = utcnow()
+    document = package.document
+    framework = await session.scalar(
+        in_tenant(select(Framework), Framework, tenant_id).where(Framework.identifier == package.identifier)
+    )
+    created = framework is None
+    if framework is None:
+        framework = Framework(id=str(uuid.uuid4()), tenant_id=tenant_id, identifier=package.identifier, imported_at=now)
+        session.add(framework)
+    framework.uri = str(document["uri"])
+    framework.title = str(document["title"])
+    framework.creator = str(document["creator"])
+    framework.last_change = str(document["lastChangeDateTime"])
+    framework.document = document
+    framework.definitions = package.definitions
+    framework.updated_at = now
+    await session.flush()
+
+    existing = {
+        row.identifier: row
+        for row in await session.scalars(select(FrameworkItem).where(FrameworkItem.framework_id == framework.id))
+    }
+    ids = {identifier: row.id for identifier, row in existing.items()}
+    for identifier in package.items:
+        ids.setdefault(identifier, str(uuid.uuid4()))
+    gone = [row.id for identifier, row in existing.items() if identifier not in package.items]
+    if gone:
+        await session.execute(delete(FrameworkItem).where(FrameworkItem.id.in_(gone)))
+    for identifier, item in package.items.items():
+        row = existing.get(identifier)
+        if row is None:
+            row = FrameworkItem(
+                id=ids[identifier], tenant_id=tenant_id, framework_id=framework.id, identifier=identifier
+            )
+            session.add(row)
+        parent = package.parent.get(identifier)
+        row.uri = str(item["uri"])
+        row.human_coding_scheme = item.get("humanCodingScheme")
+        row.full_statement = str(item["fullStatement"])
+        row.item_type = item.get("CFItemType")
+        row.last_change = str(item["lastChangeDateTime"])
+        row.parent_id = ids[parent] if parent else None
+        row.position = package.position.get(identifier)
+        row.raw = item
+    await session.execute(delete(FrameworkAssociation).where(FrameworkAssociation.framework_id == framework.id))
+    for identifier, association in package.associations.items():
+        session.add(
+            FrameworkAssociation(
+                id=str(uuid.uuid4()),
+                framework_id=framework.id,
+                identifier=identifier,
+                association_type=str(association["associationType"]),
+                origin_identifier=str(association["originNodeURI"]["identifier"]).lower(),
+                destination_identifier=str(association["destinationNodeURI"]["identifier"]).lower(),
+                raw=association,
+            )
+        )
+    await session.flush()
+    return ImportResult(framework, created, len(package.items), len(package.associations))
+
+
+async def export_package(session: AsyncSession, framework: Framework) -> dict[str, Any]:
+    """The framework as a CFPackage: what was imported, with the current items and associations."""
+    items = await session.scalars(
+        select(FrameworkItem).where(FrameworkItem.framework_id == framework.id).order_by(FrameworkItem.identifier)
+    )
+    associations = await session.scalars(
+        select(FrameworkAssociation)
+        .where(FrameworkAssociation.framework_id == framework.id)
+        .order_by(FrameworkAssociation.identifier)
+    )
+    package: dict[str, Any] = {
+        "CFDocument": framework.document,
+        "CFItems": [item.raw for item in items],
+        "CFAssociations": [association.raw for association in associations],
+    }
+    if framework.definitions is not None:
+        package["CFDefinitions"] = framework.definitions
+    return package
+
+
+async def framework_items(session: AsyncSession, framework_id: str) -> list[FrameworkItem]:
+    rows = await session.scalars(
+        select(FrameworkItem)
+        .where(FrameworkItem.framework_id == framework_id)
+        .order_by(FrameworkItem.position.is_(None), FrameworkItem.position, FrameworkItem.human_coding_scheme)
+    )
+    return list(rows)
+
+
+async def search_items(
+    session: AsyncSession, framework_id: str, *, text: str | None, item_type: str | None, limit: int
+) -> list[FrameworkItem]:
+    statement = select(FrameworkItem).where(FrameworkItem.framework_id == framework_id)
+    if text:
+        pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        statement = statement.where(
+            or_(
+                func.lower(FrameworkItem.full_statement).like(pattern, escape="\\"),
+                func.lower(func.coalesce(FrameworkItem.human_coding_scheme, "")).like(pattern, escape="\\"),
+            )
+        )
+    if item_type:
+        statement = statement.where(FrameworkItem.item_type == item_type)
+    rows = await session.scalars(statement.order_by(FrameworkItem.human_coding_scheme, FrameworkItem.id).limit(limit))
+    return list(rows)
+
+
+async def item_associations(session: AsyncSession, framework_id: str, identifier: str) -> list[FrameworkAssociation]:
+    rows = await session.scalars(
+        select(FrameworkAssociation)
+        .where(
+            FrameworkAssociation.framework_id == framework_id,
+            or_(
+                FrameworkAssociation.origin_identifier == identifier,
+                FrameworkAssociation.destination_identifier == identifier,
+            ),
+        )
+        .order_by(FrameworkAssociation.association_type, FrameworkAssociation.identifier)
+    )
+    return list(rows)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -14,3 +15,12 @@ class CatalogSettings(ServiceSettings):
 
     service_name: ClassVar[str] = "catalog"
     default_port: ClassVar[int] = 8001
+
+    # Importing a CASE package from a URL an administrator gives (SSRF guard: shared/safefetch.py).
+    case_fetch_allow_private: bool = Field(
+        default=False, description="let CASE imports fetch from loopback/private addresses (on-premises servers)"
+    )
+    case_fetch_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    case_fetch_timeout_s: float = Field(default=20.0, gt=0)
+    # Dev only: load the demo competency framework for the demo district on start.
+    dev_seed: bool = True

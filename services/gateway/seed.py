@@ -16,6 +16,7 @@ from services.gateway.identity import assign_role
 from services.gateway.models import ApiClient, OrgUnit, Tenant, User
 from shared.auth import SCOPES
 from shared.db import utcnow
+from shared.demo import DEMO_TENANT_ID, DEMO_TENANT_SLUG, OTHER_TENANT_ID, OTHER_TENANT_SLUG
 
 DEMO_PASSWORD = "practicum-demo"  # noqa: S105 - published dev credential
 TENANT_SCOPES = sorted(SCOPES)
@@ -32,7 +33,9 @@ DEMO_USERS = {
 async def _tenant(session: AsyncSession, slug: str, name: str) -> Tenant:
     tenant = await session.scalar(select(Tenant).where(Tenant.slug == slug))
     if tenant is None:
-        tenant = Tenant(id=str(uuid.uuid4()), slug=slug, name=name, created_at=utcnow())
+        # Fixed ids (shared/demo.py): the other services' dev seeds put their demo data there.
+        known = {DEMO_TENANT_SLUG: DEMO_TENANT_ID, OTHER_TENANT_SLUG: OTHER_TENANT_ID}
+        tenant = Tenant(id=known.get(slug, str(uuid.uuid4())), slug=slug, name=name, created_at=utcnow())
         session.add(tenant)
         await session.flush()
     return tenant
