@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.badges import documents as docs
 from services.badges import service
-from services.badges.crypto import rsa_jwk
+from services.badges.crypto import rsa_from_pem, rsa_jwk
 from services.badges.images import validate_upload
 from services.badges.models import Achievement, AchievementVersion, Badge, Issuer, IssuerKey, OutboxEvent
 from services.badges.schemas import (
@@ -459,12 +459,7 @@ async def public_jwks(issuer_id: IdPath, request: Request, session: SessionDep) 
 
 
 def _jwk(request: Request, key: IssuerKey) -> dict[str, Any]:
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.hazmat.primitives.serialization import load_pem_public_key
-
-    public = load_pem_public_key(key.public_key.encode())
-    assert isinstance(public, rsa.RSAPublicKey)
-    return rsa_jwk(public, _urls(request).jwk(key.id))
+    return rsa_jwk(rsa_from_pem(key.public_key), _urls(request).jwk(key.id))
 
 
 @public_router.get("/ob/keys/{key_id}", summary="A VC-JWT verification key as JWK (public)", tags=["public"])

@@ -93,6 +93,13 @@ def rsa_from_jwk(jwk: dict[str, Any]) -> rsa.RSAPublicKey:
     return rsa.RSAPublicNumbers(e, n).public_key()
 
 
+def rsa_from_pem(pem: str) -> rsa.RSAPublicKey:
+    public = serialization.load_pem_public_key(pem.encode())
+    if not isinstance(public, rsa.RSAPublicKey):
+        raise KeyError_("the stored key is not an RSA public key")
+    return public
+
+
 def rsa_pem(public: rsa.RSAPublicKey) -> str:
     return public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 

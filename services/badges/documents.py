@@ -9,6 +9,7 @@ arrays: some verifiers reject them, and the strict OB 3.0 schema does.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -19,6 +20,11 @@ OB3_CONTEXT = [VC_V2, OB_V3]
 OB2_CONTEXT = "https://w3id.org/openbadges/v2"
 DID_CONTEXT = ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"]
 OB3_SCHEMA = "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_achievementcredential_schema.json"
+
+
+def email_identity(email: str, salt: str) -> str:
+    """OB identity hash of an email: sha256 over the trimmed, lower-cased address + salt."""
+    return "sha256$" + hashlib.sha256((email.strip().lower() + salt).encode()).hexdigest()
 
 
 def iso(moment: dt.datetime) -> str:

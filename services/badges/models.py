@@ -11,7 +11,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Mapped, mapped_column
 
 from shared.db import UTCDateTime, service_metadata
 from shared.outbox import InboxMixin, OutboxMixin
@@ -155,6 +155,14 @@ class Badge(Base):
     ob2_assertion: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # hosted
     ob2_jws: Mapped[str | None] = mapped_column(Text, nullable=True)  # signed
     ob2_signed_id: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)  # urn:uuid
+
+
+def status_slot(purpose: str) -> tuple[InstrumentedAttribute[str], InstrumentedAttribute[int], str]:
+    """For a status purpose: the badge's list column, its index column, and the status that sets
+    the bit (``revocation`` → revoked, ``suspension`` → suspended)."""
+    if purpose == "revocation":
+        return Badge.revocation_list_id, Badge.revocation_index, "revoked"
+    return Badge.suspension_list_id, Badge.suspension_index, "suspended"
 
 
 class IdempotencyKey(Base):

@@ -35,6 +35,7 @@ from services.badges.crypto import (
 )
 from services.badges.errors import IdempotencyMismatch, NoSigningKey, NotRepresentable, StatusTransition
 from services.badges.images import default_image
+from services.badges.jsonld import canonize
 from services.badges.models import (
     Achievement,
     AchievementVersion,
@@ -43,6 +44,7 @@ from services.badges.models import (
     Issuer,
     IssuerKey,
     StatusList,
+    status_slot,
 )
 from services.badges.rdfc import CanonicalizationError
 from services.badges.schemas import (
@@ -319,7 +321,8 @@ async def new_version(
 def _check_achievement(ctx: Context, achievement_id: str, version: AchievementVersion) -> None:
     """Refuse (422) an achievement a credential could not carry to every verifier."""
     _check_text(version.content, "/body")
-    document = {"@context": docs.OB3_CONTEXT, **docs.ob3_achievement(ctx.urls, achievement_id, 1, version.content)}
+    achievement = docs.ob3_achievement(ctx.urls, achievement_id, version.version, version.content)
+    document = {"@context": docs.OB3_CONTEXT, **achievement}
     _canonizable(document, "/body")
 
 
@@ -344,11 +347,6 @@ async def replay(session: AsyncSession, ctx: Context, key: str, body: BadgeCreat
             errors=[FieldError(pointer="/header/idempotency-key", detail="already used with another body")],
         )
     return await session.get(Badge, row.badge_id)
-
-
-def _email_identity(email: str, salt: str) -> str:
-    normalised = email.strip().lower()
-    return "sha256$" + hashlib.sha256((normalised + salt).encode()).hexdigest()
 
 
 async def _open_list(session: AsyncSession, ctx: Context, issuer_id: str, purpose: str, size: int) -> StatusList:
@@ -525,7 +523,7 @@ def _ob3_credential(
         "identifier": [
             {
                 "type": "IdentityObject",
-                "identityHash": _email_identity(email, salt),
+                "identityHash": docs.email_identity(email, salt),
                 "identityType": "emailAddress",
                 "hashed": True,
                 "salt": salt,
@@ -622,7 +620,7 @@ def _add_ob2(
     """OB 2.0 hosted and signed assertions. OB 2.0 identifies recipients by email or URL only;
     a recipient known only by a DID gets OB 3.0 credentials alone."""
     if email:
-        recipient = {"type": "email", "hashed": True, "salt": salt, "identity": _email_identity(email, salt)}
+        recipient = {"type": "email", "hashed": True, "salt": salt, "identity": docs.email_identity(email, salt)}
     elif body.recipient.id and body.recipient.id.startswith(("https://", "http://")):
         recipient = {"type": "url", "hashed": False, "identity": body.recipient.id}
     else:
@@ -692,9 +690,7 @@ async def status_list_credential(session: AsyncSession, urls: docs.Urls, signer:
     row = await session.get(StatusList, list_id)
     if row is None:
         raise NotFound(f"no status list {list_id}")
-    index_column = Badge.revocation_index if row.purpose == "revocation" else Badge.suspension_index
-    list_column = Badge.revocation_list_id if row.purpose == "revocation" else Badge.suspension_list_id
-    wanted = "revoked" if row.purpose == "revocation" else "suspended"
+    list_column, index_column, wanted = status_slot(row.purpose)
     indexes = list(await session.scalars(select(index_column).where(list_column == row.id, Badge.status == wanted)))
     encoded = statuslist.encode(row.size, indexes)
     digest = hashlib.sha256(encoded.encode()).hexdigest()
@@ -742,8 +738,6 @@ def _check_text(value: Any, pointer: str) -> None:
 
 
 def _canonizable(document: dict[str, Any], pointer: str) -> None:
-    from services.badges.jsonld import canonize
-
     try:
         canonize(document)
     except CanonicalizationError as exc:

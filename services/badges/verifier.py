@@ -9,7 +9,6 @@ JSON-LD never touches the network: only the bundled contexts resolve.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -21,14 +20,13 @@ from urllib.parse import unquote
 import jsonschema
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.badges import documents as docs
 from services.badges import proofs, statuslist
-from services.badges.crypto import KeyError_, ed25519_from_multibase, rsa_from_jwk
-from services.badges.models import Badge, IssuerKey
+from services.badges.crypto import KeyError_, ed25519_from_multibase, rsa_from_jwk, rsa_from_pem
+from services.badges.models import Badge, IssuerKey, status_slot
 from services.badges.rdfc import CanonicalizationError
 from services.badges.schemas import Check, VerifyReport, VerifyRequest
 from shared.safefetch import FetchRefused, fetch
@@ -266,6 +264,12 @@ def _own_did_key(urls: docs.Urls, method: str) -> tuple[str, str] | None:
     return (match.group(1), match.group(2)) if match else None
 
 
+def _own_id(prefix: str, url: str) -> str | None:
+    """The id in one of our own document URLs (``prefix`` + UUID), else None: someone else's."""
+    match = re.fullmatch(re.escape(prefix) + f"({_UUID})", url)
+    return match.group(1) if match else None
+
+
 def _did_web_url(did: str) -> str:
     parts = did[len("did:web:") :].split(":")
     host = unquote(parts[0])
@@ -304,17 +308,14 @@ async def _status_ok(run: Run, credential: dict[str, Any], issuer: str | None) -
 
 async def _status_bit(run: Run, list_url: str, index: int, purpose: str, issuer: str | None) -> bool:
     urls = run.verifier.urls
-    match = re.fullmatch(re.escape(urls.status_list("")) + f"({_UUID})", list_url)
-    if match:
+    list_id = _own_id(urls.status_list(""), list_url)
+    if list_id is not None:
         # Ours: read the status from the database rather than the list (same answer, no HTTP).
-        index_column = Badge.revocation_index if purpose == "revocation" else Badge.suspension_index
-        list_column = Badge.revocation_list_id if purpose == "revocation" else Badge.suspension_list_id
-        status = await run.session.scalar(
-            select(Badge.status).where(list_column == match.group(1), index_column == index)
-        )
+        list_column, index_column, wanted = status_slot(purpose)
+        status = await run.session.scalar(select(Badge.status).where(list_column == list_id, index_column == index))
         if status is None:
             raise statuslist.StatusListError("the status list has no such entry")
-        return status == ("revoked" if purpose == "revocation" else "suspended")
+        return status == wanted
     document = await run.fetch_json(list_url)
     if not isinstance(document, dict):
         raise statuslist.StatusListError("the status list is not a JSON object")
@@ -337,13 +338,11 @@ def _recipient_matches(credential: dict[str, Any], recipient: str | None) -> boo
     subject = credential.get("credentialSubject") or {}
     if subject.get("id") == recipient:
         return True
-    wanted = recipient.strip().lower()
     for identity in subject.get("identifier") or []:
-        salt = identity.get("salt") or ""
         value = identity.get("identityHash", "")
-        if identity.get("hashed") and value == "sha256$" + hashlib.sha256((wanted + salt).encode()).hexdigest():
+        if identity.get("hashed") and value == docs.email_identity(recipient, identity.get("salt") or ""):
             return True
-        if not identity.get("hashed") and value.strip().lower() == wanted:
+        if not identity.get("hashed") and value.strip().lower() == recipient.strip().lower():
             return True
     return False
 
@@ -378,15 +377,17 @@ async def _jwt_key(run: Run, jws: proofs.Jws) -> rsa.RSAPublicKey:
         raise proofs.ProofError("an embedded jwk is not trusted: the key must be the issuer's (kid)")
     if not isinstance(kid, str):
         raise proofs.ProofError("the JOSE header has no kid")
-    match = re.fullmatch(re.escape(run.verifier.urls.jwk("")) + f"({_UUID})", kid)
-    if match:
-        key = await run.session.get(IssuerKey, match.group(1))
-        if key is None or key.purpose != "jose" or key.state == "revoked":
-            raise proofs.ProofError("the signing key is unknown or revoked")
-        public = load_pem_public_key(key.public_key.encode())
-        assert isinstance(public, rsa.RSAPublicKey)
-        return public
+    key_id = _own_id(run.verifier.urls.jwk(""), kid)
+    if key_id is not None:
+        return rsa_from_pem((await _own_jose_key(run, key_id)).public_key)
     return rsa_from_jwk(await run.fetch_json(kid))
+
+
+async def _own_jose_key(run: Run, key_id: str) -> IssuerKey:
+    key = await run.session.get(IssuerKey, key_id)
+    if key is None or key.purpose != "jose" or key.state == "revoked":
+        raise proofs.ProofError("the signing key is unknown or revoked")
+    return key
 
 
 # --- OB 2.0 -----------------------------------------------------------------------------------
@@ -394,9 +395,9 @@ async def _jwt_key(run: Run, jws: proofs.Jws) -> rsa.RSAPublicKey:
 
 async def _ob2_hosted_url(run: Run, url: str, recipient: str | None) -> VerifyReport:
     urls = run.verifier.urls
-    match = re.fullmatch(re.escape(urls.ob2_assertion("")) + f"({_UUID})", url)
-    if match:
-        badge = await run.session.get(Badge, match.group(1))
+    badge_id = _own_id(urls.ob2_assertion(""), url)
+    if badge_id is not None:
+        badge = await run.session.get(Badge, badge_id)
         if badge is None or badge.ob2_assertion is None:
             run.check("hosted", False, "no such hosted assertion")
             return _report(run, "ob2-hosted", None)
@@ -437,17 +438,13 @@ async def _ob2_jws(run: Run, jws: proofs.Jws, recipient: str | None) -> VerifyRe
     creator = (assertion.get("verification") or {}).get("creator")
     issuer: str | None = None
     urls = run.verifier.urls
-    match = re.fullmatch(re.escape(urls.ob2_key("")) + f"({_UUID})", str(creator))
+    key_id = _own_id(urls.ob2_key(""), str(creator))
     try:
-        if not match:
+        if key_id is None:
             raise proofs.ProofError("only keys of this service's issuers are checked for OB 2.0 JWS")
-        key = await run.session.get(IssuerKey, match.group(1))
-        if key is None or key.purpose != "jose" or key.state == "revoked":
-            raise proofs.ProofError("the signing key is unknown or revoked")
+        key = await _own_jose_key(run, key_id)
         issuer = urls.ob2_issuer(key.issuer_id)
-        public = load_pem_public_key(key.public_key.encode())
-        assert isinstance(public, rsa.RSAPublicKey)
-        proofs.verify_jws(jws, public)
+        proofs.verify_jws(jws, rsa_from_pem(key.public_key))
         run.check("proof", True, f"JWS RS256 signature by {creator}, a key the issuer publishes")
     except proofs.ProofError as exc:
         run.check("proof", False, str(exc))
@@ -481,7 +478,6 @@ def _ob2_recipient(assertion: dict[str, Any], recipient: str | None) -> bool | N
         return None
     given = assertion.get("recipient") or {}
     identity = str(given.get("identity", ""))
-    wanted = recipient.strip().lower()
     if given.get("hashed"):
-        return identity == "sha256$" + hashlib.sha256((wanted + str(given.get("salt") or "")).encode()).hexdigest()
-    return identity.strip().lower() == wanted
+        return identity == docs.email_identity(recipient, str(given.get("salt") or ""))
+    return identity.strip().lower() == recipient.strip().lower()
