@@ -22,6 +22,10 @@ class FetchRefused(ValueError):
     """The URL may not be fetched, or the answer broke a limit; the message says which."""
 
 
+class AnswerTooLarge(FetchRefused):
+    """The answer went past ``max_bytes``; reading stopped there."""
+
+
 @dataclass(frozen=True)
 class Fetched:
     url: str
@@ -74,7 +78,7 @@ async def fetch(
             async for chunk in response.aiter_bytes():
                 body += chunk
                 if len(body) > max_bytes:
-                    raise FetchRefused(f"the answer is larger than {max_bytes} bytes")
+                    raise AnswerTooLarge(f"the answer is larger than {max_bytes} bytes")
             return Fetched(url, response.status_code, response.headers.get("content-type", ""), bytes(body))
     except httpx.TimeoutException as exc:
         raise FetchRefused(f"no answer within {timeout_s:g} s") from exc

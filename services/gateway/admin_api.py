@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -54,6 +55,20 @@ class Admin:
     def actor(self) -> str:
         return self.claims.subject
 
+    async def record(
+        self, session: AsyncSession, action: str, *, target: str | None = None, detail: dict[str, Any] | None = None
+    ) -> None:
+        """Audit a change this administrator made in its tenant (ids only, never personal data)."""
+        await identity.audit(
+            session,
+            action=action,
+            outcome="success",
+            actor=self.actor,
+            tenant_id=self.tenant_id,
+            target=target,
+            detail=detail,
+        )
+
 
 def bearer_claims(request: Request) -> AccessClaims:
     header = request.headers.get("authorization", "")
@@ -89,15 +104,7 @@ async def admin(
 async def _record_denial(
     request: Request, session: AsyncSession, status: int, claims: AccessClaims | None, reason: str
 ) -> None:
-    denial = Denial(
-        status=status,
-        actor=claims.subject if claims is not None else "anonymous",
-        tenant_id=claims.tenant_id if claims is not None else None,
-        address=request.client.host if request.client else "unknown",
-        method=request.method,
-        path=request.url.path,
-        reason=reason,
-    )
+    denial = Denial.of(request.scope, status, claims, reason)
     denials: DenialLog = request.app.state.denials
     suppressed = denials.admit(denial)
     if suppressed is not None:
@@ -145,9 +152,7 @@ async def create_org_unit(body: OrgUnitCreate, who: AdminDep, session: SessionDe
     row = OrgUnit(id=str(uuid.uuid4()), tenant_id=who.tenant_id, name=body.name, kind=body.kind, created_at=utcnow())
     session.add(row)
     await session.flush()
-    await identity.audit(
-        session, action="org_unit.create", outcome="success", actor=who.actor, tenant_id=who.tenant_id, target=row.id
-    )
+    await who.record(session, "org_unit.create", target=row.id)
     return _org_unit(row)
 
 
@@ -174,15 +179,7 @@ async def update_org_unit(org_unit_id: str, body: OrgUnitUpdate, who: AdminDep, 
     if body.kind is not None:
         row.kind = body.kind
     await session.flush()
-    await identity.audit(
-        session,
-        action="org_unit.update",
-        outcome="success",
-        actor=who.actor,
-        tenant_id=who.tenant_id,
-        target=row.id,
-        detail={"fields": sorted(body.model_fields_set)},
-    )
+    await who.record(session, "org_unit.update", target=row.id, detail={"fields": sorted(body.model_fields_set)})
     return _org_unit(row)
 
 
@@ -196,9 +193,7 @@ async def delete_org_unit(org_unit_id: str, who: AdminDep, session: SessionDep) 
     await session.flush()
     await session.delete(row)
     await session.flush()
-    await identity.audit(
-        session, action="org_unit.delete", outcome="success", actor=who.actor, tenant_id=who.tenant_id, target=row.id
-    )
+    await who.record(session, "org_unit.delete", target=row.id)
 
 
 # --- API clients ------------------------------------------------------------------------------
@@ -273,15 +268,7 @@ async def create_api_client(body: ApiClientCreate, who: AdminDep, session: Sessi
             await session.flush()
     except IntegrityError as exc:
         raise Conflict(f"client_id {row.client_id!r} is taken") from exc
-    await identity.audit(
-        session,
-        action="api_client.create",
-        outcome="success",
-        actor=who.actor,
-        tenant_id=who.tenant_id,
-        target=row.client_id,
-        detail={"scopes": row.scopes},
-    )
+    await who.record(session, "api_client.create", target=row.client_id, detail={"scopes": row.scopes})
     return ApiClientWithSecret(**_client(row), client_secret=secret)
 
 
@@ -295,14 +282,7 @@ async def rotate_api_client_secret(api_client_id: str, who: AdminDep, session: S
     secret = new_client_secret()
     row.secret_hash = hash_secret(secret)
     row.secret_rotated_at = utcnow()
-    await identity.audit(
-        session,
-        action="api_client.rotate_secret",
-        outcome="success",
-        actor=who.actor,
-        tenant_id=who.tenant_id,
-        target=row.client_id,
-    )
+    await who.record(session, "api_client.rotate_secret", target=row.client_id)
     return ApiClientWithSecret(**_client(row), client_secret=secret)
 
 
@@ -312,13 +292,18 @@ class ApiClientUpdate(BaseModel):
     enabled: bool | None = None
 
 
-def _check_scopes(scopes: list[str], who: Admin) -> None:
-    unknown = sorted(set(scopes) - set(SCOPES))
+def _refuse_unknown(given: list[str], known: Collection[str], noun: str) -> None:
+    """422 naming each of ``given`` that is not one of ``known`` (pointer /body/<noun>s)."""
+    unknown = sorted(set(given) - set(known))
     if unknown:
         raise UnprocessableContent(
-            f"unknown scopes: {', '.join(unknown)}",
-            errors=[FieldError(pointer="/body/scopes", detail=f"unknown scope {scope!r}") for scope in unknown],
+            f"unknown {noun}s: {', '.join(unknown)}",
+            errors=[FieldError(pointer=f"/body/{noun}s", detail=f"unknown {noun} {name!r}") for name in unknown],
         )
+
+
+def _check_scopes(scopes: list[str], who: Admin) -> None:
+    _refuse_unknown(scopes, SCOPES, "scope")
     if "admin" in scopes and "platform_admin" not in who.claims.roles and "admin" not in who.claims.scopes:
         raise Forbidden("only an administrator may grant the admin scope")
 
@@ -340,12 +325,9 @@ async def update_api_client(
     if body.enabled is not None:
         row.enabled = body.enabled
     await session.flush()
-    await identity.audit(
+    await who.record(
         session,
-        action="api_client.update",
-        outcome="success",
-        actor=who.actor,
-        tenant_id=who.tenant_id,
+        "api_client.update",
         target=row.client_id,
         detail={"fields": sorted(body.model_fields_set), "scopes": row.scopes, "enabled": row.enabled},
     )
@@ -356,14 +338,7 @@ async def update_api_client(
 async def disable_api_client(api_client_id: str, who: AdminDep, session: SessionDep) -> ApiClientRead:
     row = await get_in_tenant(session, ApiClient, api_client_id, who.tenant_id, noun="API client")
     row.enabled = False
-    await identity.audit(
-        session,
-        action="api_client.disable",
-        outcome="success",
-        actor=who.actor,
-        tenant_id=who.tenant_id,
-        target=row.client_id,
-    )
+    await who.record(session, "api_client.disable", target=row.client_id)
     return ApiClientRead(**_client(row))
 
 
@@ -494,12 +469,7 @@ async def _user_read(session: AsyncSession, row: User) -> UserRead:
 
 
 def _check_roles(roles: list[str], who: Admin) -> None:
-    unknown = sorted(set(roles) - ROLES)
-    if unknown:
-        raise UnprocessableContent(
-            f"unknown roles: {', '.join(unknown)}",
-            errors=[FieldError(pointer="/body/roles", detail=f"unknown role {role!r}") for role in unknown],
-        )
+    _refuse_unknown(roles, ROLES, "role")
     if "platform_admin" in roles and "platform_admin" not in who.claims.roles:
         raise Forbidden("only a platform_admin may grant platform_admin")
 
@@ -538,15 +508,7 @@ async def create_user(body: UserCreate, who: AdminDep, session: SessionDep) -> U
         identity.assign_role(session, tenant_id=who.tenant_id, user_id=row.id, role=role)
     await session.flush()
     # Personal data stays out of the audit detail: the user id is the reference.
-    await identity.audit(
-        session,
-        action="user.create",
-        outcome="success",
-        actor=who.actor,
-        tenant_id=who.tenant_id,
-        target=row.id,
-        detail={"roles": sorted(set(body.roles))},
-    )
+    await who.record(session, "user.create", target=row.id, detail={"roles": sorted(set(body.roles))})
     return await _user_read(session, row)
 
 
@@ -587,7 +549,7 @@ async def update_user(user_id: str, body: UserUpdate, who: AdminDep, session: Se
     if "org_unit_id" in given and body.org_unit_id is not None:
         await get_in_tenant(session, OrgUnit, body.org_unit_id, who.tenant_id, noun="org unit")
     for name in ("display_name", "org_unit_id", "sis_id", "state_educator_id"):
-        if name in given and (name != "display_name" or body.display_name is not None):
+        if name in given:  # a null display_name was refused above
             setattr(user, name, getattr(body, name))
     if body.password is not None:
         user.password_hash = hash_secret(body.password)
@@ -603,15 +565,8 @@ async def update_user(user_id: str, body: UserUpdate, who: AdminDep, session: Se
             .values(revoked_at=utcnow())
         )
     await session.flush()
-    await identity.audit(
-        session,
-        action="user.update",
-        outcome="success",
-        actor=who.actor,
-        tenant_id=who.tenant_id,
-        target=user.id,
-        detail={"fields": sorted(given)},  # which fields, never their (personal) values
-    )
+    # Which fields changed, never their (personal) values.
+    await who.record(session, "user.update", target=user.id, detail={"fields": sorted(given)})
     return await _user_read(session, user)
 
 
@@ -625,15 +580,7 @@ async def grant_role(user_id: str, body: RoleGrant, who: AdminDep, session: Sess
     if not held:
         identity.assign_role(session, tenant_id=who.tenant_id, user_id=user.id, role=body.role)
         await session.flush()
-        await identity.audit(
-            session,
-            action="role.grant",
-            outcome="success",
-            actor=who.actor,
-            tenant_id=who.tenant_id,
-            target=user.id,
-            detail={"role": body.role},
-        )
+        await who.record(session, "role.grant", target=user.id, detail={"role": body.role})
     return await _user_read(session, user)
 
 
@@ -647,15 +594,7 @@ async def withdraw_role(user_id: str, role: str, who: AdminDep, session: Session
         raise NotFound(f"the user does not hold the role {role!r}")
     await session.delete(assignment)
     await session.flush()
-    await identity.audit(
-        session,
-        action="role.withdraw",
-        outcome="success",
-        actor=who.actor,
-        tenant_id=who.tenant_id,
-        target=user.id,
-        detail={"role": role},
-    )
+    await who.record(session, "role.withdraw", target=user.id, detail={"role": role})
     return await _user_read(session, user)
 
 
@@ -777,14 +716,7 @@ async def put_identity_provider(
     row.issuer, row.audience, row.jwks_uri, row.jwks = body.issuer, body.audience, body.jwks_uri, body.jwks
     row.email_claim, row.updated_at = body.email_claim, now
     await session.flush()
-    await identity.audit(
-        session,
-        action="identity_provider.put",
-        outcome="success",
-        actor=who.actor,
-        tenant_id=who.tenant_id,
-        detail={"issuer": body.issuer},
-    )
+    await who.record(session, "identity_provider.put", detail={"issuer": body.issuer})
     return _provider(row)
 
 

@@ -19,8 +19,10 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.types import Scope
 
 from services.gateway import identity
+from services.gateway.tokens import AccessClaims
 
 logger = logging.getLogger("practicum.gateway.denials")
 
@@ -46,6 +48,23 @@ class Denial:
     reason: str
     service: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls, scope: Scope, status: int, claims: AccessClaims | None, reason: str, service: str | None = None
+    ) -> Denial:
+        """The denial of the request in ``scope``; the actor only when its token was valid."""
+        client = scope.get("client")
+        return cls(
+            status=status,
+            actor=claims.subject if claims is not None else "anonymous",
+            tenant_id=claims.tenant_id if claims is not None else None,
+            address=client[0] if client else "unknown",
+            method=scope["method"],
+            path=scope["path"],
+            reason=reason,
+            service=service,
+        )
 
     @property
     def key(self) -> tuple[str, str | None, str, int, str | None]:

@@ -16,11 +16,11 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 import jwt
 
 from services.gateway.models import IdentityProvider
 from shared.auth import Unauthorized
+from shared.safefetch import AnswerTooLarge, fetch
 
 ALGORITHMS = ["RS256", "ES256", "EdDSA"]
 _JWKS_CACHE_S = 600
@@ -65,19 +65,15 @@ async def _fetch_jwks(uri: str, *, allow_private: bool, kid: str | None = None) 
         known = kid is None or any(key.get("kid") == kid for key in document.get("keys", []))
         if known or now - fetched_at < _JWKS_REFETCH_MIN_S:
             return document
-    check_jwks_uri(uri, allow_private=allow_private)
-    body = bytearray()
-    async with (
-        httpx.AsyncClient(timeout=_FETCH_TIMEOUT_S, follow_redirects=False) as client,
-        client.stream("GET", uri, headers={"accept": "application/json"}) as response,
-    ):
-        if response.status_code != 200:
-            raise Unauthorized("the identity provider's keys could not be loaded")
-        async for chunk in response.aiter_bytes():
-            body += chunk
-            if len(body) > _MAX_JWKS_BYTES:  # stop reading: an endless answer must not fill memory
-                raise Unauthorized("the identity provider's key set is too large")
-    document = json.loads(body)
+    if not allow_private and not uri.startswith("https://"):  # the fetch guard checks the addresses
+        raise UnsafeJwksUri("the JWKS URL must use https")
+    try:
+        got = await fetch(uri, allow_private=allow_private, max_bytes=_MAX_JWKS_BYTES, timeout_s=_FETCH_TIMEOUT_S)
+    except AnswerTooLarge as exc:
+        raise Unauthorized("the identity provider's key set is too large") from exc
+    if got.status != 200:
+        raise Unauthorized("the identity provider's keys could not be loaded")
+    document = json.loads(got.body)
     if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
         raise Unauthorized("the identity provider's key set is not a JWKS")
     _cache[uri] = (now, now + _JWKS_CACHE_S, document)
@@ -96,7 +92,7 @@ async def verify_id_token(provider: IdentityProvider, id_token: str, *, nonce: s
             raise Unauthorized("the identity provider has no keys configured")
         key_set = jwt.PyJWKSet.from_dict(jwks)
         candidates = [k for k in key_set.keys if kid is None or k.key_id == kid]
-    except (jwt.PyJWTError, httpx.HTTPError, ValueError, UnsafeJwksUri) as exc:
+    except (jwt.PyJWTError, ValueError, UnsafeJwksUri) as exc:  # FetchRefused is a ValueError
         raise Unauthorized("the ID token cannot be checked against the identity provider's keys") from exc
     if not candidates:
         raise Unauthorized("the ID token is signed by a key the identity provider does not publish")

@@ -176,18 +176,7 @@ class Proxy:
     ) -> None:
         if self.sessionmaker is None:
             return
-        client = scope.get("client")
-        denial = Denial(
-            status=status,
-            actor=claims.subject if claims is not None else "anonymous",
-            tenant_id=claims.tenant_id if claims is not None else None,
-            address=client[0] if client else "unknown",
-            method=scope["method"],
-            path=scope["path"],
-            reason=reason,
-            service=service,
-        )
-        await self.denials.record(self.sessionmaker, denial)
+        await self.denials.record(self.sessionmaker, Denial.of(scope, status, claims, reason, service))
 
     async def _identity(self, scope: Scope, service: str) -> tuple[AccessClaims, bytes] | None:
         authorization = next((v for k, v in scope["headers"] if k == b"authorization"), None)
