@@ -101,6 +101,7 @@ async def _issuer_read(session: AsyncSession, urls: docs.Urls, issuer: Issuer) -
         image_url=issuer.image_url,
         phone=issuer.phone,
         address=issuer.address,
+        suspendable=issuer.suspendable,
         created_at=issuer.created_at,
         updated_at=issuer.updated_at,
         keys=[_key_read(urls, key) for key in keys],
@@ -269,8 +270,9 @@ def _badge_read(urls: docs.Urls, badge: Badge) -> BadgeRead:
         "issuer": urls.profile(badge.issuer_id),
         "did_document": urls.did_document(badge.issuer_id),
         "revocation_list": urls.status_list(badge.revocation_list_id),
-        "suspension_list": urls.status_list(badge.suspension_list_id),
     }
+    if badge.suspension_list_id is not None:
+        links["suspension_list"] = urls.status_list(badge.suspension_list_id)
     if badge.ob2_assertion is not None:
         links |= {
             "ob2_assertion": urls.ob2_assertion(badge.id),

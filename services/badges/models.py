@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Mapped, mapped_column
 
 from shared.db import UTCDateTime, service_metadata
@@ -45,6 +45,10 @@ class Issuer(Base):
     image_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
     phone: Mapped[str | None] = mapped_column(String(40), nullable=True)
     address: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # Whether new credentials carry a suspension status entry besides the revocation one. Off by
+    # default: two entries make ``credentialStatus`` an array, which the OB 3.0 JSON Schema
+    # refuses (ADR 0010).
+    suspendable: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
@@ -148,8 +152,9 @@ class Badge(Base):
     valid_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     revocation_list_id: Mapped[str] = mapped_column(ForeignKey("status_lists.id"), index=True)
     revocation_index: Mapped[int] = mapped_column(Integer)
-    suspension_list_id: Mapped[str] = mapped_column(ForeignKey("status_lists.id"), index=True)
-    suspension_index: Mapped[int] = mapped_column(Integer)
+    # None when the issuer did not publish suspension for this badge: it cannot be suspended.
+    suspension_list_id: Mapped[str | None] = mapped_column(ForeignKey("status_lists.id"), nullable=True, index=True)
+    suspension_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
     credential: Mapped[dict[str, Any]] = mapped_column(JSON)  # OB 3.0, Data Integrity proof
     credential_jwt: Mapped[str] = mapped_column(Text)  # the same credential as VC-JWT
     ob2_assertion: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # hosted
@@ -157,7 +162,9 @@ class Badge(Base):
     ob2_signed_id: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)  # urn:uuid
 
 
-def status_slot(purpose: str) -> tuple[InstrumentedAttribute[str], InstrumentedAttribute[int], str]:
+def status_slot(
+    purpose: str,
+) -> tuple[InstrumentedAttribute[str] | InstrumentedAttribute[str | None], InstrumentedAttribute[Any], str]:
     """For a status purpose: the badge's list column, its index column, and the status that sets
     the bit (``revocation`` → revoked, ``suspension`` → suspended)."""
     if purpose == "revocation":

@@ -92,6 +92,12 @@ class IssuerWrite(Strict):
     image_url: str | None = Field(default=None, max_length=500, pattern=URL_PATTERN)
     phone: str | None = Field(default=None, max_length=40, pattern=r"^\+?[0-9 ().-]{3,40}$")
     address: Address | None = None
+    suspendable: bool = Field(
+        default=False,
+        description="publish a suspension status entry besides the revocation one in new credentials, so "
+        "they can be suspended and reinstated; their credentialStatus is then an array, which the official "
+        "OB 3.0 JSON Schema refuses (see ADR 0010). Applies to badges issued afterwards.",
+    )
 
 
 class IssuerUpdate(Strict):
@@ -102,6 +108,12 @@ class IssuerUpdate(Strict):
     image_url: str | None = Field(default=None, max_length=500, pattern=URL_PATTERN)
     phone: str | None = Field(default=None, max_length=40, pattern=r"^\+?[0-9 ().-]{3,40}$")
     address: Address | None = None
+    suspendable: bool | None = Field(
+        default=None,
+        description="publish a suspension status entry besides the revocation one in new credentials, so "
+        "they can be suspended and reinstated; their credentialStatus is then an array, which the official "
+        "OB 3.0 JSON Schema refuses (see ADR 0010). Applies to badges issued afterwards.",
+    )
 
 
 class KeyRead(BaseModel):
@@ -125,6 +137,7 @@ class IssuerRead(BaseModel):
     image_url: str | None
     phone: str | None
     address: dict[str, Any] | None
+    suspendable: bool
     created_at: dt.datetime
     updated_at: dt.datetime
     keys: list[KeyRead]

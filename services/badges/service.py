@@ -62,6 +62,13 @@ from shared.tenancy import get_in_tenant, in_tenant
 EVENT_HANDLERS: dict[str, EventHandler] = {}
 
 PURPOSES = ("revocation", "suspension")
+
+
+def status_purposes(issuer: Issuer) -> tuple[str, ...]:
+    """The status entries a new credential of this issuer carries (ADR 0010)."""
+    return PURPOSES if issuer.suspendable else ("revocation",)
+
+
 _ALLOCATION_TRIES = 20
 
 PrivateKey = Ed25519PrivateKey | rsa.RSAPrivateKey
@@ -146,6 +153,7 @@ async def create_issuer(session: AsyncSession, ctx: Context, body: IssuerWrite) 
         image_url=body.image_url,
         phone=body.phone,
         address=body.address.to_ob() if body.address else None,
+        suspendable=body.suspendable,
         created_at=now,
         updated_at=now,
     )
@@ -160,14 +168,14 @@ async def create_issuer(session: AsyncSession, ctx: Context, body: IssuerWrite) 
 async def update_issuer(session: AsyncSession, ctx: Context, issuer_id: str, body: IssuerUpdate) -> Issuer:
     issuer = await get_in_tenant(session, Issuer, issuer_id, ctx.tenant_id, noun="issuer")
     given = body.model_fields_set
-    for required in ("name", "url", "email"):
+    for required in ("name", "url", "email", "suspendable"):
         if required in given and getattr(body, required) is None:
             raise UnprocessableContent(
                 f"{required} cannot be removed",
                 errors=[FieldError(pointer=f"/body/{required}", detail="may not be null")],
             )
     _check_text({"name": body.name, "description": body.description}, "/body")
-    for name in ("name", "url", "email", "description", "image_url", "phone"):
+    for name in ("name", "url", "email", "description", "image_url", "phone", "suspendable"):
         if name in given:
             setattr(issuer, name, getattr(body, name))
     if "address" in given:
@@ -391,7 +399,8 @@ async def issue_badge(
     _check_text(body.model_dump(include={"narrative", "evidence", "recipient"}), "/body")
     di_key = await active_key(session, issuer.id, "data_integrity")
     jose_key = await active_key(session, issuer.id, "jose")
-    lists = {purpose: await _open_list(session, ctx, issuer.id, purpose, list_size) for purpose in PURPOSES}
+    purposes = status_purposes(issuer)
+    lists = {purpose: await _open_list(session, ctx, issuer.id, purpose, list_size) for purpose in purposes}
 
     now = utcnow()
     badge_id = str(uuid.uuid4())
@@ -403,7 +412,7 @@ async def issue_badge(
     # Random indexes (herd privacy: an index says nothing about when or to whom it was given).
     # A taken index is refused by the unique constraints and another is drawn.
     for _attempt in range(_ALLOCATION_TRIES):
-        indexes = {purpose: secrets.randbelow(lists[purpose].size) for purpose in PURPOSES}
+        indexes = {purpose: secrets.randbelow(lists[purpose].size) for purpose in purposes}
         credential = _ob3_credential(ctx, issuer, achievement, version, body, badge_id, salt, email, indexes, lists)
         credential["validFrom"] = docs.iso(valid_from)
         if body.valid_until:
@@ -430,8 +439,8 @@ async def issue_badge(
             valid_until=body.valid_until,
             revocation_list_id=lists["revocation"].id,
             revocation_index=indexes["revocation"],
-            suspension_list_id=lists["suspension"].id,
-            suspension_index=indexes["suspension"],
+            suspension_list_id=lists["suspension"].id if "suspension" in lists else None,
+            suspension_index=indexes.get("suspension"),
             credential=signed,
             credential_jwt=_vc_jwt(ctx, jose_key, signed, body, valid_from, now),
         )
@@ -447,7 +456,7 @@ async def issue_badge(
     else:
         raise Conflict("no free status list index was found; try again")
 
-    for purpose in PURPOSES:
+    for purpose in purposes:
         await session.execute(
             update(StatusList)
             .where(StatusList.id == lists[purpose].id)
@@ -558,8 +567,11 @@ def _ob3_credential(
         "credentialSubject": subject,
         "evidence": evidence,
         "credentialSchema": [{"id": docs.OB3_SCHEMA, "type": "JsonSchema"}],
-        "credentialStatus": [docs.status_entry(urls, lists[p].id, indexes[p], p) for p in PURPOSES],
+        "credentialStatus": [docs.status_entry(urls, lists[p].id, indexes[p], p) for p in indexes],
     }
+    # One entry is published as an object: the OB 3.0 schema types credentialStatus so.
+    if len(indexes) == 1:
+        credential["credentialStatus"] = credential["credentialStatus"][0]
     return docs.compact(credential)  # type: ignore[no-any-return]
 
 
@@ -667,19 +679,28 @@ _TRANSITIONS = {
 
 
 async def change_status(session: AsyncSession, ctx: Context, badge_id: str, action: str, reason: str | None) -> Badge:
-    """Revocation is permanent; suspension is reversible (reinstate)."""
+    """Revocation is permanent; suspension is reversible (reinstate), and possible only for a
+    badge whose credential carries a suspension entry: verifiers could not see it otherwise."""
     badge = await get_in_tenant(session, Badge, badge_id, ctx.tenant_id, noun="badge")
-    allowed_from, target = _TRANSITIONS[action]
-    if badge.status not in allowed_from:
-        allowed = [name for name, (sources, _) in _TRANSITIONS.items() if badge.status in sources]
+    allowed = [
+        name
+        for name, (sources, _) in _TRANSITIONS.items()
+        if badge.status in sources and (name != "suspend" or badge.suspension_list_id is not None)
+    ]
+    if action not in allowed:
+        if action == "suspend" and badge.suspension_list_id is None:
+            why = "its credential has no suspension status entry (the issuer was not suspendable when it was issued)"
+        elif badge.status == "revoked":
+            why = "revocation is permanent"
+        else:
+            why = f"the badge is {badge.status}"
         raise StatusTransition(
-            f"the badge is {badge.status}: {action} is not possible"
-            + (f" (possible: {', '.join(allowed)})" if allowed else " (revocation is permanent)"),
+            f"{action} is not possible: {why}" + (f"; possible: {', '.join(allowed)}" if allowed else ""),
             current_status=badge.status,
             allowed_actions=allowed,
         )
-    badge.status = target
-    badge.status_reason = reason if target != "active" else None
+    badge.status = _TRANSITIONS[action][1]
+    badge.status_reason = reason if badge.status != "active" else None
     badge.status_changed_at = utcnow()
     await session.flush()
     return badge

@@ -26,7 +26,8 @@ async def test_one_award_yields_every_representation(badges: Badges, backend: st
     ]
     assert credential["issuer"]["id"] == issuer["did"]
     assert credential["proof"][0]["cryptosuite"] == "eddsa-rdfc-2022"
-    assert [s["statusPurpose"] for s in credential["credentialStatus"]] == ["revocation", "suspension"]
+    assert credential["credentialStatus"]["statusPurpose"] == "revocation", "one entry, as an object (ADR 0010)"
+    assert "suspension_list" not in badge["links"]
     c = badges.client
     jwt = await c.get(badge["links"]["jwt"].replace("http://127.0.0.1:8000", ""))
     assert jwt.headers["content-type"].startswith("application/jwt")
@@ -104,10 +105,34 @@ async def test_results_must_match_the_rubric_and_status_changes_follow_the_rules
     assert wrong.status_code == 422
     assert wrong.json()["errors"][0]["pointer"] == "/body/results/0/level"
     assert reinstate_active.status_code == 409
-    assert reinstate_active.json()["allowed_actions"] == ["revoke", "suspend"]
+    assert reinstate_active.json()["allowed_actions"] == ["revoke"], "the issuer does not publish suspension"
     assert revoked.json()["status"] == "revoked"
     assert again.status_code == 409, "revocation is permanent"
     assert again.json()["allowed_actions"] == []
+
+
+async def test_suspension_is_published_only_by_suspendable_issuers(badges: Badges, backend: str) -> None:
+    plain = await badges.issuer()
+    suspendable = await badges.issuer(suspendable=True)
+    c, h = badges.client, badges.as_()
+    unsuspendable = (await badges.issue((await badges.achievement(plain["id"]))["id"])).json()
+    refused = await c.post(f"/v1/badges/{unsuspendable['id']}/suspend", headers=h)
+    both = (await badges.issue((await badges.achievement(suspendable["id"]))["id"])).json()
+    suspended = await c.post(f"/v1/badges/{both['id']}/suspend", json={"reason": "under review"}, headers=h)
+    turned_on = await c.patch(f"/v1/issuers/{plain['id']}", json={"suspendable": True}, headers=h)
+    later = (await badges.issue((await badges.achievement(plain["id"]))["id"])).json()
+    nulled = await c.patch(f"/v1/issuers/{plain['id']}", json={"suspendable": None}, headers=h)
+    assert (plain["suspendable"], suspendable["suspendable"]) == (False, True)
+    assert refused.status_code == 409
+    assert refused.json()["allowed_actions"] == ["revoke"]
+    assert "no suspension status entry" in refused.json()["detail"]
+    assert [e["statusPurpose"] for e in both["credential"]["credentialStatus"]] == ["revocation", "suspension"]
+    assert both["links"]["suspension_list"] != both["links"]["revocation_list"]
+    assert suspended.json()["status"] == "suspended"
+    assert turned_on.json()["suspendable"] is True
+    assert isinstance(later["credential"]["credentialStatus"], list), "applies to badges issued afterwards"
+    assert isinstance(unsuspendable["credential"]["credentialStatus"], dict), "signed badges never change"
+    assert nulled.status_code == 422
 
 
 async def test_images_are_checked_by_content_and_svg_is_sanitized(badges: Badges, backend: str) -> None:
@@ -143,7 +168,7 @@ async def test_images_are_checked_by_content_and_svg_is_sanitized(badges: Badges
 
 
 async def test_badges_are_listed_newest_first_with_filters_and_a_cursor(badges: Badges, backend: str) -> None:
-    issuer = await badges.issuer()
+    issuer = await badges.issuer(suspendable=True)
     achievement = await badges.achievement(issuer["id"])
     first = (await badges.issue(achievement["id"])).json()
     second = (await badges.issue(achievement["id"], recipient={"email": "someone@demo.test"})).json()

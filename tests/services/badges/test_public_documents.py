@@ -58,7 +58,8 @@ async def test_status_lists_are_signed_cached_by_etag_and_follow_the_badge(badge
     issuer = await badges.issuer()
     achievement = await badges.achievement(issuer["id"])
     badge = (await badges.issue(achievement["id"])).json()
-    entry = next(s for s in badge["credential"]["credentialStatus"] if s["statusPurpose"] == "revocation")
+    entry = badge["credential"]["credentialStatus"]
+    assert entry["statusPurpose"] == "revocation"
     url, index = path(entry["statusListCredential"]), int(entry["statusListIndex"])
     c = badges.client
     first = await c.get(url)
