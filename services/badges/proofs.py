@@ -1,5 +1,5 @@
 """Signing and checking the three proof formats: Data Integrity ``eddsa-rdfc-2022``, VC-JWT
-(RS256) and OB 2.0 signed assertions (compact JWS, RS256).
+(RS256 signed here; RS256 or ES256 checked) and OB 2.0 signed assertions (compact JWS, RS256).
 
 Data Integrity (W3C VC Data Integrity EdDSA Cryptosuites v1.0, §3.2 ``eddsa-rdfc-2022``): the
 proof configuration (the proof without ``proofValue``, with the document's ``@context``) and the
@@ -16,13 +16,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from services.badges.crypto import b58decode, b58encode, b64url, b64url_decode, rs256_sign, rs256_verify
 from services.badges.jsonld import UnsupportedJsonLd, canonize, canonize_with_pyld
 
 CRYPTOSUITE = "eddsa-rdfc-2022"
+# What a compact JWS may be signed with: RS256 and ES256 are what 1EdTech's validator accepts for
+# VC-JWT; OB 2.0 signed assertions are RS256 only (OB 2.0 §Signed Badges).
+VC_JWT_ALGORITHMS = ("RS256", "ES256")
+OB2_JWS_ALGORITHMS = ("RS256",)
+JwsPublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
 
 
 class ProofError(ValueError):
@@ -39,16 +46,22 @@ def _signing_input(document: dict[str, Any], proof: dict[str, Any], *, general: 
     """``general``: JSON-LD features outside the fast canonicalizer's subset go to pyld (only
     when verifying a foreign credential; what we sign never needs it)."""
     unsigned = {k: v for k, v in document.items() if k != "proof"}
-    hashes = []
+    digests = []
     for part in (_proof_config(document, proof), unsigned):
         try:
             text = canonize(part)
         except UnsupportedJsonLd:
             if not general:
                 raise
-            text = canonize_with_pyld(part)
-        hashes.append(hashlib.sha256(text.encode()).digest())
-    return hashes[0] + hashes[1]
+            try:
+                text = canonize_with_pyld(part)
+            except Exception as exc:
+                # pyld raises its own untyped JsonLdError (and worse on hostile input): for a
+                # foreign document any failure there means "cannot be checked", never a crash.
+                reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+                raise ProofError(f"the credential cannot be canonicalized: {reason}") from exc
+        digests.append(hashlib.sha256(text.encode()).digest())
+    return digests[0] + digests[1]
 
 
 def sign_data_integrity(
@@ -84,6 +97,8 @@ def verify_data_integrity(document: dict[str, Any], proof: dict[str, Any], key: 
         raise ProofError(f"unsupported cryptosuite {proof.get('cryptosuite')!r}; expected {CRYPTOSUITE}")
     if proof.get("proofPurpose") != "assertionMethod":
         raise ProofError("the proof's purpose is not assertionMethod")
+    if "@context" not in document:
+        raise ProofError("the document has no @context, so there is nothing to canonicalize it with")
     value = proof.get("proofValue")
     if not isinstance(value, str) or not value.startswith("z"):
         raise ProofError("proofValue must be multibase base58btc ('z…')")
@@ -137,12 +152,54 @@ def parse_jws(token: str) -> Jws:
     return Jws(header, payload, f"{parts[0]}.{parts[1]}".encode(), signature)
 
 
-def verify_jws(jws: Jws, key: rsa.RSAPublicKey) -> None:
-    if jws.header.get("alg") != "RS256":
-        raise ProofError(f"unsupported JWS algorithm {jws.header.get('alg')!r}; expected RS256")
+def jws_algorithm(jws: Jws, allowed: tuple[str, ...]) -> str:
+    """The header's ``alg`` if it is one of ``allowed``; checked before any key is fetched, so
+    ``none``, HMAC (a public key used as a shared secret) and the like never get that far."""
+    alg = jws.header.get("alg")
+    if not isinstance(alg, str) or alg not in allowed:
+        raise ProofError(f"unsupported JWS algorithm {alg!r}; expected {' or '.join(allowed)}")
     if jws.header.get("crit"):
         raise ProofError("the JWS has critical header parameters this verifier does not understand")
+    return alg
+
+
+def verify_jws(jws: Jws, key: JwsPublicKey, *, allowed: tuple[str, ...] = OB2_JWS_ALGORITHMS) -> None:
+    """Raises ``ProofError`` unless the signature holds with ``key`` under one of ``allowed``."""
+    alg = jws_algorithm(jws, allowed)
     try:
-        rs256_verify(key, jws.signature, jws.signing_input)
+        if alg == "RS256":
+            if not isinstance(key, rsa.RSAPublicKey):
+                raise ProofError("RS256 needs an RSA key; the issuer's key is not one")
+            if key.key_size < 2048:
+                raise ProofError(f"the RSA key has {key.key_size} bits; at least 2048 are required")
+            rs256_verify(key, jws.signature, jws.signing_input)
+        else:
+            if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
+                raise ProofError("ES256 needs a P-256 key; the issuer's key is not one")
+            key.verify(_es256_der(jws.signature), jws.signing_input, ec.ECDSA(hashes.SHA256()))
     except InvalidSignature as exc:
         raise ProofError("the JWS signature does not match: it was altered or signed by another key") from exc
+
+
+def _es256_der(signature: bytes) -> bytes:
+    # JWS carries ECDSA signatures as r ‖ s, 32 bytes each (RFC 7518 §3.4); cryptography wants DER.
+    if len(signature) != 64:
+        raise ProofError("an ES256 signature must be 64 bytes (r ‖ s)")
+    return encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
+
+
+def p256_from_jwk(jwk: dict[str, Any]) -> ec.EllipticCurvePublicKey:
+    """A P-256 public key from an EC JWK (RFC 7518 §6.2); ``ProofError`` when it is not one."""
+    if jwk.get("kty") != "EC" or jwk.get("crv") != "P-256":
+        raise ProofError("the JWK is not an EC P-256 key")
+    if "d" in jwk:
+        raise ProofError("the published JWK holds a private key; it cannot be the issuer's")
+    try:
+        x, y = b64url_decode(str(jwk["x"])), b64url_decode(str(jwk["y"]))
+        if len(x) != 32 or len(y) != 32:
+            raise ValueError("coordinates must be 32 bytes")
+        return ec.EllipticCurvePublicNumbers(
+            int.from_bytes(x, "big"), int.from_bytes(y, "big"), ec.SECP256R1()
+        ).public_key()
+    except (KeyError, ValueError) as exc:  # a missing coordinate, bad base64url, a point off the curve
+        raise ProofError(f"the EC JWK is not a valid P-256 public key: {exc}") from exc

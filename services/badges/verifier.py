@@ -1,9 +1,15 @@
 """The verifier: what a relying party would check, as a report of named checks.
 
 Our own credentials are checked against the database (keys, status) without any HTTP; a foreign
-one's documents (DID documents, keys, status lists, hosted assertions) are fetched through the
-SSRF guard (shared/safefetch.py), never from loopback or private networks unless allowed.
-JSON-LD never touches the network: only the bundled contexts resolve.
+one's documents (DID documents, verification methods, JWKs, status lists, hosted assertions, OB 2.0
+keys, BadgeClasses, issuer profiles and revocation lists) are fetched through the SSRF guard
+(shared/safefetch.py), never from loopback or private networks unless allowed. JSON-LD never
+touches the network: only the bundled contexts resolve.
+
+A key proves nothing by itself: each one is tied back to the issuer — a Data Integrity method by
+its controller listing it in ``assertionMethod``, a VC-JWT key the same way (did:web) or by being
+served from the issuer's own origin (a JWK URL), an OB 2.0 key by its ``owner`` and the issuer
+profile's ``publicKey``.
 """
 
 from __future__ import annotations
@@ -15,10 +21,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import jsonschema
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -238,24 +244,78 @@ async def _resolve_method(run: Run, method: str) -> tuple[Ed25519PublicKey, str,
         multibase = method.split("#", 1)[0][len("did:key:") :]
         return ed25519_from_multibase(multibase), method.split("#", 1)[0], True
     if method.startswith("did:web:"):
-        did = method.split("#", 1)[0]
-        document = await run.fetch_json(_did_web_url(did))
-        if not isinstance(document, dict) or document.get("id") != did:
-            raise proofs.ProofError("the DID document's id does not match the DID")
-        methods = [m for m in document.get("verificationMethod", []) if isinstance(m, dict) and m.get("id") == method]
-        if not methods:
-            raise proofs.ProofError(f"the DID document has no verification method {method}")
-        entry = methods[0]
-        listed = method in [m if isinstance(m, str) else m.get("id") for m in document.get("assertionMethod", [])]
-        return ed25519_from_multibase(str(entry.get("publicKeyMultibase", ""))), str(entry.get("controller")), listed
-    if method.startswith(("https://", "http://")):
-        entry = await run.fetch_json(method)
-        controller = str(entry.get("controller")) if isinstance(entry, dict) else ""
-        controller_doc = await run.fetch_json(controller) if controller.startswith(("https://", "http://")) else {}
-        assertion = controller_doc.get("assertionMethod", []) if isinstance(controller_doc, dict) else []
-        listed = method in [m if isinstance(m, str) else m.get("id") for m in assertion]
-        return ed25519_from_multibase(str(entry.get("publicKeyMultibase", ""))), controller, listed
-    raise proofs.ProofError(f"the verification method {method!r} cannot be resolved (did:web, did:key or https)")
+        entry, controller, listed = await _did_web_method(run, method)
+    elif method.startswith(("https://", "http://")):
+        entry, controller, listed = await _url_method(run, method)
+    else:
+        raise proofs.ProofError(f"the verification method {method!r} cannot be resolved (did:web, did:key or https)")
+    return ed25519_from_multibase(str(entry.get("publicKeyMultibase", ""))), controller, listed
+
+
+async def _did_web_method(run: Run, method: str) -> tuple[dict[str, Any], str, bool]:
+    """(method entry, controller, listed in assertionMethod) from the DID document of ``method``."""
+    did = method.split("#", 1)[0]
+    document = await run.fetch_json(_did_web_url(did))
+    if not isinstance(document, dict) or document.get("id") != did:
+        raise proofs.ProofError("the DID document's id does not match the DID")
+    entry = _method_entry(document, method)
+    if entry is None:
+        raise proofs.ProofError(f"the DID document has no verification method {method}")
+    return entry, str(entry.get("controller")), method in _relation(document, "assertionMethod")
+
+
+async def _url_method(run: Run, method: str) -> tuple[dict[str, Any], str, bool]:
+    """A verification method published at its own http(s) URL (a Multikey or JsonWebKey
+    document): it says who controls it, and only the controller's own document, listing it in
+    ``assertionMethod``, makes that true — anyone can publish a key naming any controller."""
+    entry = await run.fetch_json(method)
+    if not isinstance(entry, dict) or entry.get("id") != method:
+        raise proofs.ProofError(f"{method} does not serve a verification method with that id")
+    controller = entry.get("controller")
+    if not isinstance(controller, str):
+        raise proofs.ProofError(f"the verification method {method} names no controller")
+    if controller.startswith("did:web:"):
+        controller_doc = await run.fetch_json(_did_web_url(controller.split("#", 1)[0]))
+    elif controller.startswith(("https://", "http://")):
+        controller_doc = await run.fetch_json(controller)
+    else:
+        raise proofs.ProofError(f"the key's controller {controller!r} cannot be resolved (did:web or https)")
+    if not isinstance(controller_doc, dict) or controller_doc.get("id") != controller:
+        raise proofs.ProofError(f"the controller's document does not carry the controller's id {controller!r}")
+    return entry, controller, method in _relation(controller_doc, "assertionMethod")
+
+
+def _object(value: Any) -> dict[str, Any]:
+    # Foreign documents may hold anything where an object belongs; treat it as an empty one (the
+    # schema check reports the shape) rather than fail on it.
+    return value if isinstance(value, dict) else {}
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _absolute(document: dict[str, Any], method_id: Any) -> Any:
+    # DID documents may name their methods relative to the document ("#key-1").
+    if isinstance(method_id, str) and method_id.startswith("#"):
+        return f"{document.get('id')}{method_id}"
+    return method_id
+
+
+def _relation(document: dict[str, Any], name: str) -> set[str]:
+    """The ids a verification relationship (``assertionMethod``…) lists, references or embedded."""
+    ids = (_absolute(document, m.get("id") if isinstance(m, dict) else m) for m in _as_list(document.get(name)))
+    return {i for i in ids if isinstance(i, str)}
+
+
+def _method_entry(document: dict[str, Any], method: str) -> dict[str, Any] | None:
+    candidates = _as_list(document.get("verificationMethod")) + _as_list(document.get("assertionMethod"))
+    for entry in candidates:
+        if isinstance(entry, dict) and _absolute(document, entry.get("id")) == method:
+            return entry
+    return None
 
 
 def _own_did_key(urls: docs.Urls, method: str) -> tuple[str, str] | None:
@@ -268,6 +328,26 @@ def _own_id(prefix: str, url: str) -> str | None:
     """The id in one of our own document URLs (``prefix`` + UUID), else None: someone else's."""
     match = re.fullmatch(re.escape(prefix) + f"({_UUID})", url)
     return match.group(1) if match else None
+
+
+def _origin(url: str) -> tuple[str, str, int] | None:
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        return None
+    return parts.scheme, parts.hostname.lower(), port or (443 if parts.scheme == "https" else 80)
+
+
+def _issuer_origin(issuer: str | None) -> tuple[str, str, int] | None:
+    """Where the issuer's own documents live: its did:web host, or its URL's origin."""
+    if issuer is None:
+        return None
+    if issuer.startswith("did:web:"):
+        return _origin(_did_web_url(issuer.split("#", 1)[0]))
+    return _origin(issuer)
 
 
 def _did_web_url(did: str) -> str:
@@ -323,7 +403,7 @@ async def _status_bit(run: Run, list_url: str, index: int, purpose: str, issuer:
         raise statuslist.StatusListError("the status list was issued by someone else")
     if not await _data_integrity_ok(run, document, issuer, name="status list proof"):
         raise proofs.ProofError("the status list's proof does not hold")
-    subject = document.get("credentialSubject") or {}
+    subject = _object(document.get("credentialSubject"))
     if subject.get("statusPurpose") != purpose:
         raise statuslist.StatusListError("the status list's purpose differs from the entry's")
     bits = statuslist.decode(str(subject.get("encodedList", "")))
@@ -335,12 +415,14 @@ async def _status_bit(run: Run, list_url: str, index: int, purpose: str, issuer:
 def _recipient_matches(credential: dict[str, Any], recipient: str | None) -> bool | None:
     if recipient is None:
         return None
-    subject = credential.get("credentialSubject") or {}
+    subject = _object(credential.get("credentialSubject"))
     if subject.get("id") == recipient:
         return True
-    for identity in subject.get("identifier") or []:
-        value = identity.get("identityHash", "")
-        if identity.get("hashed") and value == docs.email_identity(recipient, identity.get("salt") or ""):
+    for identity in _as_list(subject.get("identifier")):
+        if not isinstance(identity, dict):
+            continue
+        value = str(identity.get("identityHash", ""))
+        if identity.get("hashed") and value == docs.email_identity(recipient, str(identity.get("salt") or "")):
             return True
         if not identity.get("hashed") and value.strip().lower() == recipient.strip().lower():
             return True
@@ -354,13 +436,15 @@ async def _ob3_jwt(run: Run, jws: proofs.Jws, recipient: str | None) -> VerifyRe
         return _report(run, "ob3-vc-jwt", None)
     issuer = _issuer_id(credential)
     try:
-        key = await _jwt_key(run, jws)
-        proofs.verify_jws(jws, key)
-        run.check("proof", True, f"VC-JWT RS256 signature by {jws.header.get('kid')}")
-    except (proofs.ProofError, FetchRefused, KeyError_, ValueError) as exc:
+        # The algorithm first: a token claiming none or HMAC is refused before any key is fetched.
+        alg = proofs.jws_algorithm(jws, proofs.VC_JWT_ALGORITHMS)
+        key = await _jwt_key(run, jws, issuer)
+        proofs.verify_jws(jws, key, allowed=proofs.VC_JWT_ALGORITHMS)
+        run.check("proof", True, f"VC-JWT {alg} signature by {jws.header.get('kid')}")
+    except (proofs.ProofError, FetchRefused, KeyError_, ValueError, UnsupportedAlgorithm) as exc:
         run.check("proof", False, str(exc))
     claims_ok = jws.payload.get("iss") == issuer and jws.payload.get("jti") == credential.get("id")
-    subject_id = (credential.get("credentialSubject") or {}).get("id")
+    subject_id = _object(credential.get("credentialSubject")).get("id")
     if "sub" in jws.payload or subject_id is not None:
         claims_ok = claims_ok and jws.payload.get("sub") == subject_id
     run.check("jwt claims", claims_ok, "iss, jti and sub match the credential" if claims_ok else "JWT claims differ")
@@ -371,7 +455,7 @@ async def _ob3_jwt(run: Run, jws: proofs.Jws, recipient: str | None) -> VerifyRe
     return _report(run, "ob3-vc-jwt", issuer, _recipient_matches(credential, recipient))
 
 
-async def _jwt_key(run: Run, jws: proofs.Jws) -> rsa.RSAPublicKey:
+async def _jwt_key(run: Run, jws: proofs.Jws, issuer: str | None) -> proofs.JwsPublicKey:
     kid = jws.header.get("kid")
     if isinstance(jws.header.get("jwk"), dict) and kid is None:
         raise proofs.ProofError("an embedded jwk is not trusted: the key must be the issuer's (kid)")
@@ -379,8 +463,50 @@ async def _jwt_key(run: Run, jws: proofs.Jws) -> rsa.RSAPublicKey:
         raise proofs.ProofError("the JOSE header has no kid")
     key_id = _own_id(run.verifier.urls.jwk(""), kid)
     if key_id is not None:
-        return rsa_from_pem((await _own_jose_key(run, key_id)).public_key)
-    return rsa_from_jwk(await run.fetch_json(kid))
+        key = await _own_jose_key(run, key_id)
+        if issuer != run.verifier.urls.did(key.issuer_id):
+            raise proofs.ProofError(f"the key {kid} belongs to another issuer than {issuer!r}")
+        return rsa_from_pem(key.public_key)
+    if kid.startswith("did:web:"):
+        entry, controller, listed = await _did_web_method(run, kid)
+        if controller != issuer:
+            raise proofs.ProofError(f"the key's controller {controller!r} is not the issuer {issuer!r}")
+        if not listed:
+            raise proofs.ProofError("the key is not listed in the issuer's assertionMethod (revoked?)")
+        jwk = entry.get("publicKeyJwk")
+        if not isinstance(jwk, dict):
+            raise proofs.ProofError(f"the verification method {kid} has no publicKeyJwk")
+        return _jwk_key(jwk, jws)
+    if kid.startswith(("https://", "http://")):
+        # A bare JWK names no controller: only being served from the issuer's own origin ties it to
+        # the issuer (VC-JOSE-COSE: the verifier must establish that the issuer controls the key).
+        if _origin(kid) is None or _origin(kid) != _issuer_origin(issuer):
+            raise proofs.ProofError(
+                f"the key {kid} is not served from the issuer's origin, so nothing ties it to {issuer!r}"
+            )
+        jwk = await run.fetch_json(kid)
+        if not isinstance(jwk, dict):
+            raise proofs.ProofError(f"{kid} does not serve a JWK")
+        return _jwk_key(jwk, jws)
+    raise proofs.ProofError(f"the kid {kid!r} cannot be resolved (a JWK URL or a did:web verification method)")
+
+
+def _jwk_key(jwk: dict[str, Any], jws: proofs.Jws) -> proofs.JwsPublicKey:
+    alg = jws.header.get("alg")
+    # A JWK that names its algorithm is only good for that one (no RS256 key used as ES256…).
+    if "alg" in jwk and jwk["alg"] != alg:
+        raise proofs.ProofError(f"the key is for {jwk['alg']!r}, but the JWT is signed with {alg!r}")
+    if jwk.get("use", "sig") != "sig":
+        raise proofs.ProofError("the JWK is not a signing key (its use is not sig)")
+    kty = jwk.get("kty")
+    if kty == "EC":
+        return proofs.p256_from_jwk(jwk)
+    if kty == "RSA":
+        try:
+            return rsa_from_jwk(jwk)
+        except (KeyError, ValueError) as exc:  # a missing n or e, bad base64url, an invalid key
+            raise proofs.ProofError(f"the RSA JWK is not a valid public key: {exc}") from exc
+    raise proofs.ProofError(f"unsupported JWK key type {kty!r}; expected RSA or EC (P-256)")
 
 
 async def _own_jose_key(run: Run, key_id: str) -> IssuerKey:
@@ -435,13 +561,18 @@ async def _ob2_hosted_url(run: Run, url: str, recipient: str | None) -> VerifyRe
 
 async def _ob2_jws(run: Run, jws: proofs.Jws, recipient: str | None) -> VerifyReport:
     assertion = jws.payload
-    creator = (assertion.get("verification") or {}).get("creator")
-    issuer: str | None = None
+    verification = assertion.get("verification")
+    creator = verification.get("creator") if isinstance(verification, dict) else None
+    if not isinstance(creator, str):
+        run.check("proof", False, "the signed assertion names no verification.creator key")
+        _ob2_window(run, assertion)
+        return _report(run, "ob2-jws", None, _ob2_recipient(assertion, recipient))
     urls = run.verifier.urls
-    key_id = _own_id(urls.ob2_key(""), str(creator))
+    key_id = _own_id(urls.ob2_key(""), creator)
+    if key_id is None:
+        return await _ob2_foreign_jws(run, jws, creator, recipient)
+    issuer: str | None = None
     try:
-        if key_id is None:
-            raise proofs.ProofError("only keys of this service's issuers are checked for OB 2.0 JWS")
         key = await _own_jose_key(run, key_id)
         issuer = urls.ob2_issuer(key.issuer_id)
         proofs.verify_jws(jws, rsa_from_pem(key.public_key))
@@ -460,6 +591,107 @@ async def _ob2_jws(run: Run, jws: proofs.Jws, recipient: str | None) -> VerifyRe
     return _report(run, "ob2-jws", issuer, _ob2_recipient(assertion, recipient))
 
 
+async def _ob2_foreign_jws(run: Run, jws: proofs.Jws, creator: str, recipient: str | None) -> VerifyReport:
+    """OB 2.0 "Signed Badges" verification: the key (``verification.creator``) must be owned by
+    the badge's issuer and listed in the issuer profile's ``publicKey``; the signature must hold
+    with its ``publicKeyPem``; the assertion must not be on the issuer's ``revocationList``."""
+    assertion = jws.payload
+    try:
+        proofs.jws_algorithm(jws, proofs.OB2_JWS_ALGORITHMS)
+        issuer, profile = await _ob2_issuer(run, assertion.get("badge"))
+    except (proofs.ProofError, FetchRefused) as exc:
+        run.check("proof", False, str(exc))
+        run.check("status", False, "the revocation list could not be checked without the issuer's profile")
+        _ob2_window(run, assertion)
+        return _report(run, "ob2-jws", None, _ob2_recipient(assertion, recipient))
+    try:
+        key = await _ob2_document(run, creator, "the signing key", {"CryptographicKey"})
+        owner = _ref(key.get("owner"))
+        if owner != issuer:
+            raise proofs.ProofError(f"the key's owner {owner!r} is not the badge's issuer {issuer!r}")
+        if creator not in _ob2_ids(profile.get("publicKey")):
+            raise proofs.ProofError(f"the issuer's profile does not list {creator} in publicKey (withdrawn?)")
+        pem = key.get("publicKeyPem")
+        if not isinstance(pem, str):
+            raise proofs.ProofError(f"the key {creator} has no publicKeyPem")
+        proofs.verify_jws(jws, rsa_from_pem(pem), allowed=proofs.OB2_JWS_ALGORITHMS)
+        run.check("proof", True, f"JWS RS256 signature by {creator}, a key the issuer publishes")
+    except (proofs.ProofError, FetchRefused, KeyError_, ValueError, UnsupportedAlgorithm) as exc:
+        # ValueError and UnsupportedAlgorithm: a publicKeyPem that is not a PEM public key.
+        run.check("proof", False, str(exc) or f"the key {creator} cannot be read")
+    await _ob2_revocation(run, issuer, profile, assertion)
+    _ob2_window(run, assertion)
+    return _report(run, "ob2-jws", issuer, _ob2_recipient(assertion, recipient))
+
+
+async def _ob2_issuer(run: Run, badge: Any) -> tuple[str, dict[str, Any]]:
+    """(issuer id, issuer profile) of an assertion's ``badge``: a BadgeClass URL or embedded (the
+    signature covers it). The profile always comes from the issuer's own URL: only there do its
+    ``publicKey`` and ``revocationList`` speak for the issuer."""
+    badge_class = (
+        badge if isinstance(badge, dict) else await _ob2_document(run, badge, "the BadgeClass", {"BadgeClass"})
+    )
+    issuer = _ref(badge_class.get("issuer"))
+    if issuer is None:
+        raise proofs.ProofError("the BadgeClass names no issuer")
+    profile = await _ob2_document(run, issuer, "the issuer profile", {"Issuer", "Profile"})
+    return issuer, profile
+
+
+async def _ob2_document(run: Run, url: Any, what: str, types: set[str]) -> dict[str, Any]:
+    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+        raise proofs.ProofError(f"{what} must be an http(s) URL, not {url!r}")
+    document = await run.fetch_json(url)
+    if not isinstance(document, dict) or document.get("id") != url:
+        raise proofs.ProofError(f"{url} does not serve {what} with that id")
+    if not types & {t for t in _as_list(document.get("type")) if isinstance(t, str)}:
+        raise proofs.ProofError(f"{url} is not {what} (type {document.get('type')!r})")
+    return document
+
+
+def _ref(value: Any) -> str | None:
+    """An OB 2.0 node reference: its id, whether given as a string or an embedded object."""
+    if isinstance(value, dict):
+        value = value.get("id")
+    return value if isinstance(value, str) else None
+
+
+def _ob2_ids(value: Any) -> set[str]:
+    return {i for i in (_ref(v) for v in _as_list(value)) if i is not None}
+
+
+async def _ob2_revocation(run: Run, issuer: str, profile: dict[str, Any], assertion: dict[str, Any]) -> None:
+    list_url = profile.get("revocationList")
+    if list_url is None:
+        run.status = "active"
+        run.check("status", True, "the issuer publishes no revocation list")
+        return
+    assertion_id = assertion.get("id")
+    if not isinstance(assertion_id, str):
+        run.check("status", False, "the assertion has no id to look up in the revocation list")
+        return
+    try:
+        revocations = await _ob2_document(run, list_url, "the revocation list", {"RevocationList"})
+        if revocations.get("issuer") is not None and _ref(revocations.get("issuer")) != issuer:
+            raise proofs.ProofError("the revocation list was published by another issuer")
+    except (proofs.ProofError, FetchRefused) as exc:
+        run.check("status", False, f"the revocation list could not be checked: {exc}")
+        return
+    # Entries are assertion ids, or objects with an id (OB 1.1 signed badges: a uid) and a reason.
+    wanted = {assertion_id} | ({assertion["uid"]} if isinstance(assertion.get("uid"), str) else set())
+    for entry in _as_list(revocations.get("revokedAssertions")):
+        listed = entry.get("id") or entry.get("uid") if isinstance(entry, dict) else entry
+        if isinstance(listed, str) and listed in wanted:
+            reason = entry.get("revocationReason") if isinstance(entry, dict) else None
+            run.status = "revoked"
+            run.check(
+                "status", False, "the assertion is on the issuer's revocation list" + (f": {reason}" if reason else "")
+            )
+            return
+    run.status = "active"
+    run.check("status", True, "not on the issuer's revocation list")
+
+
 def _ob2_window(run: Run, assertion: dict[str, Any]) -> None:
     try:
         expires = _parse_time(assertion.get("expires"))
@@ -476,7 +708,7 @@ def _ob2_window(run: Run, assertion: dict[str, Any]) -> None:
 def _ob2_recipient(assertion: dict[str, Any], recipient: str | None) -> bool | None:
     if recipient is None:
         return None
-    given = assertion.get("recipient") or {}
+    given = _object(assertion.get("recipient"))
     identity = str(given.get("identity", ""))
     if given.get("hashed"):
         return identity == docs.email_identity(recipient, str(given.get("salt") or ""))
