@@ -173,3 +173,37 @@ async def make_app(
         for conn, trans in opened:
             await trans.rollback()
             await conn.close()
+
+
+@pytest.fixture
+async def make_committing_app(database_urls: dict[str, str], data_dir: Path) -> AsyncIterator[AppFactory]:
+    """``await make_committing_app("badges", **settings)`` → an app on an engine of its own whose
+    requests each run in their own transaction on their own connection, committed as in
+    production.
+
+    Only for races: requests that must meet inside the database (one Idempotency-Key sent
+    twice at once, two registrations for the last seat). ``make_app`` cannot show those, since
+    all of its requests share one connection and one transaction; every other test uses it.
+
+    What such a test writes is committed and stays in this session's databases, so it works in
+    a tenant of its own (``str(uuid.uuid4())``) and asserts only on that tenant's rows. On
+    SQLite it must not also write through a ``make_app`` app of the same service: that test
+    transaction keeps the file's write lock until teardown, and the committing app's writers
+    would wait for it. The engines belong to this fixture (not to the apps' lifespans) and are
+    disposed at teardown. Serve the app with ``LiveServer`` and line the racing requests up
+    with ``StartingGate`` (tests/support.py) so that they really overlap.
+    """
+    made: list[AsyncEngine] = []
+
+    async def factory(service: str, **overrides: Any) -> FastAPI:
+        settings = make_settings(service, database_urls[service], data_dir, **overrides)
+        engine = create_engine(settings.database_url, schema=settings.db_schema, pool_size=settings.db_pool_size)
+        made.append(engine)
+        # No sessionmaker: the app makes its own on this engine, one committed session per request.
+        return create_app(service, settings, engine=engine)
+
+    try:
+        yield factory
+    finally:
+        for engine in made:
+            await engine.dispose()

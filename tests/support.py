@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import uvicorn
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shared.settings import ServiceSettings
 
@@ -105,6 +106,52 @@ class LiveServer:
             await self.task
             self.task = None
         self.sock.close()
+
+
+class StartingGate:
+    """Holds the next ``runners`` HTTP requests to an app until all of them have arrived, then
+    lets them in together: a race test's requests really overlap inside the app and its
+    database instead of happening to run one after another.
+
+    Made before the app starts (it adds a middleware). Requests pass straight through until
+    ``arm(runners)``, and again once those runners are in, so setup and checks are not held.
+    """
+
+    def __init__(self, app: FastAPI, *, timeout_s: float = 10.0) -> None:
+        self.timeout_s = timeout_s
+        self._barrier: asyncio.Barrier | None = None
+        self._places = 0
+        app.add_middleware(_Gated, gate=self)
+
+    def arm(self, runners: int) -> None:
+        self._barrier = asyncio.Barrier(runners)
+        self._places = runners
+
+    async def line_up(self) -> None:
+        barrier = self._barrier
+        if barrier is None:
+            return
+        self._places -= 1
+        if self._places == 0:
+            self._barrier = None
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                await barrier.wait()
+        except TimeoutError:
+            await barrier.abort()
+            late = f"the {barrier.parties} racing requests did not all arrive in {self.timeout_s}s"
+            raise RuntimeError(late) from None
+
+
+class _Gated:
+    def __init__(self, app: ASGIApp, gate: StartingGate) -> None:
+        self.app = app
+        self.gate = gate
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self.gate.line_up()
+        await self.app(scope, receive, send)
 
 
 RawHandler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
