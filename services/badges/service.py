@@ -358,12 +358,23 @@ async def replay(session: AsyncSession, ctx: Context, key: str, body: BadgeCreat
 
 
 async def _open_list(session: AsyncSession, ctx: Context, issuer_id: str, purpose: str, size: int) -> StatusList:
-    found = await session.scalar(
+    """The issuer's open list for this purpose, made when there is none.
+
+    Concurrent first issues must share one new list (a list holding one badge tells whoever
+    checks it which badge that is): the maker locks the issuer row and looks again. Only the
+    rare creation pays for the lock; SQLite writers are serialized already.
+    """
+    query = (
         select(StatusList)
         .where(StatusList.issuer_id == issuer_id, StatusList.purpose == purpose, StatusList.closed.is_(False))
         .order_by(StatusList.created_at)
         .limit(1)
     )
+    found = await session.scalar(query)
+    if found is not None:
+        return found
+    await session.execute(select(Issuer.id).where(Issuer.id == issuer_id).with_for_update())
+    found = await session.scalar(query.execution_options(populate_existing=True))
     if found is not None:
         return found
     created = StatusList(
@@ -450,7 +461,7 @@ async def issue_badge(
                 session.add(badge)
                 await session.flush()
         except IntegrityError:
-            session.expunge(badge)
+            # The savepoint's rollback already took the badge out of the session.
             continue
         break
     else:

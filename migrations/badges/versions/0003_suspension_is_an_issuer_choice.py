@@ -34,14 +34,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # Badges issued without a suspension slot cannot go back to a schema that requires one, and
-    # signed credentials are never deleted to make a downgrade fit.
-    badges = sa.table("badges", sa.column("suspension_list_id", sa.String()), schema=_schema())
-    query = sa.select(sa.func.count()).select_from(badges).where(badges.c.suspension_list_id.is_(None))
-    if op.get_bind().scalar(query):
-        raise RuntimeError("badges without a suspension entry exist; they cannot be downgraded below 0003")
-    with op.batch_alter_table("badges", schema=_schema()) as batch_op:
-        batch_op.alter_column("suspension_index", existing_type=sa.Integer(), nullable=False)
-        batch_op.alter_column("suspension_list_id", existing_type=sa.String(length=36), nullable=False)
+    # Badges issued after 0003 may have no suspension slot, and signed credentials are never
+    # deleted nor re-signed to fit a downgrade: the slot columns stay nullable (the older code
+    # then cannot suspend those badges, which their credentials could not express anyway).
     with op.batch_alter_table("issuers", schema=_schema()) as batch_op:
         batch_op.drop_column("suspendable")

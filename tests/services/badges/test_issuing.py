@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import json
 
+import pytest
+
 from tests.services.badges.conftest import ACHIEVEMENT, Badges
 
 
@@ -190,3 +192,20 @@ async def test_badges_are_listed_newest_first_with_filters_and_a_cursor(badges: 
     assert [b["id"] for b in suspended["items"]] == [second["id"]]
     assert bad_cursor.status_code == 400
     assert "ob2_assertion" not in third["links"], "a DID-only recipient gets OB 3.0 only"
+
+
+async def test_a_taken_status_index_is_drawn_again(
+    badges: Badges, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.badges import service
+
+    draws = iter([5, 5, 7])  # the second badge first draws the first badge's index
+    monkeypatch.setattr(service.secrets, "randbelow", lambda _n: next(draws))
+    issuer = await badges.issuer()
+    achievement = await badges.achievement(issuer["id"])
+    first = await badges.issue(achievement["id"])
+    second = await badges.issue(achievement["id"])
+    assert first.status_code == 201, first.text
+    assert second.status_code == 201, second.text
+    indexes = [b.json()["credential"]["credentialStatus"]["statusListIndex"] for b in (first, second)]
+    assert indexes == ["5", "7"]
