@@ -23,7 +23,7 @@ from shared.db import create_engine, create_sessionmaker
 from shared.docs import mount_docs
 from shared.health import database_check, health_router
 from shared.logging import configure_logging
-from shared.middleware import RequestContextMiddleware
+from shared.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from shared.outbox import (
     DispatchPolicy,
     EventHandler,
@@ -148,6 +148,7 @@ def build_service_app(
     app.state.engine = engine
     app.state.sessionmaker = maker
     install_problem_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(RequestContextMiddleware)
     app.state.database_check = database_check(
         engine=engine, service=spec.name, schema=settings.db_schema, timeout_s=settings.readiness_timeout_s

@@ -16,7 +16,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.logging import request_id_var
-from shared.problems import PROBLEM_JSON, BadRequest, InternalError
+from shared.problems import PROBLEM_JSON, BadRequest, InternalError, PayloadTooLarge
 
 REQUEST_ID_HEADER = b"x-request-id"
 # A caller's id is kept only when it is short and plain, so it cannot forge log lines.
@@ -118,3 +118,65 @@ async def _send_opaque_500(send: Any, path: str, request_id: str) -> None:
         }
     )
     await send({"type": "http.response.body", "body": payload})
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimitMiddleware:
+    """Refuses a request body over ``max_bytes`` with a 413 problem, before it is read into memory.
+
+    A declared ``Content-Length`` over the limit is refused at once; a chunked body is counted
+    as it arrives, and whatever answer the app was about to give is replaced by the 413.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope["headers"]:
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                await self._refuse(scope, send)
+                return
+        received = 0
+        exceeded = False
+        started = False
+
+        async def counted() -> Message:
+            nonlocal received, exceeded
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    exceeded = True
+                    raise _BodyTooLarge
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if exceeded:
+                if message["type"] == "http.response.start" and not started:
+                    started = True
+                    await self._refuse(scope, send)
+                return
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, guarded_send)
+        except _BodyTooLarge:
+            if not started:
+                await self._refuse(scope, send)
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        problem = PayloadTooLarge(f"the request body is larger than {self.max_bytes} bytes", max_bytes=self.max_bytes)
+        request_id = scope.get("state", {}).get("request_id")
+        body = json.dumps(problem.to_dict(instance=scope["path"], request_id=request_id)).encode()
+        headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 413, "headers": [*headers, (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})

@@ -113,10 +113,14 @@ async def _run_async(url: str, metadata: MetaData, schema: str) -> None:
 
 
 def _run_sync(connection: Connection, metadata: MetaData, schema: str, sqlite: bool) -> None:
+    # Objects a migration made by hand that the ORM cannot describe (e.g. a full-text index);
+    # a service names them in ``metadata.info["unmanaged"]`` so autogenerate leaves them alone.
+    unmanaged = frozenset(metadata.info.get("unmanaged", ()))
+
     def include_name(name: str | None, type_: str, _parent: Any) -> bool:
         if type_ == "schema":
             return name == schema
-        return True
+        return name not in unmanaged
 
     context.configure(
         connection=connection,

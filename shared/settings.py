@@ -51,6 +51,8 @@ class ServiceSettings(BaseSettings):
     log_json: bool = True
     # Readiness: how long a DB ping may take before the service reports itself not ready.
     readiness_timeout_s: float = Field(default=2.0, gt=0)
+    # Larger request bodies are refused with 413 before they are read (CASE packages, uploads).
+    max_request_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
 
     # Outbox dispatcher (see shared/outbox.py and docs/decisions/0004-outbox.md).
     outbox_enabled: bool = True

@@ -5,12 +5,17 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Query, Request, Response
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.catalog import case, service
-from services.catalog.models import Framework, FrameworkItem, OutboxEvent
+from services.catalog import case, offerings_api, pathways_api, service, sessions_api
+from services.catalog.deps import IdPath, Reader, SessionDep, Writer
+from services.catalog.models import (
+    Framework,
+    FrameworkItem,
+    OutboxEvent,
+)
 from services.catalog.schemas import (
     AssociationRead,
     FrameworkFetch,
@@ -23,25 +28,24 @@ from services.catalog.schemas import (
 )
 from services.catalog.settings import CatalogSettings
 from shared.app import get_session
-from shared.auth import Principal, require_scopes, whoami_router
+from shared.auth import whoami_router
 from shared.outbox_ops import outbox_ops_router
 from shared.problems import FieldError, NotFound, UnprocessableContent
 from shared.safefetch import FetchRefused, fetch
 from shared.tenancy import get_in_tenant, in_tenant
 
 # Everything a client can reach without a token, beyond the standard health checks and the
-# internal event inbox (shared.app.STANDARD_PUBLIC_ROUTES). Nothing yet: badge pages, the
-# verifier and status lists join the badges service's list with their issues.
-PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset()
+# internal event inbox (shared.app.STANDARD_PUBLIC_ROUTES): a tenant's public catalog, which
+# answers 404 unless the tenant switched it on.
+PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset({("GET", "/v1/offerings-public/{tenant_id}")})
 
 router = APIRouter()
 router.include_router(outbox_ops_router(service="catalog", model=OutboxEvent, session_dependency=get_session))
 router.include_router(whoami_router("catalog"))
-
-SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
-Reader = Annotated[Principal, Depends(require_scopes("catalog:read"))]
-Writer = Annotated[Principal, Depends(require_scopes("catalog:write"))]
-IdPath = Annotated[str, Path(min_length=1, max_length=36)]
+router.include_router(offerings_api.router)
+router.include_router(sessions_api.router)
+router.include_router(pathways_api.router)
+public_router = offerings_api.public_router
 
 
 # --- competency frameworks (CASE) -------------------------------------------------------------

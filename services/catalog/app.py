@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.catalog import case
-from services.catalog.api import router
+from services.catalog.api import public_router, router
 from services.catalog.models import InboxEvent, OutboxEvent
 from services.catalog.service import EVENT_HANDLERS, import_package
 from services.catalog.settings import CatalogSettings
@@ -43,6 +43,7 @@ SPEC = ServiceSpec(
     outbox_model=OutboxEvent,
     inbox_model=InboxEvent,
     routers=[router],
+    public_routers=[public_router],
     event_handlers=EVENT_HANDLERS,
     lifespan=_dev_seed,
 )

@@ -13,8 +13,9 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.catalog import offerings
 from services.catalog.case import Package
-from services.catalog.models import Framework, FrameworkAssociation, FrameworkItem
+from services.catalog.models import Framework, FrameworkAssociation, FrameworkItem, Offering, OfferingAlignment
 from shared.db import utcnow
 from shared.outbox import EventHandler
 from shared.tenancy import in_tenant
@@ -65,6 +66,12 @@ async def import_package(session: AsyncSession, tenant_id: str, package: Package
     for identifier in package.items:
         ids.setdefault(identifier, str(uuid.uuid4()))
     gone = [row.id for identifier, row in existing.items() if identifier not in package.items]
+    # Offerings aligned to this framework carry its statements in their search words.
+    aligned = list(
+        await session.scalars(
+            select(OfferingAlignment.offering_id).distinct().where(OfferingAlignment.item_id.in_(list(ids.values())))
+        )
+    )
     if gone:
         await session.execute(delete(FrameworkItem).where(FrameworkItem.id.in_(gone)))
     for identifier, item in package.items.items():
@@ -97,6 +104,8 @@ async def import_package(session: AsyncSession, tenant_id: str, package: Package
             )
         )
     await session.flush()
+    for offering in await session.scalars(select(Offering).where(Offering.id.in_(aligned))):
+        await offerings.reindex(session, offering)
     return ImportResult(framework, created, len(package.items), len(package.associations))
 
 

@@ -16,6 +16,8 @@ UPSTREAMS = ("catalog", "credentials", "badges")
 DEFAULT_ROUTES: dict[str, str] = {
     "/v1/frameworks": "catalog",
     "/v1/offerings": "catalog",
+    "/v1/offerings-settings": "catalog",
+    "/v1/offerings-public": "catalog",
     "/v1/sessions": "catalog",
     "/v1/registrations": "catalog",
     "/v1/pathways": "catalog",

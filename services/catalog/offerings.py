@@ -1,0 +1,320 @@
+"""Offerings: the catalog's menu. Lifecycle draft → published → retired, optimistic concurrency
+by ``revision`` (the ETag), competency alignments to the tenant's framework items, and the
+search document kept in step with every change (services/catalog/search.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.catalog import search
+from services.catalog.errors import PreconditionFailed, WrongState
+from services.catalog.models import (
+    CatalogPreferences,
+    FrameworkItem,
+    Offering,
+    OfferingAlignment,
+    OfferingAudience,
+    OfferingSession,
+)
+from services.catalog.schemas import OfferingCreate, OfferingUpdate
+from shared.db import utcnow
+from shared.problems import FieldError, UnprocessableContent
+from shared.tenancy import get_in_tenant
+
+_AUDIENCE_KINDS = {"roles": "role", "grade_bands": "grade_band", "subjects": "subject"}
+
+# Which lifecycle action may follow which status.
+_TRANSITIONS = {"publish": ({"draft"}, "published"), "retire": ({"draft", "published"}, "retired")}
+
+
+def etag(offering: Offering) -> str:
+    return f'"{offering.id}.{offering.revision}"'
+
+
+def check_if_match(offering: Offering, if_match: str | None) -> None:
+    """RFC 9110 §13.1.1: a change naming another revision than the current one is refused."""
+    if if_match is None:
+        return
+    given = [tag.strip().removeprefix("W/") for tag in if_match.split(",")]
+    if "*" not in given and etag(offering) not in given:
+        raise PreconditionFailed(
+            f"the offering changed since you read it (now revision {offering.revision}); read it again and retry",
+            current_etag=etag(offering),
+        )
+
+
+async def _items(session: AsyncSession, tenant_id: str, ids: Sequence[str], pointer: str) -> list[FrameworkItem]:
+    """The tenant's framework items with these ids; unknown ones are a 422 naming each."""
+    unique = list(dict.fromkeys(ids))
+    if not unique:
+        return []
+    found = {
+        row.id: row
+        for row in await session.scalars(
+            select(FrameworkItem).where(FrameworkItem.tenant_id == tenant_id, FrameworkItem.id.in_(unique))
+        )
+    }
+    errors = [
+        FieldError(pointer=f"{pointer}/{i}", detail=f"no competency {item_id} in this tenant's frameworks")
+        for i, item_id in enumerate(ids)
+        if item_id not in found
+    ]
+    if errors:
+        raise UnprocessableContent("unknown competencies", errors=errors)
+    return [found[item_id] for item_id in unique]
+
+
+async def _check_prerequisites(
+    session: AsyncSession, tenant_id: str, offering_id: str, prerequisites: dict[str, Any]
+) -> None:
+    offering_ids = list(prerequisites.get("offering_ids", []))
+    known = set(
+        await session.scalars(
+            select(Offering.id).where(Offering.tenant_id == tenant_id, Offering.id.in_(offering_ids or ["-"]))
+        )
+    )
+    errors = [
+        FieldError(
+            pointer=f"/body/prerequisites/offering_ids/{i}",
+            detail="an offering cannot require itself" if oid == offering_id else f"no offering {oid} in this tenant",
+        )
+        for i, oid in enumerate(offering_ids)
+        if oid == offering_id or oid not in known
+    ]
+    if errors:
+        raise UnprocessableContent("unknown prerequisites", errors=errors)
+    await _items(session, tenant_id, prerequisites.get("competency_ids", []), "/body/prerequisites/competency_ids")
+
+
+async def _set_alignments(session: AsyncSession, offering: Offering, items: list[FrameworkItem]) -> None:
+    await session.execute(delete(OfferingAlignment).where(OfferingAlignment.offering_id == offering.id))
+    session.add_all([OfferingAlignment(id=str(uuid.uuid4()), offering_id=offering.id, item_id=i.id) for i in items])
+
+
+async def _set_audience(session: AsyncSession, offering: Offering) -> None:
+    await session.execute(delete(OfferingAudience).where(OfferingAudience.offering_id == offering.id))
+    rows = {
+        (kind, value.strip().lower())
+        for field_name, kind in _AUDIENCE_KINDS.items()
+        for value in offering.audience.get(field_name, [])
+    }
+    session.add_all(
+        [OfferingAudience(id=str(uuid.uuid4()), offering_id=offering.id, kind=k, value=v) for k, v in sorted(rows)]
+    )
+
+
+async def aligned_items(session: AsyncSession, offering_ids: Sequence[str]) -> dict[str, list[FrameworkItem]]:
+    rows = await session.execute(
+        select(OfferingAlignment.offering_id, FrameworkItem)
+        .join(FrameworkItem, FrameworkItem.id == OfferingAlignment.item_id)
+        .where(OfferingAlignment.offering_id.in_(list(offering_ids) or ["-"]))
+        .order_by(FrameworkItem.human_coding_scheme, FrameworkItem.id)
+    )
+    found: dict[str, list[FrameworkItem]] = {oid: [] for oid in offering_ids}
+    for offering_id, item in rows:
+        found[offering_id].append(item)
+    return found
+
+
+async def reindex(session: AsyncSession, offering: Offering) -> None:
+    """Rewrite the offering's search words from its fields, tags and aligned statements."""
+    items = (await aligned_items(session, [offering.id]))[offering.id]
+    offering.search_title, offering.search_body = search.document(
+        offering, offering.tags, [i.full_statement for i in items]
+    )
+    await session.flush()
+    await search.write_index(session, offering)
+
+
+async def create_offering(session: AsyncSession, tenant_id: str, body: OfferingCreate) -> Offering:
+    now = utcnow()
+    offering_id = str(uuid.uuid4())
+    items = await _items(session, tenant_id, body.competency_ids, "/body/competency_ids")
+    await _check_prerequisites(session, tenant_id, offering_id, body.prerequisites.model_dump())
+    offering = Offering(
+        id=offering_id,
+        tenant_id=tenant_id,
+        status="draft",
+        revision=1,
+        offering_type=body.offering_type,
+        title=body.title,
+        summary=body.summary,
+        description=body.description,
+        modality=body.modality,
+        pacing=body.pacing,
+        group_format=body.group_format,
+        duration_minutes=body.duration_minutes,
+        credits=body.credits,
+        level=body.level,
+        audience=body.audience.model_dump(),
+        prerequisites=body.prerequisites.model_dump(),
+        provider_kind=body.provider.kind,
+        provider_name=body.provider.name,
+        provider_number=body.provider.number,
+        cost_cents=body.cost_cents,
+        stipend_cents=body.stipend_cents,
+        currency=body.currency,
+        tags=list(dict.fromkeys(body.tags)),
+        credential_design_id=body.credential_design_id,
+        search_rowid=search.search_rowid(offering_id),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(offering)
+    await session.flush()
+    await _set_alignments(session, offering, items)
+    await _set_audience(session, offering)
+    await reindex(session, offering)
+    return offering
+
+
+_REQUIRED = ("offering_type", "title", "modality", "pacing", "group_format", "duration_minutes", "provider")
+_LISTS = ("audience", "prerequisites", "competency_ids", "tags")
+
+
+async def update_offering(
+    session: AsyncSession, tenant_id: str, offering_id: str, body: OfferingUpdate, if_match: str | None
+) -> Offering:
+    offering = await get_in_tenant(session, Offering, offering_id, tenant_id, noun="offering")
+    check_if_match(offering, if_match)
+    if offering.status == "retired":
+        raise WrongState("a retired offering cannot be edited", current_status=offering.status, allowed_actions=[])
+    given = body.model_fields_set
+    nulled = [name for name in (*_REQUIRED, *_LISTS) if name in given and getattr(body, name) is None]
+    if nulled:
+        raise UnprocessableContent(
+            "required fields cannot be removed",
+            errors=[FieldError(pointer=f"/body/{name}", detail="may not be null") for name in nulled],
+        )
+    if "competency_ids" in given and body.competency_ids is not None:
+        await _set_alignments(
+            session, offering, await _items(session, tenant_id, body.competency_ids, "/body/competency_ids")
+        )
+    if "prerequisites" in given and body.prerequisites is not None:
+        await _check_prerequisites(session, tenant_id, offering.id, body.prerequisites.model_dump())
+        offering.prerequisites = body.prerequisites.model_dump()
+    if "audience" in given and body.audience is not None:
+        offering.audience = body.audience.model_dump()
+        await _set_audience(session, offering)
+    if "provider" in given and body.provider is not None:
+        offering.provider_kind = body.provider.kind
+        offering.provider_name = body.provider.name
+        offering.provider_number = body.provider.number
+    if "tags" in given and body.tags is not None:
+        offering.tags = list(dict.fromkeys(body.tags))
+    for name in (
+        "offering_type",
+        "title",
+        "summary",
+        "description",
+        "modality",
+        "pacing",
+        "group_format",
+        "duration_minutes",
+        "credits",
+        "level",
+        "cost_cents",
+        "stipend_cents",
+        "currency",
+        "credential_design_id",
+    ):
+        if name in given:
+            setattr(offering, name, getattr(body, name))
+    offering.revision += 1
+    offering.updated_at = utcnow()
+    await reindex(session, offering)
+    return offering
+
+
+async def change_status(
+    session: AsyncSession, tenant_id: str, offering_id: str, action: str, if_match: str | None
+) -> Offering:
+    offering = await get_in_tenant(session, Offering, offering_id, tenant_id, noun="offering")
+    check_if_match(offering, if_match)
+    sources, target = _TRANSITIONS[action]
+    if offering.status not in sources:
+        allowed = [name for name, (src, _) in _TRANSITIONS.items() if offering.status in src]
+        raise WrongState(
+            f"the offering is {offering.status}: {action} is not possible",
+            current_status=offering.status,
+            allowed_actions=allowed,
+        )
+    offering.status = target
+    offering.revision += 1
+    offering.updated_at = utcnow()
+    if target == "published" and offering.published_at is None:
+        offering.published_at = offering.updated_at
+    await session.flush()
+    return offering
+
+
+async def next_sessions(session: AsyncSession, offering_ids: Sequence[str], now: dt.datetime) -> dict[str, Any]:
+    """Each offering's soonest upcoming scheduled session (id, start, open seats)."""
+    rows = await session.execute(
+        select(
+            OfferingSession.offering_id,
+            OfferingSession.id,
+            OfferingSession.starts_at,
+            OfferingSession.capacity - OfferingSession.seats_taken,
+        )
+        .where(
+            OfferingSession.offering_id.in_(list(offering_ids) or ["-"]),
+            OfferingSession.status == "scheduled",
+            OfferingSession.starts_at >= now,
+        )
+        .order_by(OfferingSession.offering_id, OfferingSession.starts_at, OfferingSession.id)
+    )
+    found: dict[str, Any] = {}
+    for offering_id, session_id, starts_at, seats_open in rows:
+        found.setdefault(offering_id, {"id": session_id, "starts_at": starts_at, "seats_open": int(seats_open)})
+    return found
+
+
+async def descendants(session: AsyncSession, tenant_id: str, item_ids: Sequence[str]) -> list[str]:
+    """The items and every item below them in their frameworks' trees (isChildOf)."""
+    if not item_ids:
+        return []
+    frameworks = set(
+        await session.scalars(
+            select(FrameworkItem.framework_id).where(
+                FrameworkItem.tenant_id == tenant_id, FrameworkItem.id.in_(list(item_ids))
+            )
+        )
+    )
+    children: dict[str | None, list[str]] = {}
+    for item_id, parent_id in await session.execute(
+        select(FrameworkItem.id, FrameworkItem.parent_id).where(FrameworkItem.framework_id.in_(frameworks or {"-"}))
+    ):
+        children.setdefault(parent_id, []).append(item_id)
+    found: list[str] = []
+    stack = list(item_ids)
+    seen: set[str] = set()
+    while stack:
+        current = stack.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        found.append(current)
+        stack.extend(children.get(current, []))
+    return found
+
+
+async def preferences(session: AsyncSession, tenant_id: str) -> CatalogPreferences | None:
+    return await session.get(CatalogPreferences, tenant_id)
+
+
+async def set_preferences(session: AsyncSession, tenant_id: str, *, public_catalog: bool) -> CatalogPreferences:
+    row = await session.get(CatalogPreferences, tenant_id)
+    if row is None:
+        row = CatalogPreferences(tenant_id=tenant_id, public_catalog=public_catalog, updated_at=utcnow())
+        session.add(row)
+    row.public_catalog = public_catalog
+    row.updated_at = utcnow()
+    await session.flush()
+    return row

@@ -1,0 +1,300 @@
+"""Sessions of offerings, registrations with capacity and a waitlist, and attendance.
+
+The last seat goes to exactly one request: a seat is taken only by a conditional
+``UPDATE sessions SET seats_taken = seats_taken + 1 WHERE id = … AND seats_taken < capacity``.
+PostgreSQL serializes concurrent updates of the row and re-checks the condition after the wait;
+SQLite serializes writers (BEGIN IMMEDIATE). Whoever's update changes no row is waitlisted.
+Cancelling a seat frees it and, in the same transaction, promotes the oldest waitlisted
+registration through the same conditional update.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.catalog.errors import RegistrationClosed, WrongState
+from services.catalog.models import Attendance, Offering, OfferingSession, OutboxEvent, Registration
+from services.catalog.schemas import AttendanceEntry, SessionCreate
+from shared.db import utcnow
+from shared.outbox import enqueue
+from shared.problems import Conflict, FieldError, NotFound, UnprocessableContent
+from shared.tenancy import get_in_tenant
+
+ATTENDED = "session.attended"
+
+
+def zone(name: str, pointer: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise UnprocessableContent(
+            f"unknown time zone {name!r}",
+            errors=[FieldError(pointer=pointer, detail="an IANA name such as America/Chicago")],
+        ) from exc
+
+
+def _aware(value: dt.datetime, pointer: str, errors: list[FieldError]) -> dt.datetime:
+    if value.tzinfo is None:
+        errors.append(FieldError(pointer=pointer, detail="give an offset (e.g. Z or -05:00): the time is ambiguous"))
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+async def create_session(
+    session: AsyncSession, tenant_id: str, offering_id: str, body: SessionCreate
+) -> OfferingSession:
+    offering = await get_in_tenant(session, Offering, offering_id, tenant_id, noun="offering")
+    if offering.status == "retired":
+        raise WrongState("a retired offering gets no new sessions", current_status=offering.status, allowed_actions=[])
+    zone(body.time_zone, "/body/time_zone")
+    errors: list[FieldError] = []
+    starts = _aware(body.starts_at, "/body/starts_at", errors)
+    ends = _aware(body.ends_at, "/body/ends_at", errors)
+    opens = (
+        _aware(body.registration_opens_at, "/body/registration_opens_at", errors)
+        if body.registration_opens_at
+        else None
+    )
+    closes = (
+        _aware(body.registration_closes_at, "/body/registration_closes_at", errors)
+        if body.registration_closes_at
+        else None
+    )
+    if ends <= starts:
+        errors.append(FieldError(pointer="/body/ends_at", detail="must be after starts_at"))
+    if opens and closes and closes <= opens:
+        errors.append(FieldError(pointer="/body/registration_closes_at", detail="must be after registration_opens_at"))
+    if closes and closes > ends:
+        errors.append(FieldError(pointer="/body/registration_closes_at", detail="must not be after the session ends"))
+    if not body.location and not body.online_url:
+        errors.append(FieldError(pointer="/body/location", detail="give a location, an online_url, or both"))
+    if errors:
+        raise UnprocessableContent("the session is not valid", errors=errors)
+    now = utcnow()
+    row = OfferingSession(
+        id=str(uuid.uuid4()),
+        tenant_id=tenant_id,
+        offering_id=offering.id,
+        title=body.title,
+        starts_at=starts,
+        ends_at=ends,
+        time_zone=body.time_zone,
+        location=body.location,
+        online_url=body.online_url,
+        capacity=body.capacity,
+        seats_taken=0,
+        registration_opens_at=opens,
+        registration_closes_at=closes,
+        status="scheduled",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def waitlisted_counts(session: AsyncSession, session_ids: list[str]) -> dict[str, int]:
+    rows = await session.execute(
+        select(Registration.session_id, func.count())
+        .where(Registration.session_id.in_(session_ids or ["-"]), Registration.status == "waitlisted")
+        .group_by(Registration.session_id)
+    )
+    return {sid: int(n) for sid, n in rows}
+
+
+async def _take_seat(session: AsyncSession, session_id: str) -> bool:
+    result = await session.execute(
+        update(OfferingSession)
+        .where(OfferingSession.id == session_id, OfferingSession.seats_taken < OfferingSession.capacity)
+        .values(seats_taken=OfferingSession.seats_taken + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return isinstance(result, CursorResult) and bool(result.rowcount)
+
+
+async def _free_seat(session: AsyncSession, session_id: str) -> None:
+    await session.execute(
+        update(OfferingSession)
+        .where(OfferingSession.id == session_id, OfferingSession.seats_taken > 0)
+        .values(seats_taken=OfferingSession.seats_taken - 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def register(
+    session: AsyncSession, tenant_id: str, session_id: str, educator_id: str, now: dt.datetime | None = None
+) -> tuple[Registration, bool]:
+    """Register, or waitlist when full. Returns the registration and whether it is new; asking
+    again while registered or waitlisted changes nothing (the same answer, 200)."""
+    now = now or utcnow()
+    scheduled = await get_in_tenant(session, OfferingSession, session_id, tenant_id, noun="session")
+    existing = await session.scalar(
+        select(Registration).where(Registration.session_id == session_id, Registration.educator_id == educator_id)
+    )
+    if existing is not None and existing.status in {"registered", "waitlisted"}:
+        return existing, False
+    if scheduled.status != "scheduled":
+        raise RegistrationClosed("the session was cancelled")
+    if scheduled.registration_opens_at and now < scheduled.registration_opens_at:
+        raise RegistrationClosed(f"registration opens at {scheduled.registration_opens_at.isoformat()}")
+    closes = scheduled.registration_closes_at or scheduled.starts_at
+    if now >= closes:
+        raise RegistrationClosed(f"registration closed at {closes.isoformat()}")
+    offering = await session.get(Offering, scheduled.offering_id)
+    if offering is None or offering.status != "published":
+        raise RegistrationClosed("the offering is not published")
+
+    seated = await _take_seat(session, session_id)
+    row = existing or Registration(
+        id=str(uuid.uuid4()), tenant_id=tenant_id, session_id=session_id, educator_id=educator_id
+    )
+    row.status = "registered" if seated else "waitlisted"
+    row.requested_at = now
+    row.registered_at = now if seated else None
+    row.cancelled_at = None
+    row.promoted_from_waitlist = False
+    if existing is None:
+        try:
+            async with session.begin_nested():
+                session.add(row)
+                await session.flush()
+        except IntegrityError as exc:
+            # The same educator, registering twice at once: the other request holds the row.
+            raise Conflict("a registration for this educator is being made; retry to see it", retryable=True) from exc
+    await session.flush()
+    return row, True
+
+
+async def waitlist_position(session: AsyncSession, row: Registration) -> int | None:
+    if row.status != "waitlisted":
+        return None
+    ahead = await session.scalar(
+        select(func.count()).where(
+            Registration.session_id == row.session_id,
+            Registration.status == "waitlisted",
+            (Registration.requested_at < row.requested_at)
+            | ((Registration.requested_at == row.requested_at) & (Registration.id < row.id)),
+        )
+    )
+    return int(ahead or 0) + 1
+
+
+async def cancel(
+    session: AsyncSession, tenant_id: str, session_id: str, registration_id: str
+) -> tuple[Registration, Registration | None]:
+    """Cancel a registration; a freed seat goes to the first on the waitlist, in this transaction."""
+    await get_in_tenant(session, OfferingSession, session_id, tenant_id, noun="session")
+    row = await session.get(Registration, registration_id)
+    if row is None or row.session_id != session_id or row.tenant_id != tenant_id:
+        raise NotFound(f"no registration {registration_id} for this session")
+    if row.status == "cancelled":
+        raise WrongState("the registration is already cancelled", current_status=row.status, allowed_actions=[])
+    # Conditional: of two concurrent cancellations of one seat, only one frees it.
+    result = await session.execute(
+        update(Registration)
+        .where(Registration.id == row.id, Registration.status == row.status)
+        .values(status="cancelled", cancelled_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if not (isinstance(result, CursorResult) and result.rowcount):
+        raise WrongState(
+            "the registration changed meanwhile; read it again", current_status=row.status, allowed_actions=[]
+        )
+    was_seated = row.status == "registered"
+    await session.refresh(row)
+    promoted = None
+    if was_seated:
+        await _free_seat(session, session_id)
+        promoted = await _promote(session, session_id)
+    return row, promoted
+
+
+async def _promote(session: AsyncSession, session_id: str) -> Registration | None:
+    while True:
+        first = await session.scalar(
+            select(Registration)
+            .where(Registration.session_id == session_id, Registration.status == "waitlisted")
+            .order_by(Registration.requested_at, Registration.id)
+            .limit(1)
+        )
+        if first is None or not await _take_seat(session, session_id):
+            return None
+        result = await session.execute(
+            update(Registration)
+            .where(Registration.id == first.id, Registration.status == "waitlisted")
+            .values(status="registered", registered_at=utcnow(), promoted_from_waitlist=True)
+            .execution_options(synchronize_session=False)
+        )
+        if isinstance(result, CursorResult) and result.rowcount:
+            await session.refresh(first)
+            return first
+        # Someone else promoted or cancelled that one first: give the seat back, try the next.
+        await _free_seat(session, session_id)
+
+
+async def record_attendance(
+    session: AsyncSession, tenant_id: str, session_id: str, entries: list[AttendanceEntry], recorded_by: str
+) -> list[Attendance]:
+    """Record (or correct) minutes per educator; each writes a ``session.attended`` event in this
+    transaction. A correction sends the event again with the same ``attendance_id`` and the new
+    minutes, so the receiver keeps one ledger entry per attendance, not one per event."""
+    scheduled = await get_in_tenant(session, OfferingSession, session_id, tenant_id, noun="session")
+    length = int((scheduled.ends_at - scheduled.starts_at).total_seconds() // 60)
+    errors = [
+        FieldError(pointer=f"/body/entries/{i}/minutes", detail=f"more than the session's {length} minutes")
+        for i, entry in enumerate(entries)
+        if entry.minutes > length
+    ]
+    seen: set[str] = set()
+    for i, entry in enumerate(entries):
+        if entry.educator_id in seen:
+            errors.append(FieldError(pointer=f"/body/entries/{i}/educator_id", detail="listed twice"))
+        seen.add(entry.educator_id)
+    if errors:
+        raise UnprocessableContent("the attendance is not valid; nothing was recorded", errors=errors)
+    local_day = scheduled.starts_at.astimezone(ZoneInfo(scheduled.time_zone)).date()
+    now = utcnow()
+    recorded: list[Attendance] = []
+    for entry in entries:
+        row = await session.scalar(
+            select(Attendance).where(Attendance.session_id == session_id, Attendance.educator_id == entry.educator_id)
+        )
+        if row is None:
+            row = Attendance(
+                id=str(uuid.uuid4()),
+                tenant_id=tenant_id,
+                session_id=session_id,
+                offering_id=scheduled.offering_id,
+                educator_id=entry.educator_id,
+            )
+            session.add(row)
+        row.minutes = entry.minutes
+        row.attended_on = entry.attended_on or local_day
+        row.recorded_at = now
+        row.recorded_by = recorded_by
+        await session.flush()
+        await enqueue(
+            session,
+            OutboxEvent,
+            event_type=ATTENDED,
+            source="catalog",
+            tenant_id=tenant_id,
+            payload={
+                "attendance_id": row.id,
+                "educator_id": row.educator_id,
+                "offering_id": row.offering_id,
+                "session_id": row.session_id,
+                "minutes": row.minutes,
+                "date": row.attended_on.isoformat(),
+            },
+        )
+        recorded.append(row)
+    return recorded

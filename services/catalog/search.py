@@ -1,0 +1,319 @@
+"""Offering search: one interface over PostgreSQL full text (tsvector + GIN) and SQLite FTS5.
+
+Both backends must answer the same query with the same offerings, so neither tokenizes or stems
+on its own: Python turns text into normalized words once (``words``), the index stores those
+words (``Offering.search_title`` / ``search_body``), and a query is normalized the same way.
+PostgreSQL indexes them with the ``simple`` configuration (no stemming of its own), SQLite with
+FTS5's ``unicode61`` tokenizer; every query word must match (AND), the last one as a prefix, so
+typing "formative assess" finds "formative assessment".
+
+Relevance differs only in the ranking function (``ts_rank`` with title weight A against FTS5's
+``bm25`` with the title column weighted ten times); both rank a title match above a body match. Ties
+and every other sort are broken by id, so pages are stable.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+import re
+import unicodedata
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, Subquery, exists, func, literal_column, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.catalog.models import (
+    Offering,
+    OfferingAlignment,
+    OfferingAudience,
+    OfferingSession,
+)
+from shared.problems import BadRequest
+
+# Words too common to help a search; dropped from documents and queries alike.
+STOP_WORDS = frozenset(
+    {"a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "in", "into", "is", "it", "its", "of"}
+    | {"on", "or", "that", "the", "their", "this", "to", "was", "were", "will", "with"}
+)
+_WORD = re.compile(r"[0-9a-z]+")
+# A light English suffix rule set (not a full stemmer): plural and verb endings, so that
+# "assessments" finds "assessment" and "coaching" finds "coach". Applied identically to
+# documents and queries, which is what keeps both backends' answers the same.
+_SUFFIXES = (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("es", ""), ("s", ""))
+
+FACETS = ("offering_type", "modality", "pacing", "level", "provider_kind")
+SORTS = ("relevance", "soonest", "shortest", "newest")
+MAX_QUERY_WORDS = 12
+
+
+def _stem(word: str) -> str:
+    if len(word) <= 4 or word.isdigit():
+        return word
+    for suffix, replacement in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            if suffix == "s" and word.endswith(("ss", "us", "is")):
+                return word
+            return word[: -len(suffix)] + replacement
+    return word
+
+
+def words(value: str | None) -> list[str]:
+    """Lower-case, accents removed, split on anything not a letter or digit, stop words out."""
+    if not value:
+        return []
+    folded = unicodedata.normalize("NFKD", value.casefold())
+    ascii_only = "".join(c for c in folded if not unicodedata.combining(c))
+    return [_stem(w) for w in _WORD.findall(ascii_only) if w not in STOP_WORDS]
+
+
+def search_rowid(offering_id: str) -> int:
+    """The offering's integer key in SQLite's FTS5 table (FTS5 rows are keyed by integers):
+    60 bits of the UUID, unique in practice and enforced by a unique constraint."""
+    return int(uuid.UUID(offering_id).hex[:15], 16)
+
+
+def document(offering: Offering, tags: Iterable[str], competency_statements: Iterable[str]) -> tuple[str, str]:
+    """The normalized title words and body words (summary, description, tags, competencies)."""
+    title = " ".join(words(offering.title))
+    body_parts = [offering.summary, offering.description, " ".join(tags), *competency_statements]
+    body = " ".join(w for part in body_parts for w in words(part))
+    return title, body
+
+
+async def write_index(session: AsyncSession, offering: Offering) -> None:
+    """Bring the backend's full-text index up to date with ``offering.search_*``.
+
+    PostgreSQL's generated column follows the row by itself; SQLite's FTS5 table is written here,
+    in the same transaction as the offering.
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    await session.execute(text("DELETE FROM offering_fts WHERE rowid = :rowid"), {"rowid": offering.search_rowid})
+    await session.execute(
+        text("INSERT INTO offering_fts (rowid, search_title, search_body) VALUES (:rowid, :title, :body)"),
+        {"rowid": offering.search_rowid, "title": offering.search_title, "body": offering.search_body},
+    )
+
+
+async def drop_index(session: AsyncSession, rowid: int) -> None:
+    if session.get_bind().dialect.name == "sqlite":
+        await session.execute(text("DELETE FROM offering_fts WHERE rowid = :rowid"), {"rowid": rowid})
+
+
+# --- queries ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the caller asked for; every field narrows the result (AND), values in a list widen (OR)."""
+
+    tenant_id: str
+    statuses: tuple[str, ...] = ("published",)
+    text: str | None = None
+    offering_types: tuple[str, ...] = ()
+    modalities: tuple[str, ...] = ()
+    pacings: tuple[str, ...] = ()
+    levels: tuple[str, ...] = ()
+    provider_kinds: tuple[str, ...] = ()
+    provider: str | None = None  # name or provider number, exact (case-insensitive)
+    competency_item_ids: tuple[str, ...] = ()  # already expanded to descendants
+    min_minutes: int | None = None
+    max_minutes: int | None = None
+    audience: tuple[tuple[str, str], ...] = ()  # (kind, value): each must hold
+    has_open_seats: bool = False
+    session_from: dt.datetime | None = None
+    session_to: dt.datetime | None = None
+    now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+
+@dataclass(frozen=True)
+class Page:
+    ids: list[str]
+    total: int
+    facets: dict[str, dict[str, int]]
+    next_cursor: str | None
+    relevance: dict[str, float]
+
+
+def _query_words(value: str | None) -> list[str]:
+    found = words(value)
+    if len(found) > MAX_QUERY_WORDS:
+        raise BadRequest(f"a search may have at most {MAX_QUERY_WORDS} words", pointer="/query/q")
+    return found
+
+
+def _fts(terms: list[str]) -> Subquery:
+    """SQLite: the FTS5 rows matching every word (the last as a prefix), with their bm25 rank
+    (lower is better; the title column weighs 10 times the body)."""
+    query = " ".join(f'"{t}"' for t in terms[:-1]) + f' "{terms[-1]}"*'
+    return (
+        select(
+            literal_column("offering_fts.rowid").label("rowid"),
+            literal_column("bm25(offering_fts, 10.0, 1.0)").label("rank"),
+        )
+        .select_from(text("offering_fts"))
+        .where(text("offering_fts MATCH :fts_query").bindparams(fts_query=query.strip()))
+        .subquery("fts")
+    )
+
+
+def _tsquery(terms: list[str]) -> ColumnElement[Any]:
+    """PostgreSQL: the same words as a tsquery (AND, the last as a prefix)."""
+    return func.to_tsquery("simple", " & ".join([*terms[:-1], f"{terms[-1]}:*"]))
+
+
+_VECTOR: ColumnElement[Any] = literal_column("offerings.search_vector")
+
+
+def _upcoming_sessions(now: dt.datetime) -> Select[Any]:
+    return select(OfferingSession.id).where(
+        OfferingSession.offering_id == Offering.id,
+        OfferingSession.status == "scheduled",
+        OfferingSession.starts_at >= now,
+    )
+
+
+def _where(filters: Filters, dialect: str, terms: list[str]) -> list[ColumnElement[bool]]:
+    f = filters
+    conditions: list[ColumnElement[bool]] = [Offering.tenant_id == f.tenant_id, Offering.status.in_(f.statuses)]
+    if terms and dialect == "sqlite":
+        conditions.append(Offering.search_rowid.in_(select(_fts(terms).c.rowid)))
+    elif terms:
+        conditions.append(_VECTOR.op("@@")(_tsquery(terms)))
+    for column, values in (
+        (Offering.offering_type, f.offering_types),
+        (Offering.modality, f.modalities),
+        (Offering.pacing, f.pacings),
+        (Offering.level, f.levels),
+        (Offering.provider_kind, f.provider_kinds),
+    ):
+        if values:
+            conditions.append(column.in_(values))
+    if f.provider:
+        wanted = f.provider.strip().lower()
+        conditions.append(
+            or_(func.lower(Offering.provider_name) == wanted, func.lower(Offering.provider_number) == wanted)
+        )
+    if f.competency_item_ids:
+        conditions.append(
+            exists().where(
+                OfferingAlignment.offering_id == Offering.id, OfferingAlignment.item_id.in_(f.competency_item_ids)
+            )
+        )
+    if f.min_minutes is not None:
+        conditions.append(Offering.duration_minutes >= f.min_minutes)
+    if f.max_minutes is not None:
+        conditions.append(Offering.duration_minutes <= f.max_minutes)
+    for kind, value in f.audience:
+        conditions.append(
+            exists().where(
+                OfferingAudience.offering_id == Offering.id,
+                OfferingAudience.kind == kind,
+                OfferingAudience.value == value,
+            )
+        )
+    if f.has_open_seats or f.session_from or f.session_to:
+        upcoming = _upcoming_sessions(f.now)
+        if f.has_open_seats:
+            open_now = or_(
+                OfferingSession.registration_closes_at.is_(None), OfferingSession.registration_closes_at > f.now
+            )
+            upcoming = upcoming.where(OfferingSession.seats_taken < OfferingSession.capacity, open_now)
+        if f.session_from:
+            upcoming = upcoming.where(OfferingSession.starts_at >= f.session_from)
+        if f.session_to:
+            upcoming = upcoming.where(OfferingSession.starts_at < f.session_to)
+        conditions.append(upcoming.exists())
+    return conditions
+
+
+def _digest(filters: Filters, sort: str) -> str:
+    # A cursor is only valid for the search that produced it.
+    material = json.dumps([repr(filters.__dict__ | {"now": None}), sort], sort_keys=True)
+    return hashlib.sha256(material.encode()).hexdigest()[:16]
+
+
+def _encode_cursor(offset: int, digest: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([offset, digest]).encode()).decode()
+
+
+def _decode_cursor(cursor: str | None, digest: str) -> int:
+    if not cursor:
+        return 0
+    try:
+        offset, given = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, TypeError) as exc:
+        raise BadRequest("the cursor is not one this API gave out", pointer="/query/cursor") from exc
+    if not isinstance(offset, int) or offset < 0 or given != digest:
+        raise BadRequest("the cursor belongs to another search (filters or sort changed)", pointer="/query/cursor")
+    return offset
+
+
+async def search(
+    session: AsyncSession, filters: Filters, *, sort: str, limit: int, cursor: str | None, facets: bool = True
+) -> Page:
+    """One page of matching offering ids in the requested order, the total and facet counts."""
+    dialect = session.get_bind().dialect.name
+    terms = _query_words(filters.text)
+    if sort == "relevance" and not terms:
+        sort = "newest"  # nothing to be relevant to
+    digest = _digest(filters, sort)
+    offset = _decode_cursor(cursor, digest)
+    conditions = _where(filters, dialect, terms)
+
+    score: ColumnElement[Any] | None = None
+    statement: Select[Any] = select(Offering.id)
+    if sort == "relevance" and dialect == "sqlite":
+        fts = _fts(terms)
+        score = -fts.c.rank
+        statement = statement.join(fts, fts.c.rowid == Offering.search_rowid)
+        statement = statement.add_columns(score).order_by(fts.c.rank, Offering.id)
+    elif sort == "relevance":
+        score = func.ts_rank(_VECTOR, _tsquery(terms))
+        statement = statement.add_columns(score).order_by(score.desc(), Offering.id)
+    elif sort == "soonest":
+        next_start = (
+            select(func.min(OfferingSession.starts_at))
+            .where(
+                OfferingSession.offering_id == Offering.id,
+                OfferingSession.status == "scheduled",
+                OfferingSession.starts_at >= filters.now,
+            )
+            .scalar_subquery()
+        )
+        # Offerings without an upcoming session (self-paced ones) come last.
+        statement = statement.order_by(next_start.is_(None), next_start, Offering.id)
+    elif sort == "shortest":
+        statement = statement.order_by(Offering.duration_minutes, Offering.id)
+    else:
+        statement = statement.order_by(Offering.created_at.desc(), Offering.id.desc())
+    rows = (await session.execute(statement.where(*conditions).offset(offset).limit(limit + 1))).all()
+    ids = [row[0] for row in rows[:limit]]
+    relevance = {row[0]: float(row[1]) for row in rows[:limit]} if score is not None else {}
+
+    total = int(await session.scalar(select(func.count()).select_from(Offering).where(*conditions)) or 0)
+    counts: dict[str, dict[str, int]] = {}
+    if facets:
+        counts = await facet_counts(session, conditions)
+    next_cursor = _encode_cursor(offset + limit, digest) if len(rows) > limit else None
+    return Page(ids=ids, total=total, facets=counts, next_cursor=next_cursor, relevance=relevance)
+
+
+async def facet_counts(session: AsyncSession, conditions: Sequence[ColumnElement[bool]]) -> dict[str, dict[str, int]]:
+    """How many matching offerings have each value of each facet: one grouped scan of the
+    matching rows over every facet column at once, summed per facet here."""
+    columns = [getattr(Offering, name) for name in FACETS]
+    grouped = await session.execute(select(*columns, func.count()).where(*conditions).group_by(*columns))
+    counts: dict[str, Counter[str]] = {name: Counter() for name in FACETS}
+    for row in grouped:
+        for name, value in zip(FACETS, row[:-1], strict=True):
+            if value is not None:
+                counts[name][value] += int(row[-1])
+    return {name: dict(sorted(counter.items())) for name, counter in counts.items()}
