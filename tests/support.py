@@ -230,12 +230,18 @@ def identity_headers(
     return {IDENTITY_HEADER: token_service(keys_dir).internal(claims, audience=service, request_id=None)}
 
 
-def bearer(keys_dir: Path, *, roles: frozenset[str] = OPERATOR_ROLES, tenant_id: str = "tenant-a") -> dict[str, str]:
+def bearer(
+    keys_dir: Path,
+    *,
+    roles: frozenset[str] = OPERATOR_ROLES,
+    tenant_id: str = "tenant-a",
+    subject: str = "user:test",
+) -> dict[str, str]:
     """An access token as the gateway issues it (for tests through the gateway)."""
     from shared.auth import scopes_for_roles
 
     token = token_service(keys_dir).issue(
-        subject="user:test", tenant_id=tenant_id, kind="user", scopes=scopes_for_roles(roles), roles=roles
+        subject=subject, tenant_id=tenant_id, kind="user", scopes=scopes_for_roles(roles), roles=roles
     )
     return {"authorization": f"Bearer {token}"}
 

@@ -1,7 +1,8 @@
 """The last seat under a real race: many educators register for one free seat at once.
 
-Each request runs on its own connection in its own committed transaction (``make_committing_app``)
-behind a real socket, and the racing requests enter the app together (``StartingGate``). Exactly
+The requests come through a real gateway with access tokens, as an LMS's would. In the catalog
+each runs on its own connection in its own committed transaction (``make_committing_app``) behind
+a real socket, and the racing requests enter the app together (``StartingGate``). Exactly
 one gets the seat; the others are waitlisted in order; cancelling promotes exactly one.
 """
 
@@ -15,24 +16,25 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import AppFactory
-from tests.support import LiveServer, StartingGate, identity_headers
+from tests.support import LiveServer, StartingGate, bearer
 
 RUNNERS = 12
 
 
 async def test_exactly_one_request_gets_the_last_seat(
-    make_committing_app: AppFactory, keys_dir: Path, backend: str
+    make_committing_app: AppFactory, make_app: AppFactory, keys_dir: Path, backend: str
 ) -> None:
     app = await make_committing_app("catalog", dev_seed=False)
     gate = StartingGate(app)
     server = await LiveServer(app).start()
+    gateway = await LiveServer(await make_app("gateway", catalog_url=server.url)).start()
     tenant = str(uuid.uuid4())
 
     def who(subject: str, role: str = "educator") -> dict[str, str]:
-        return identity_headers(keys_dir, "catalog", roles=frozenset({role}), tenant_id=tenant, subject=subject)
+        return bearer(keys_dir, roles=frozenset({role}), tenant_id=tenant, subject=subject)
 
     try:
-        async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
+        async with httpx.AsyncClient(base_url=gateway.url, timeout=60) as client:
             coordinator = who("user:coordinator", "coordinator")
             offering = await client.post(
                 "/v1/offerings",
@@ -90,4 +92,5 @@ async def test_exactly_one_request_gets_the_last_seat(
             assert sorted(c.json()["promoted"]["educator_id"] for c in cancels) == sorted(first_two)
             assert (after["seats_taken"], after["waitlisted"]) == (2, RUNNERS - 3)
     finally:
+        await gateway.stop()
         await server.stop()
