@@ -2,17 +2,45 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.badges.api import public_router, router
 from services.badges.crypto import KeyVault, load_kek
 from services.badges.documents import Urls
-from services.badges.models import InboxEvent, OutboxEvent
-from services.badges.service import EVENT_HANDLERS, Signer
+from services.badges.models import InboxEvent, Issuer, OutboxEvent
+from services.badges.schemas import AchievementWrite, IssuerWrite
+from services.badges.service import EVENT_HANDLERS, Context, Signer, create_achievement, create_issuer
 from services.badges.settings import BadgesSettings
 from services.badges.verifier import Verifier
 from shared.app import ServiceSpec, build_service_app
+from shared.demo import DEMO_ACHIEVEMENT_IDS, DEMO_ISSUER_ID, DEMO_TENANT_ID
+from shared.settings import Environment
+
+DEMO_ACHIEVEMENTS = Path(__file__).parent / "seed" / "demo-achievements.json"
+
+
+@contextlib.asynccontextmanager
+async def _dev_seed(app: FastAPI) -> AsyncIterator[None]:
+    """Dev only: the demo district's issuer and the achievements its demo design awards (once)."""
+    settings: BadgesSettings = app.state.settings
+    if settings.dev_seed and settings.environment is Environment.dev:
+        seed = json.loads(DEMO_ACHIEVEMENTS.read_text())
+        ctx = Context(tenant_id=DEMO_TENANT_ID, urls=app.state.urls, signer=app.state.signer)
+        async with app.state.sessionmaker() as session, session.begin():
+            if await session.get(Issuer, DEMO_ISSUER_ID) is None:
+                await create_issuer(session, ctx, IssuerWrite.model_validate(seed["issuer"]), issuer_id=DEMO_ISSUER_ID)
+                for item in seed["achievements"]:
+                    fields = {name: value for name, value in item.items() if name != "key"}
+                    body = AchievementWrite.model_validate({**fields, "issuer_id": DEMO_ISSUER_ID})
+                    await create_achievement(session, ctx, body, achievement_id=DEMO_ACHIEVEMENT_IDS[item["key"]])
+    yield
+
 
 SPEC = ServiceSpec(
     name="badges",
@@ -26,6 +54,7 @@ SPEC = ServiceSpec(
     routers=[router],
     public_routers=[public_router],
     event_handlers=EVENT_HANDLERS,
+    lifespan=_dev_seed,
 )
 
 

@@ -141,10 +141,13 @@ def _new_key(ctx: Context, issuer: Issuer, purpose: str, now: dt.datetime) -> Is
     )
 
 
-async def create_issuer(session: AsyncSession, ctx: Context, body: IssuerWrite) -> Issuer:
+async def create_issuer(
+    session: AsyncSession, ctx: Context, body: IssuerWrite, *, issuer_id: str | None = None
+) -> Issuer:
+    """``issuer_id`` only for the dev seed's fixed ids; otherwise a new UUID."""
     now = utcnow()
     issuer = Issuer(
-        id=str(uuid.uuid4()),
+        id=issuer_id or str(uuid.uuid4()),
         tenant_id=ctx.tenant_id,
         name=body.name,
         url=body.url,
@@ -236,12 +239,15 @@ async def active_key(session: AsyncSession, issuer_id: str, purpose: str) -> Iss
 # --- achievements -----------------------------------------------------------------------------
 
 
-async def create_achievement(session: AsyncSession, ctx: Context, body: AchievementWrite) -> AchievementVersion:
+async def create_achievement(
+    session: AsyncSession, ctx: Context, body: AchievementWrite, *, achievement_id: str | None = None
+) -> AchievementVersion:
+    """``achievement_id`` only for the dev seed's fixed ids; otherwise a new UUID."""
     await get_in_tenant(session, Issuer, body.issuer_id, ctx.tenant_id, noun="issuer")
     content = body.model_dump(exclude={"issuer_id"}, exclude_none=True)
     now = utcnow()
     achievement = Achievement(
-        id=str(uuid.uuid4()),
+        id=achievement_id or str(uuid.uuid4()),
         tenant_id=ctx.tenant_id,
         issuer_id=body.issuer_id,
         current_version=1,

@@ -19,6 +19,9 @@ class BadgesSettings(ServiceSettings):
     service_name: ClassVar[str] = "badges"
     default_port: ClassVar[int] = 8003
 
+    # Dev only: the demo district's issuer and the achievements of its demo micro-credential.
+    dev_seed: bool = True
+
     # Every id inside a credential lives under this base, reached through the gateway. The
     # gateway's own PUBLIC_BASE_URL is accepted too, so one variable configures both.
     public_base_url: str = Field(

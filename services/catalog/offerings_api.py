@@ -66,17 +66,7 @@ async def _offering_reads(session: AsyncSession, rows: list[Offering]) -> list[O
             credits=row.credits,
             level=row.level,
             audience=Audience.model_validate(row.audience),
-            competencies=[
-                CompetencyRef(
-                    id=i.id,
-                    framework_id=i.framework_id,
-                    identifier=i.identifier,
-                    uri=i.uri,
-                    human_coding_scheme=i.human_coding_scheme,
-                    full_statement=i.full_statement,
-                )
-                for i in items[row.id]
-            ],
+            competencies=[CompetencyRef.model_validate(i, from_attributes=True) for i in items[row.id]],
             prerequisites=Prerequisites.model_validate(row.prerequisites),
             provider=Provider(kind=row.provider_kind, name=row.provider_name, number=row.provider_number),
             cost_cents=row.cost_cents,

@@ -1,19 +1,290 @@
-"""HTTP routes of the credentials service: parse, authorise, call ``service``, return a schema."""
+"""HTTP routes of the credentials service: parse, authorise, call the domain module, return a schema."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-from services.credentials.models import OutboxEvent
+from fastapi import APIRouter, Body, Depends, Path, Query, Response
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.credentials import designs, pursuits
+from services.credentials.models import CredentialDesign, DesignVersion, LearningPlan, OutboxEvent, Pursuit
+from services.credentials.schemas import (
+    DesignContent,
+    DesignRead,
+    DesignSummary,
+    DesignVersionRead,
+    PlanDecision,
+    PlanRead,
+    PlanWrite,
+    PursuitCreate,
+    PursuitEventRead,
+    PursuitRead,
+)
 from shared.app import get_session
-from shared.auth import whoami_router
+from shared.auth import Forbidden, Principal, require_scopes, whoami_router
 from shared.outbox_ops import outbox_ops_router
+from shared.problems import NotFound
+from shared.tenancy import get_in_tenant, in_tenant
 
 # Everything a client can reach without a token, beyond the standard health checks and the
-# internal event inbox (shared.app.STANDARD_PUBLIC_ROUTES). Nothing yet: badge pages, the
-# verifier and status lists join the badges service's list with their issues.
+# internal event inbox (shared.app.STANDARD_PUBLIC_ROUTES). None: evidence and records are private.
 PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset()
 
 router = APIRouter()
 router.include_router(outbox_ops_router(service="credentials", model=OutboxEvent, session_dependency=get_session))
 router.include_router(whoami_router("credentials"))
+
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+Reader = Annotated[Principal, Depends(require_scopes("credentials:read"))]
+Writer = Annotated[Principal, Depends(require_scopes("credentials:write"))]
+IdPath = Annotated[str, Path(min_length=1, max_length=36)]
+
+
+def _coordinator(who: Principal) -> Principal:
+    if not pursuits.is_coordinator(who):
+        raise Forbidden("designs are managed by coordinators")
+    return who
+
+
+# --- designs ----------------------------------------------------------------------------------
+
+
+def _version_read(row: DesignVersion) -> DesignVersionRead:
+    return DesignVersionRead(
+        version=row.version,
+        status=row.status,
+        content=DesignContent.model_validate(row.content),
+        created_at=row.created_at,
+        published_at=row.published_at,
+    )
+
+
+async def _design_read(session: AsyncSession, design: CredentialDesign, who: Principal) -> DesignRead:
+    draft, published = await designs.draft_and_published(session, design)
+    return DesignRead(
+        id=design.id,
+        name=design.name,
+        published_version=design.published_version,
+        retired=design.retired,
+        # The working copy is the coordinators' business; educators see what was published.
+        draft=_version_read(draft) if draft and pursuits.is_coordinator(who) else None,
+        published=_version_read(published) if published else None,
+        created_at=design.created_at,
+        updated_at=design.updated_at,
+    )
+
+
+async def _visible_design(session: AsyncSession, who: Principal, design_id: str) -> CredentialDesign:
+    design = await get_in_tenant(session, CredentialDesign, design_id, who.tenant_id, noun="credential design")
+    if design.published_version is None and not pursuits.is_coordinator(who):
+        raise NotFound(f"no credential design {design_id}")
+    return design
+
+
+@router.post(
+    "/v1/credential-designs", response_model=DesignRead, status_code=201, summary="Create a design (its first draft)"
+)
+async def create_design(body: DesignContent, response: Response, who: Writer, session: SessionDep) -> DesignRead:
+    design = await designs.create_design(session, _coordinator(who).tenant_id, body)
+    response.headers["Location"] = f"/v1/credential-designs/{design.id}"
+    return await _design_read(session, design, who)
+
+
+@router.get("/v1/credential-designs", response_model=list[DesignSummary], summary="The tenant's designs")
+async def list_designs(
+    who: Reader,
+    session: SessionDep,
+    include_retired: Annotated[bool, Query()] = False,
+) -> list[DesignSummary]:
+    statement = in_tenant(select(CredentialDesign), CredentialDesign, who.tenant_id)
+    if not include_retired:
+        statement = statement.where(CredentialDesign.retired.is_(False))
+    if not pursuits.is_coordinator(who):
+        statement = statement.where(CredentialDesign.published_version.is_not(None))
+    rows = list(await session.scalars(statement.order_by(CredentialDesign.name, CredentialDesign.id)))
+    drafts = set(
+        await session.scalars(
+            select(DesignVersion.design_id).where(
+                DesignVersion.design_id.in_([r.id for r in rows] or ["-"]), DesignVersion.status == "draft"
+            )
+        )
+    )
+    return [
+        DesignSummary(
+            id=r.id,
+            name=r.name,
+            published_version=r.published_version,
+            has_draft=r.id in drafts and pursuits.is_coordinator(who),
+            retired=r.retired,
+            updated_at=r.updated_at,
+        )
+        for r in rows
+    ]
+
+
+@router.get("/v1/credential-designs/{design_id}", response_model=DesignRead, summary="A design: draft and published")
+async def get_design(design_id: IdPath, who: Reader, session: SessionDep) -> DesignRead:
+    return await _design_read(session, await _visible_design(session, who, design_id), who)
+
+
+@router.put(
+    "/v1/credential-designs/{design_id}",
+    response_model=DesignRead,
+    summary="Save the draft (after a publish, this starts the next version)",
+)
+async def save_design(design_id: IdPath, body: DesignContent, who: Writer, session: SessionDep) -> DesignRead:
+    design = await designs.save_draft(session, _coordinator(who).tenant_id, design_id, body)
+    return await _design_read(session, design, who)
+
+
+@router.post(
+    "/v1/credential-designs/{design_id}/publish",
+    response_model=DesignRead,
+    summary="Publish the draft as a frozen version; new pursuits use it",
+)
+async def publish_design(design_id: IdPath, who: Writer, session: SessionDep) -> DesignRead:
+    design = await designs.publish(session, _coordinator(who).tenant_id, design_id, who.subject)
+    return await _design_read(session, design, who)
+
+
+@router.post(
+    "/v1/credential-designs/{design_id}/retire",
+    response_model=DesignRead,
+    summary="Retire a design: no new pursuits; those under way continue",
+)
+async def retire_design(design_id: IdPath, who: Writer, session: SessionDep) -> DesignRead:
+    design = await designs.retire(session, _coordinator(who).tenant_id, design_id)
+    return await _design_read(session, design, who)
+
+
+@router.get(
+    "/v1/credential-designs/{design_id}/versions",
+    response_model=list[DesignVersionRead],
+    summary="Every version of a design (educators: the published ones)",
+)
+async def list_versions(design_id: IdPath, who: Reader, session: SessionDep) -> list[DesignVersionRead]:
+    design = await _visible_design(session, who, design_id)
+    rows = await designs.versions(session, design.id)
+    return [_version_read(r) for r in rows if r.status == "published" or pursuits.is_coordinator(who)]
+
+
+@router.get(
+    "/v1/credential-designs/{design_id}/versions/{version}",
+    response_model=DesignVersionRead,
+    summary="One version of a design",
+)
+async def get_version(
+    design_id: IdPath, version: Annotated[int, Path(ge=1)], who: Reader, session: SessionDep
+) -> DesignVersionRead:
+    design = await _visible_design(session, who, design_id)
+    for row in await designs.versions(session, design.id):
+        if row.version == version and (row.status == "published" or pursuits.is_coordinator(who)):
+            return _version_read(row)
+    raise NotFound(f"no version {version} of this design")
+
+
+# --- pursuits ---------------------------------------------------------------------------------
+
+
+async def _pursuit_read(session: AsyncSession, who: Principal, pursuit: Pursuit) -> PursuitRead:
+    design = await session.get(CredentialDesign, pursuit.design_id)
+    plan = await session.get(LearningPlan, pursuit.id)
+    content = await pursuits.content_of(session, pursuit)
+    return PursuitRead(
+        id=pursuit.id,
+        educator_id=pursuit.educator_id,
+        design_id=pursuit.design_id,
+        design_version=pursuit.design_version,
+        design_name=content.name if design else "",
+        offering_id=pursuit.offering_id,
+        state=pursuit.state,
+        allowed_actions=pursuits.allowed_actions(who, pursuit),
+        plan=PlanRead(
+            topic=plan.topic,
+            smart_goal=plan.smart_goal,
+            resources=plan.resources,
+            implementation_plan=plan.implementation_plan,
+            status=plan.status,
+            submitted_at=plan.submitted_at,
+            decided_at=plan.decided_at,
+            comments=plan.comments,
+        )
+        if plan
+        else None,
+        history=[
+            PursuitEventRead(
+                at=e.at, actor=e.actor, action=e.action, from_state=e.from_state, to_state=e.to_state, note=e.note
+            )
+            for e in await pursuits.history(session, pursuit.id)
+        ],
+        started_at=pursuit.started_at,
+        updated_at=pursuit.updated_at,
+        ended_at=pursuit.ended_at,
+    )
+
+
+@router.post("/v1/pursuits", response_model=PursuitRead, status_code=201, summary="Start pursuing a design")
+async def start_pursuit(body: PursuitCreate, response: Response, who: Writer, session: SessionDep) -> PursuitRead:
+    pursuit, _design = await pursuits.start(session, who, body)
+    response.headers["Location"] = f"/v1/pursuits/{pursuit.id}"
+    return await _pursuit_read(session, who, pursuit)
+
+
+@router.get("/v1/pursuits", response_model=list[PursuitRead], summary="Pursuits: your own, or the tenant's")
+async def list_pursuits(
+    who: Reader,
+    session: SessionDep,
+    design_id: Annotated[str | None, Query(max_length=36)] = None,
+    state: Annotated[str | None, Query(pattern="^(planning|plan_review|active|completed|withdrawn)$")] = None,
+    educator_id: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[PursuitRead]:
+    statement = in_tenant(select(Pursuit), Pursuit, who.tenant_id)
+    if not (pursuits.is_coordinator(who) or bool(who.roles & {"hr"})):
+        statement = statement.where(Pursuit.educator_id == who.subject)
+    if design_id:
+        statement = statement.where(Pursuit.design_id == design_id)
+    if state:
+        statement = statement.where(Pursuit.state == state)
+    if educator_id:
+        statement = statement.where(Pursuit.educator_id == educator_id)
+    rows = await session.scalars(statement.order_by(Pursuit.started_at.desc(), Pursuit.id).limit(limit))
+    return [await _pursuit_read(session, who, row) for row in rows]
+
+
+@router.get("/v1/pursuits/{pursuit_id}", response_model=PursuitRead, summary="A pursuit with its plan and history")
+async def get_pursuit(pursuit_id: IdPath, who: Reader, session: SessionDep) -> PursuitRead:
+    return await _pursuit_read(session, who, await pursuits.get_pursuit(session, who, pursuit_id))
+
+
+@router.put("/v1/pursuits/{pursuit_id}/plan", response_model=PursuitRead, summary="Write or revise the learning plan")
+async def save_plan(pursuit_id: IdPath, body: PlanWrite, who: Writer, session: SessionDep) -> PursuitRead:
+    return await _pursuit_read(session, who, await pursuits.save_plan(session, who, pursuit_id, body))
+
+
+@router.post(
+    "/v1/pursuits/{pursuit_id}/plan/submit", response_model=PursuitRead, summary="Submit the plan for approval"
+)
+async def submit_plan(pursuit_id: IdPath, who: Writer, session: SessionDep) -> PursuitRead:
+    return await _pursuit_read(session, who, await pursuits.submit_plan(session, who, pursuit_id))
+
+
+@router.post(
+    "/v1/pursuits/{pursuit_id}/plan/decision",
+    response_model=PursuitRead,
+    summary="Approve the plan, or return it with comments (coordinators; never one's own)",
+)
+async def decide_plan(pursuit_id: IdPath, body: PlanDecision, who: Writer, session: SessionDep) -> PursuitRead:
+    return await _pursuit_read(session, who, await pursuits.decide_plan(session, who, pursuit_id, body))
+
+
+@router.post("/v1/pursuits/{pursuit_id}/withdraw", response_model=PursuitRead, summary="Stop pursuing")
+async def withdraw(
+    pursuit_id: IdPath,
+    who: Writer,
+    session: SessionDep,
+    note: Annotated[str | None, Body(embed=True, max_length=2000)] = None,
+) -> PursuitRead:
+    return await _pursuit_read(session, who, await pursuits.withdraw(session, who, pursuit_id, note))

@@ -2,14 +2,46 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from services.credentials import designs
 from services.credentials.api import router
-from services.credentials.models import InboxEvent, OutboxEvent
+from services.credentials.models import CredentialDesign, InboxEvent, OutboxEvent
+from services.credentials.schemas import DesignContent
 from services.credentials.service import EVENT_HANDLERS
 from services.credentials.settings import CredentialsSettings
 from shared.app import ServiceSpec, build_service_app
+from shared.demo import DEMO_ACHIEVEMENT_IDS, DEMO_DESIGN_ID, DEMO_TENANT_ID
+from shared.settings import Environment
+
+DEMO_DESIGN = Path(__file__).parent / "seed" / "formative-assessment.design.json"
+
+
+def demo_design() -> DesignContent:
+    """The demo design, its tiers awarding the achievements the badges dev seed creates."""
+    content = DesignContent.model_validate(json.loads(DEMO_DESIGN.read_text()))
+    for tier in content.tiers:
+        tier.achievement_id = DEMO_ACHIEVEMENT_IDS[tier.key]
+    return content
+
+
+@contextlib.asynccontextmanager
+async def _dev_seed(app: FastAPI) -> AsyncIterator[None]:
+    """Dev only: the demo district's published 4-tier design (once)."""
+    settings: CredentialsSettings = app.state.settings
+    if settings.dev_seed and settings.environment is Environment.dev:
+        async with app.state.sessionmaker() as session, session.begin():
+            if await session.get(CredentialDesign, DEMO_DESIGN_ID) is None:
+                await designs.create_design(session, DEMO_TENANT_ID, demo_design(), design_id=DEMO_DESIGN_ID)
+                await designs.publish(session, DEMO_TENANT_ID, DEMO_DESIGN_ID, "dev-seed")
+    yield
+
 
 SPEC = ServiceSpec(
     name="credentials",
@@ -22,6 +54,7 @@ SPEC = ServiceSpec(
     inbox_model=InboxEvent,
     routers=[router],
     event_handlers=EVENT_HANDLERS,
+    lifespan=_dev_seed,
 )
 
 

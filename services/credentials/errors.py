@@ -9,3 +9,12 @@ class CredentialsProblem(Problem):
     """Base of the credentials service's own problems; domain issues add subclasses here."""
 
     slug = "credentials"
+
+
+class WrongState(CredentialsProblem):
+    """An action the resource's current state does not allow; the problem names the state and
+    the actions that are allowed now (``current_state``, ``allowed_actions``)."""
+
+    status = 409
+    title = "Not allowed in the current state"
+    slug = "credentials/wrong-state"

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy.orm import DeclarativeBase
+import datetime as dt
+from typing import Any
 
-from shared.db import service_metadata
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.db import UTCDateTime, service_metadata
 from shared.outbox import InboxMixin, OutboxMixin
 
 SCHEMA = "credentials"
@@ -20,3 +24,88 @@ class OutboxEvent(OutboxMixin, Base):
 
 class InboxEvent(InboxMixin, Base):
     """Ids of events this service has already processed, so redeliveries change nothing."""
+
+
+class CredentialDesign(Base):
+    """A micro-credential design of a tenant. Its content lives in versions: at most one draft
+    (the working copy coordinators edit) and any number of published, frozen versions."""
+
+    __tablename__ = "credential_designs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(36), index=True)
+    name: Mapped[str] = mapped_column(String(300))  # of the newest version, for lists
+    published_version: Mapped[int | None] = mapped_column(Integer, nullable=True)  # newest published
+    retired: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class DesignVersion(Base):
+    """One version of a design. ``content`` is the whole design as validated (``DesignContent``);
+    a published version never changes: pursuits started on it stay on it."""
+
+    __tablename__ = "design_versions"
+    __table_args__ = (UniqueConstraint("design_id", "version"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    design_id: Mapped[str] = mapped_column(ForeignKey("credential_designs.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))  # draft | published
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    published_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class Pursuit(Base):
+    """An educator working toward a design's tiers, on the design version it started under."""
+
+    __tablename__ = "pursuits"
+    __table_args__ = (Index("ix_pursuits_tenant_educator", "tenant_id", "educator_id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(36), index=True)
+    educator_id: Mapped[str] = mapped_column(String(200))
+    design_id: Mapped[str] = mapped_column(ForeignKey("credential_designs.id", ondelete="RESTRICT"), index=True)
+    design_version: Mapped[int] = mapped_column(Integer)
+    offering_id: Mapped[str | None] = mapped_column(String(36), nullable=True)  # a catalog offering
+    state: Mapped[str] = mapped_column(String(24))
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class LearningPlan(Base):
+    """A pursuit's learning plan; a coordinator approves it or returns it with comments."""
+
+    __tablename__ = "learning_plans"
+
+    pursuit_id: Mapped[str] = mapped_column(ForeignKey("pursuits.id", ondelete="CASCADE"), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(300))
+    smart_goal: Mapped[str] = mapped_column(Text)
+    resources: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    implementation_plan: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # draft | submitted | approved | returned
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    comments: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class PursuitEvent(Base):
+    """What happened to a pursuit, in order: the trail coordinators and educators read."""
+
+    __tablename__ = "pursuit_events"
+    __table_args__ = (Index("ix_pursuit_events_pursuit", "pursuit_id", "at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    pursuit_id: Mapped[str] = mapped_column(ForeignKey("pursuits.id", ondelete="CASCADE"))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(40))
+    from_state: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    to_state: Mapped[str] = mapped_column(String(24))
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)

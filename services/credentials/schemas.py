@@ -2,8 +2,214 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
 from shared.events import EventEnvelope, InboxReceipt
 from shared.health import Liveness, Readiness
 from shared.outbox_ops import OutboxEventRead, OutboxSummary
 
 __all__ = ["EventEnvelope", "InboxReceipt", "Liveness", "OutboxEventRead", "OutboxSummary", "Readiness"]
+
+
+# --- designs ----------------------------------------------------------------------------------
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+Key = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+Text = Annotated[str, Field(min_length=1, max_length=10_000)]
+Name = Annotated[str, Field(min_length=1, max_length=300)]
+
+# File types an evidence requirement may allow (media types the upload check recognises).
+EVIDENCE_TYPES = frozenset(
+    {
+        "application/pdf",
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "image/heic",
+        "video/mp4",
+        "video/quicktime",
+        "video/webm",
+        "audio/mpeg",
+        "audio/wav",
+        "text/plain",
+        "text/csv",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "application/vnd.oasis.opendocument.text",
+        "application/vnd.oasis.opendocument.spreadsheet",
+        "application/vnd.oasis.opendocument.presentation",
+    }
+)
+
+
+class EvidenceRequirement(Strict):
+    """One piece of evidence a tier asks for."""
+
+    key: Key
+    kind: Literal["reflection", "file", "link", "student_data"]
+    prompt: Text
+    required: bool = True
+    min_words: int | None = Field(default=None, ge=1, le=20_000, description="reflection")
+    max_words: int | None = Field(default=None, ge=1, le=20_000, description="reflection")
+    allowed_types: list[str] = Field(default_factory=list, max_length=30, description="file, student_data")
+    max_bytes: int | None = Field(default=None, ge=1024, le=2 * 1024**3, description="file, student_data")
+    contains_student_information: bool = Field(
+        default=False, description="student_data is always true: never public, never in events, deleted on schedule"
+    )
+
+
+class RubricLevel(Strict):
+    key: Key
+    name: Name
+    description: Text
+
+
+class RubricCriterion(Strict):
+    """A criterion scored on ordered levels (lowest first); it is met at ``passing_level`` or above."""
+
+    key: Key
+    name: Name
+    description: str | None = Field(default=None, max_length=10_000)
+    levels: list[RubricLevel] = Field(min_length=2, max_length=10)
+    passing_level: Key
+
+
+class Rubric(Strict):
+    criteria: list[RubricCriterion] = Field(min_length=1, max_length=30)
+
+
+class Tier(Strict):
+    key: Key
+    title: Name
+    description: Text
+    evidence: list[EvidenceRequirement] = Field(min_length=1, max_length=30)
+    rubric: Rubric
+    pd_minutes: int = Field(default=0, ge=0, le=100_000)
+    stipend_cents: int = Field(default=0, ge=0, le=100_000_000)
+    achievement_id: str | None = Field(default=None, max_length=36, description="the badges achievement awarded")
+    prerequisite_tiers: list[Key] = Field(default_factory=list, max_length=10, description="earlier tiers' keys")
+
+
+class DesignSettings(Strict):
+    learning_plan_required: bool = False
+    min_plan_resources: int = Field(default=2, ge=0, le=20)
+    resubmission_cap: int = Field(default=3, ge=1, le=20, description="submissions before coaching is required")
+    turnaround_business_days: int = Field(default=10, ge=1, le=90)
+    blind_review: bool = False
+    two_stage: bool = Field(default=False, description="the assessor recommends, a coordinator grants")
+    double_scoring: bool = False
+    validity_months: int | None = Field(default=None, ge=1, le=240, description="for renewal; none: no expiry")
+
+
+class DesignContent(Strict):
+    """A whole design as coordinators write it; a version stores exactly this."""
+
+    name: Name
+    summary: str | None = Field(default=None, max_length=5000)
+    competency_ids: list[Annotated[str, Field(min_length=1, max_length=36)]] = Field(
+        default_factory=list, max_length=50, description="catalog framework item ids"
+    )
+    tiers: list[Tier] = Field(min_length=1, max_length=12)
+    settings: DesignSettings = Field(default_factory=DesignSettings)
+
+
+class DesignVersionRead(BaseModel):
+    version: int
+    status: Literal["draft", "published"]
+    content: DesignContent
+    created_at: dt.datetime
+    published_at: dt.datetime | None
+
+
+class DesignRead(BaseModel):
+    id: str
+    name: str
+    published_version: int | None
+    retired: bool
+    draft: DesignVersionRead | None = Field(description="the working copy, when there is one")
+    published: DesignVersionRead | None = Field(description="the newest published version")
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class DesignSummary(BaseModel):
+    id: str
+    name: str
+    published_version: int | None
+    has_draft: bool
+    retired: bool
+    updated_at: dt.datetime
+
+
+# --- pursuits and learning plans --------------------------------------------------------------
+
+
+class PursuitCreate(Strict):
+    design_id: str = Field(min_length=1, max_length=36)
+    offering_id: str | None = Field(default=None, max_length=36, description="the catalog offering it came from")
+    educator_id: str | None = Field(
+        default=None, min_length=1, max_length=200, description="defaults to the caller; others need a coordinator"
+    )
+
+
+class PlanResource(Strict):
+    title: Name
+    kind: Literal["research_text", "course", "event", "video", "other"] = "other"
+    url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://[^\s]+$")
+
+
+class PlanWrite(Strict):
+    topic: Name
+    smart_goal: Text
+    resources: list[PlanResource] = Field(default_factory=list, max_length=20)
+    implementation_plan: Text
+
+
+class PlanDecision(Strict):
+    decision: Literal["approve", "return"]
+    comments: str | None = Field(default=None, max_length=10_000, description="required when returning")
+
+
+class PlanRead(BaseModel):
+    topic: str
+    smart_goal: str
+    resources: list[PlanResource]
+    implementation_plan: str
+    status: Literal["draft", "submitted", "approved", "returned"]
+    submitted_at: dt.datetime | None
+    decided_at: dt.datetime | None
+    comments: str | None
+
+
+class PursuitEventRead(BaseModel):
+    at: dt.datetime
+    actor: str
+    action: str
+    from_state: str | None
+    to_state: str
+    note: str | None
+
+
+class PursuitRead(BaseModel):
+    id: str
+    educator_id: str
+    design_id: str
+    design_version: int
+    design_name: str
+    offering_id: str | None
+    state: str
+    allowed_actions: list[str] = Field(description="what the caller may do next")
+    plan: PlanRead | None
+    history: list[PursuitEventRead]
+    started_at: dt.datetime
+    updated_at: dt.datetime
+    ended_at: dt.datetime | None

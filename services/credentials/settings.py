@@ -14,3 +14,6 @@ class CredentialsSettings(ServiceSettings):
 
     service_name: ClassVar[str] = "credentials"
     default_port: ClassVar[int] = 8002
+
+    # Dev only: the demo district gets the published 4-tier demo design.
+    dev_seed: bool = True

@@ -25,6 +25,7 @@ DEFAULT_ROUTES: dict[str, str] = {
     "/v1/recommendations": "catalog",
     "/v1/ops/catalog": "catalog",
     "/v1/designs": "credentials",
+    "/v1/credential-designs": "credentials",
     "/v1/pursuits": "credentials",
     "/v1/submissions": "credentials",
     "/v1/reviews": "credentials",

@@ -1,0 +1,247 @@
+"""Pursuits and their learning plans: one explicit state machine.
+
+``ACTIONS`` is the whole of it — for each action, the states it may start from, the state it
+leads to, and who may take it. Anything else answers 409 naming the current state and what the
+caller could do instead. Every transition is written to ``PursuitEvent`` in the same
+transaction, so the history never disagrees with the state.
+
+States: ``planning`` (writing the learning plan, or revising a returned one) → ``plan_review``
+→ ``active`` (working on tiers; designs without a plan start here) → ``completed``;
+``withdrawn`` from any open state.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.credentials.designs import published_version
+from services.credentials.errors import WrongState
+from services.credentials.models import CredentialDesign, LearningPlan, Pursuit, PursuitEvent
+from services.credentials.schemas import DesignContent, PlanDecision, PlanWrite, PursuitCreate
+from shared.auth import Forbidden, Principal
+from shared.db import utcnow
+from shared.problems import FieldError, NotFound, UnprocessableContent
+from shared.tenancy import get_in_tenant
+
+Who = Literal["educator", "coordinator", "either"]
+
+
+@dataclass(frozen=True)
+class Action:
+    sources: frozenset[str]
+    target: str | None  # None: the state does not change
+    who: Who
+
+
+ACTIONS: dict[str, Action] = {
+    "save_plan": Action(frozenset({"planning"}), None, "educator"),
+    "submit_plan": Action(frozenset({"planning"}), "plan_review", "educator"),
+    "approve_plan": Action(frozenset({"plan_review"}), "active", "coordinator"),
+    "return_plan": Action(frozenset({"plan_review"}), "planning", "coordinator"),
+    "withdraw": Action(frozenset({"planning", "plan_review", "active"}), "withdrawn", "either"),
+}
+OPEN_STATES = frozenset({"planning", "plan_review", "active"})
+COORDINATOR_ROLES = frozenset({"coordinator", "tenant_admin", "platform_admin"})
+
+
+def is_coordinator(who: Principal) -> bool:
+    """A coordinator, an administrator, or an API client trusted to write credentials."""
+    if who.kind == "client":
+        return "credentials:write" in who.scopes
+    return bool(who.roles & COORDINATOR_ROLES)
+
+
+def _may(who: Principal, pursuit: Pursuit, role: Who) -> bool:
+    own = who.kind == "user" and who.subject == pursuit.educator_id
+    if role == "educator":
+        return own or is_coordinator(who)  # coordinators may act for an educator (e.g. on paper)
+    if role == "coordinator":
+        # Separation of duties: nobody approves their own plan.
+        return is_coordinator(who) and not own
+    return own or is_coordinator(who)
+
+
+def allowed_actions(who: Principal, pursuit: Pursuit) -> list[str]:
+    return [
+        name for name, action in ACTIONS.items() if pursuit.state in action.sources and _may(who, pursuit, action.who)
+    ]
+
+
+async def _transition(
+    session: AsyncSession, who: Principal, pursuit: Pursuit, name: str, note: str | None = None
+) -> None:
+    action = ACTIONS[name]
+    if pursuit.state not in action.sources or not _may(who, pursuit, action.who):
+        allowed = allowed_actions(who, pursuit)
+        if pursuit.state in action.sources:
+            raise Forbidden(f"{name} is for the {action.who}, not for you", allowed_actions=allowed)
+        raise WrongState(
+            f"the pursuit is {pursuit.state}: {name} is not possible"
+            + (f"; possible: {', '.join(allowed)}" if allowed else ""),
+            current_state=pursuit.state,
+            allowed_actions=allowed,
+        )
+    now = utcnow()
+    before = pursuit.state
+    if action.target is not None:
+        pursuit.state = action.target
+        if action.target not in OPEN_STATES:
+            pursuit.ended_at = now
+    pursuit.revision += 1
+    pursuit.updated_at = now
+    session.add(
+        PursuitEvent(
+            id=str(uuid.uuid4()),
+            pursuit_id=pursuit.id,
+            at=now,
+            actor=who.subject,
+            action=name,
+            from_state=before,
+            to_state=pursuit.state,
+            note=note,
+        )
+    )
+    await session.flush()
+
+
+def visible(who: Principal, pursuit: Pursuit) -> bool:
+    """Educators see their own pursuits; coordinators, HR and API clients see the tenant's."""
+    if who.kind == "user" and who.subject == pursuit.educator_id:
+        return True
+    return is_coordinator(who) or ("records:read" in who.scopes and bool(who.roles & {"hr"}))
+
+
+async def get_pursuit(session: AsyncSession, who: Principal, pursuit_id: str) -> Pursuit:
+    pursuit = await get_in_tenant(session, Pursuit, pursuit_id, who.tenant_id, noun="pursuit")
+    if not visible(who, pursuit):
+        raise NotFound(f"no pursuit {pursuit_id}")  # like a missing one: whose it is stays private
+    return pursuit
+
+
+async def start(session: AsyncSession, who: Principal, body: PursuitCreate) -> tuple[Pursuit, CredentialDesign]:
+    educator = body.educator_id or who.subject
+    if educator != who.subject and not is_coordinator(who):
+        raise Forbidden("starting a pursuit for someone else is for coordinators")
+    design = await get_in_tenant(session, CredentialDesign, body.design_id, who.tenant_id, noun="credential design")
+    if design.retired or design.published_version is None:
+        raise UnprocessableContent(
+            "this design takes no new pursuits",
+            errors=[FieldError(pointer="/body/design_id", detail="retired" if design.retired else "not published yet")],
+        )
+    version = await published_version(session, design, design.published_version)
+    assert version is not None
+    settings = DesignContent.model_validate(version.content).settings
+    now = utcnow()
+    first_state = "planning" if settings.learning_plan_required else "active"
+    pursuit = Pursuit(
+        id=str(uuid.uuid4()),
+        tenant_id=who.tenant_id,
+        educator_id=educator,
+        design_id=design.id,
+        design_version=version.version,
+        offering_id=body.offering_id,
+        state=first_state,
+        revision=1,
+        started_at=now,
+        updated_at=now,
+    )
+    session.add(pursuit)
+    await session.flush()
+    session.add(
+        PursuitEvent(
+            id=str(uuid.uuid4()),
+            pursuit_id=pursuit.id,
+            at=now,
+            actor=who.subject,
+            action="start",
+            from_state=None,
+            to_state=first_state,
+            note=None,
+        )
+    )
+    await session.flush()
+    return pursuit, design
+
+
+async def content_of(session: AsyncSession, pursuit: Pursuit) -> DesignContent:
+    design = await session.get(CredentialDesign, pursuit.design_id)
+    assert design is not None
+    version = await published_version(session, design, pursuit.design_version)
+    assert version is not None
+    return DesignContent.model_validate(version.content)
+
+
+async def save_plan(session: AsyncSession, who: Principal, pursuit_id: str, body: PlanWrite) -> Pursuit:
+    pursuit = await get_pursuit(session, who, pursuit_id)
+    await _transition(session, who, pursuit, "save_plan")
+    plan = await session.get(LearningPlan, pursuit.id)
+    if plan is None:
+        plan = LearningPlan(pursuit_id=pursuit.id, status="draft")
+        session.add(plan)
+    plan.topic = body.topic
+    plan.smart_goal = body.smart_goal
+    plan.resources = [r.model_dump(mode="json") for r in body.resources]
+    plan.implementation_plan = body.implementation_plan
+    plan.status = "draft"
+    plan.updated_at = utcnow()
+    await session.flush()
+    return pursuit
+
+
+async def submit_plan(session: AsyncSession, who: Principal, pursuit_id: str) -> Pursuit:
+    pursuit = await get_pursuit(session, who, pursuit_id)
+    plan = await session.get(LearningPlan, pursuit.id)
+    settings = (await content_of(session, pursuit)).settings
+    if pursuit.state == "planning" and plan is None:
+        raise UnprocessableContent(
+            "write the learning plan first", errors=[FieldError(pointer="/body", detail="no plan saved yet")]
+        )
+    if plan is not None and pursuit.state == "planning" and len(plan.resources) < settings.min_plan_resources:
+        raise UnprocessableContent(
+            f"the plan names {len(plan.resources)} resource(s); this design asks for at least "
+            f"{settings.min_plan_resources}",
+            errors=[FieldError(pointer="/plan/resources", detail=f"at least {settings.min_plan_resources}")],
+        )
+    await _transition(session, who, pursuit, "submit_plan")
+    assert plan is not None
+    plan.status = "submitted"
+    plan.submitted_at = utcnow()
+    await session.flush()
+    return pursuit
+
+
+async def decide_plan(session: AsyncSession, who: Principal, pursuit_id: str, body: PlanDecision) -> Pursuit:
+    pursuit = await get_pursuit(session, who, pursuit_id)
+    if body.decision == "return" and not (body.comments and body.comments.strip()):
+        raise UnprocessableContent(
+            "say what to change when returning a plan",
+            errors=[FieldError(pointer="/body/comments", detail="required when returning")],
+        )
+    await _transition(session, who, pursuit, f"{body.decision}_plan", note=body.comments)
+    plan = await session.get(LearningPlan, pursuit.id)
+    assert plan is not None
+    plan.status = "approved" if body.decision == "approve" else "returned"
+    plan.decided_at = utcnow()
+    plan.decided_by = who.subject
+    plan.comments = body.comments
+    await session.flush()
+    return pursuit
+
+
+async def withdraw(session: AsyncSession, who: Principal, pursuit_id: str, note: str | None) -> Pursuit:
+    pursuit = await get_pursuit(session, who, pursuit_id)
+    await _transition(session, who, pursuit, "withdraw", note=note)
+    return pursuit
+
+
+async def history(session: AsyncSession, pursuit_id: str) -> list[PursuitEvent]:
+    return list(
+        await session.scalars(
+            select(PursuitEvent).where(PursuitEvent.pursuit_id == pursuit_id).order_by(PursuitEvent.at, PursuitEvent.id)
+        )
+    )
