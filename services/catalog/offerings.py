@@ -24,8 +24,7 @@ from services.catalog.models import (
 )
 from services.catalog.schemas import OfferingCreate, OfferingUpdate
 from shared.db import utcnow
-from shared.problems import FieldError, UnprocessableContent
-from shared.tenancy import get_in_tenant
+from shared.problems import FieldError, NotFound, UnprocessableContent
 
 _AUDIENCE_KINDS = {"roles": "role", "grade_bands": "grade_band", "subjects": "subject"}
 
@@ -41,12 +40,27 @@ def check_if_match(offering: Offering, if_match: str | None) -> None:
     """RFC 9110 §13.1.1: a change naming another revision than the current one is refused."""
     if if_match is None:
         return
-    given = [tag.strip().removeprefix("W/") for tag in if_match.split(",")]
+    # Strong comparison (RFC 9110 §13.1.1): a weak tag never matches.
+    given = [tag.strip() for tag in if_match.split(",")]
     if "*" not in given and etag(offering) not in given:
         raise PreconditionFailed(
             f"the offering changed since you read it (now revision {offering.revision}); read it again and retry",
             current_etag=etag(offering),
         )
+
+
+async def _locked(session: AsyncSession, tenant_id: str, offering_id: str) -> Offering:
+    """The offering, locked until this transaction ends (PostgreSQL; SQLite writers are serial):
+    two changes naming the same ETag cannot both pass the If-Match check."""
+    offering = await session.scalar(
+        select(Offering)
+        .where(Offering.id == offering_id, Offering.tenant_id == tenant_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if offering is None:
+        raise NotFound(f"no offering {offering_id}")
+    return offering
 
 
 async def _items(session: AsyncSession, tenant_id: str, ids: Sequence[str], pointer: str) -> list[FrameworkItem]:
@@ -89,7 +103,37 @@ async def _check_prerequisites(
     ]
     if errors:
         raise UnprocessableContent("unknown prerequisites", errors=errors)
+    cycle = await _requires(session, tenant_id, offering_ids, offering_id)
+    if cycle is not None:
+        raise UnprocessableContent(
+            "prerequisites would go round in a circle",
+            errors=[
+                FieldError(pointer=f"/body/prerequisites/offering_ids/{cycle}", detail="it requires this offering")
+            ],
+        )
     await _items(session, tenant_id, prerequisites.get("competency_ids", []), "/body/prerequisites/competency_ids")
+
+
+async def _requires(session: AsyncSession, tenant_id: str, start: list[str], target: str) -> int | None:
+    """The index in ``start`` of a prerequisite that (through its own) requires ``target``."""
+    for index, first in enumerate(start):
+        seen: set[str] = set()
+        frontier = [first]
+        while frontier:
+            rows = await session.execute(
+                select(Offering.id, Offering.prerequisites).where(
+                    Offering.tenant_id == tenant_id, Offering.id.in_(frontier)
+                )
+            )
+            seen.update(frontier)
+            frontier = []
+            for _id, prerequisites in rows:
+                for required in prerequisites.get("offering_ids", []):
+                    if required == target:
+                        return index
+                    if required not in seen:
+                        frontier.append(required)
+    return None
 
 
 async def _set_alignments(session: AsyncSession, offering: Offering, items: list[FrameworkItem]) -> None:
@@ -174,14 +218,25 @@ async def create_offering(session: AsyncSession, tenant_id: str, body: OfferingC
     return offering
 
 
-_REQUIRED = ("offering_type", "title", "modality", "pacing", "group_format", "duration_minutes", "provider")
+_REQUIRED = (
+    "offering_type",
+    "title",
+    "modality",
+    "pacing",
+    "group_format",
+    "duration_minutes",
+    "provider",
+    "cost_cents",
+    "stipend_cents",
+    "currency",
+)
 _LISTS = ("audience", "prerequisites", "competency_ids", "tags")
 
 
 async def update_offering(
     session: AsyncSession, tenant_id: str, offering_id: str, body: OfferingUpdate, if_match: str | None
 ) -> Offering:
-    offering = await get_in_tenant(session, Offering, offering_id, tenant_id, noun="offering")
+    offering = await _locked(session, tenant_id, offering_id)
     check_if_match(offering, if_match)
     if offering.status == "retired":
         raise WrongState("a retired offering cannot be edited", current_status=offering.status, allowed_actions=[])
@@ -235,7 +290,7 @@ async def update_offering(
 async def change_status(
     session: AsyncSession, tenant_id: str, offering_id: str, action: str, if_match: str | None
 ) -> Offering:
-    offering = await get_in_tenant(session, Offering, offering_id, tenant_id, noun="offering")
+    offering = await _locked(session, tenant_id, offering_id)
     check_if_match(offering, if_match)
     sources, target = _TRANSITIONS[action]
     if offering.status not in sources:

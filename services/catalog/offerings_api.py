@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.catalog import offerings, recommend, search
+from services.catalog import offerings, recommend, scheduling, search
 from services.catalog.deps import IdPath, Reader, SessionDep, Writer
 from services.catalog.models import (
     Offering,
@@ -128,11 +128,13 @@ async def _search(
     limit: int,
     cursor: str | None,
 ) -> OfferingPage:
-    for pointer, moment in (("/query/session_from", session_from), ("/query/session_to", session_to)):
-        if moment is not None and moment.tzinfo is None:
-            raise UnprocessableContent(
-                "give an offset with the time", errors=[FieldError(pointer=pointer, detail="e.g. 2027-01-01T00:00:00Z")]
-            )
+    errors: list[FieldError] = []
+    if session_from is not None:
+        session_from = scheduling.instant(session_from, "/query/session_from", errors)
+    if session_to is not None:
+        session_to = scheduling.instant(session_to, "/query/session_to", errors)
+    if errors:
+        raise UnprocessableContent("the session date range is not valid", errors=errors)
     competencies = await offerings.descendants(session, tenant_id, competency or [])
     if competency and not competencies:
         return OfferingPage(items=[], total=0, facets={name: {} for name in search.FACETS}, next_cursor=None)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog import offerings
 from services.catalog.models import FrameworkItem, Offering, OfferingAlignment, OfferingSession
+from services.catalog.scheduling import instant
 from services.catalog.schemas import RecommendationRequest
 from shared.problems import FieldError, UnprocessableContent
 
@@ -79,6 +80,13 @@ async def recommend(
 ) -> list[Ranked]:
     weights, serves = await _goal_coverage(session, tenant_id, request)
     prefs = request.preferences
+    errors: list[FieldError] = []
+    window_from = (
+        instant(prefs.available_from, "/body/preferences/available_from", errors) if prefs.available_from else None
+    )
+    window_to = instant(prefs.available_to, "/body/preferences/available_to", errors) if prefs.available_to else None
+    if errors:
+        raise UnprocessableContent("the date window is not valid", errors=errors)
     total_weight = sum(weights.values())
     completed = set(request.completed_offering_ids)
 
@@ -98,7 +106,7 @@ async def recommend(
     if not covered:
         return []
     rows = list(await session.scalars(select(Offering).where(Offering.id.in_(list(covered)))))
-    available = await _available(session, [r.id for r in rows], now, prefs.available_from, prefs.available_to)
+    available = await _available(session, [r.id for r in rows], now, window_from, window_to)
 
     ranked: list[Ranked] = []
     for row in rows:

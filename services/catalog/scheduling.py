@@ -40,11 +40,23 @@ def zone(name: str, pointer: str) -> ZoneInfo:
         ) from exc
 
 
-def _aware(value: dt.datetime, pointer: str, errors: list[FieldError]) -> dt.datetime:
+EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
+
+
+def instant(value: dt.datetime, pointer: str, errors: list[FieldError]) -> dt.datetime:
+    """An aware UTC instant in a range every database and time zone can hold, or an error."""
     if value.tzinfo is None:
         errors.append(FieldError(pointer=pointer, detail="give an offset (e.g. Z or -05:00): the time is ambiguous"))
-        return value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
+        value = value.replace(tzinfo=dt.UTC)  # only so that the other checks can still compare
+    try:
+        utc = value.astimezone(dt.UTC)
+    except OverflowError:
+        utc = LATEST
+    if not EARLIEST <= utc < LATEST:
+        errors.append(FieldError(pointer=pointer, detail="must fall between 1970 and 9000"))
+        return EARLIEST
+    return utc
 
 
 async def create_session(
@@ -55,15 +67,15 @@ async def create_session(
         raise WrongState("a retired offering gets no new sessions", current_status=offering.status, allowed_actions=[])
     zone(body.time_zone, "/body/time_zone")
     errors: list[FieldError] = []
-    starts = _aware(body.starts_at, "/body/starts_at", errors)
-    ends = _aware(body.ends_at, "/body/ends_at", errors)
+    starts = instant(body.starts_at, "/body/starts_at", errors)
+    ends = instant(body.ends_at, "/body/ends_at", errors)
     opens = (
-        _aware(body.registration_opens_at, "/body/registration_opens_at", errors)
+        instant(body.registration_opens_at, "/body/registration_opens_at", errors)
         if body.registration_opens_at
         else None
     )
     closes = (
-        _aware(body.registration_closes_at, "/body/registration_closes_at", errors)
+        instant(body.registration_closes_at, "/body/registration_closes_at", errors)
         if body.registration_closes_at
         else None
     )
@@ -73,6 +85,8 @@ async def create_session(
         errors.append(FieldError(pointer="/body/registration_closes_at", detail="must be after registration_opens_at"))
     if closes and closes > ends:
         errors.append(FieldError(pointer="/body/registration_closes_at", detail="must not be after the session ends"))
+    if opens and opens >= (closes or starts):
+        errors.append(FieldError(pointer="/body/registration_opens_at", detail="must be before registration closes"))
     if not body.location and not body.online_url:
         errors.append(FieldError(pointer="/body/location", detail="give a location, an online_url, or both"))
     if errors:
@@ -99,6 +113,18 @@ async def create_session(
     session.add(row)
     await session.flush()
     return row
+
+
+async def cancel_session(session: AsyncSession, tenant_id: str, session_id: str) -> OfferingSession:
+    """Call a session off: no more registrations; those made stay, for the record and to notify."""
+    scheduled = await get_in_tenant(session, OfferingSession, session_id, tenant_id, noun="session")
+    if scheduled.status != "scheduled" or scheduled.ends_at <= utcnow():
+        state = scheduled.status if scheduled.status != "scheduled" else "over"
+        raise WrongState(f"the session is {state}: it cannot be cancelled", current_status=state, allowed_actions=[])
+    scheduled.status = "cancelled"
+    scheduled.updated_at = utcnow()
+    await session.flush()
+    return scheduled
 
 
 async def waitlisted_counts(session: AsyncSession, session_ids: list[str]) -> dict[str, int]:
@@ -152,6 +178,18 @@ async def register(
     if offering is None or offering.status != "published":
         raise RegistrationClosed("the offering is not published")
 
+    if existing is not None:
+        # Claim the cancelled row first: of several requests re-registering at once, only the
+        # one whose update changes it goes on to take a seat; the others answer with it.
+        claimed = await session.execute(
+            update(Registration)
+            .where(Registration.id == existing.id, Registration.status == "cancelled")
+            .values(status="waitlisted", requested_at=now, cancelled_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        await session.refresh(existing)
+        if not (isinstance(claimed, CursorResult) and claimed.rowcount):
+            return existing, False
     seated = await _take_seat(session, session_id)
     row = existing or Registration(
         id=str(uuid.uuid4()), tenant_id=tenant_id, session_id=session_id, educator_id=educator_id
@@ -191,12 +229,17 @@ async def cancel(
     session: AsyncSession, tenant_id: str, session_id: str, registration_id: str
 ) -> tuple[Registration, Registration | None]:
     """Cancel a registration; a freed seat goes to the first on the waitlist, in this transaction."""
-    await get_in_tenant(session, OfferingSession, session_id, tenant_id, noun="session")
+    scheduled = await get_in_tenant(session, OfferingSession, session_id, tenant_id, noun="session")
     row = await session.get(Registration, registration_id)
     if row is None or row.session_id != session_id or row.tenant_id != tenant_id:
         raise NotFound(f"no registration {registration_id} for this session")
     if row.status == "cancelled":
         raise WrongState("the registration is already cancelled", current_status=row.status, allowed_actions=[])
+    if scheduled.starts_at <= utcnow():
+        # A seat freed now would promote someone into a session already under way.
+        raise WrongState(
+            "the session has started; record attendance instead", current_status=row.status, allowed_actions=[]
+        )
     # Conditional: of two concurrent cancellations of one seat, only one frees it.
     result = await session.execute(
         update(Registration)
@@ -247,11 +290,23 @@ async def record_attendance(
     transaction. A correction sends the event again with the same ``attendance_id`` and the new
     minutes, so the receiver keeps one ledger entry per attendance, not one per event."""
     scheduled = await get_in_tenant(session, OfferingSession, session_id, tenant_id, noun="session")
+    if scheduled.status != "scheduled" or scheduled.starts_at > utcnow():
+        why = "was cancelled" if scheduled.status != "scheduled" else "has not started yet"
+        raise WrongState(
+            f"the session {why}: no attendance to record", current_status=scheduled.status, allowed_actions=[]
+        )
+    local = ZoneInfo(scheduled.time_zone)
+    first_day, last_day = scheduled.starts_at.astimezone(local).date(), scheduled.ends_at.astimezone(local).date()
     length = int((scheduled.ends_at - scheduled.starts_at).total_seconds() // 60)
     errors = [
         FieldError(pointer=f"/body/entries/{i}/minutes", detail=f"more than the session's {length} minutes")
         for i, entry in enumerate(entries)
         if entry.minutes > length
+    ]
+    errors += [
+        FieldError(pointer=f"/body/entries/{i}/attended_on", detail=f"the session runs {first_day} to {last_day}")
+        for i, entry in enumerate(entries)
+        if entry.attended_on is not None and not first_day <= entry.attended_on <= last_day
     ]
     seen: set[str] = set()
     for i, entry in enumerate(entries):

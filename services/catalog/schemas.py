@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainValidator, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from shared.events import EventEnvelope, InboxReceipt
@@ -320,8 +320,8 @@ class RecommendationPreferences(Strict):
     modalities: list[Modality] = Field(default_factory=list)
     max_minutes: int | None = Field(default=None, ge=1)
     pacing: Pacing | None = None
-    available_from: dt.datetime | None = None
-    available_to: dt.datetime | None = None
+    available_from: AwareDatetime | None = Field(default=None, description="with an offset")
+    available_to: AwareDatetime | None = Field(default=None, description="with an offset")
 
 
 class RecommendationRequest(Strict):

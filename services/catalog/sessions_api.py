@@ -87,7 +87,15 @@ async def list_sessions(
 @router.get("/v1/sessions/{session_id}", response_model=SessionRead, summary="One session with its seats")
 async def get_session_route(session_id: IdPath, who: Reader, session: SessionDep) -> SessionRead:
     row = await get_in_tenant(session, OfferingSession, session_id, who.tenant_id, noun="session")
+    offering = await session.get(Offering, row.offering_id)
+    if (offering is None or offering.status != "published") and "catalog:write" not in who.scopes:
+        raise NotFound(f"no session {session_id}")  # a draft's sessions are as hidden as the draft
     return await _session_read(session, row)
+
+
+@router.post("/v1/sessions/{session_id}/cancel", response_model=SessionRead, summary="Call a session off")
+async def cancel_session(session_id: IdPath, who: Writer, session: SessionDep) -> SessionRead:
+    return await _session_read(session, await scheduling.cancel_session(session, who.tenant_id, session_id))
 
 
 async def _registration_read(session: AsyncSession, row: Registration) -> RegistrationRead:

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from services.catalog.app import DEMO_FRAMEWORK
-from services.catalog.models import OutboxEvent
+from services.catalog.models import OfferingSession, OutboxEvent
 from tests.conftest import AppFactory
 from tests.support import asgi_client, identity_headers
 
@@ -300,6 +300,28 @@ async def test_registration_waitlist_cancellation_and_attendance(catalog: Catalo
     assert (seats["seats_taken"], seats["waitlisted"]) == (1, 1)
     assert third_now[0]["waitlist_position"] == 1
 
+    early = await c.put(
+        f"/v1/sessions/{scheduled['id']}/attendance",
+        json={"entries": [{"educator_id": "user:e2", "minutes": 60}]},
+        headers=catalog.as_(),
+    )
+    assert early.status_code == 409, "no attendance before the session starts"
+    # Time passes: the session took place yesterday (same local hours).
+    held = SOON - dt.timedelta(days=11)
+    async with catalog.app.state.sessionmaker() as session, session.begin():
+        row = await session.get(OfferingSession, scheduled["id"])
+        assert row is not None
+        row.starts_at, row.ends_at = held, held + dt.timedelta(hours=3)
+    late_cancel = await c.delete(f"{url}/{second.json()['id']}", headers=catalog.as_("educator", subject="user:e2"))
+    wrong_day = await c.put(
+        f"/v1/sessions/{scheduled['id']}/attendance",
+        json={"entries": [{"educator_id": "user:e2", "minutes": 60, "attended_on": "1900-01-01"}]},
+        headers=catalog.as_(),
+    )
+    assert late_cancel.status_code == 409, "a started session frees no seats"
+    assert wrong_day.status_code == 422
+    assert wrong_day.json()["errors"][0]["pointer"] == "/body/entries/0/attended_on"
+
     too_long = await c.put(
         f"/v1/sessions/{scheduled['id']}/attendance",
         json={"entries": [{"educator_id": "user:e2", "minutes": 180}, {"educator_id": "user:e3", "minutes": 999}]},
@@ -322,7 +344,7 @@ async def test_registration_waitlist_cancellation_and_attendance(catalog: Catalo
         "offering_id": offering["id"],
         "session_id": scheduled["id"],
         "minutes": 170,
-        "date": SOON.astimezone(ZoneInfo("America/Chicago")).date().isoformat(),
+        "date": held.astimezone(ZoneInfo("America/Chicago")).date().isoformat(),
     }
     assert events[0].tenant_id == "tenant-a"
 
@@ -396,3 +418,58 @@ async def test_a_body_over_the_limit_is_refused_before_it_is_read(
     assert "content-length" not in streamed.request.headers
     assert streamed.status_code == 413
     assert small.status_code == 422, "under the limit the request is read and judged as usual"
+
+
+async def test_hostile_input_gets_a_problem_never_a_500(catalog: Catalog, backend: str) -> None:
+    items = await catalog.framework()
+    first = await catalog.offering(title="First", competency_ids=[items["INS.1"]])
+    second = await catalog.offering(title="Second", prerequisites={"offering_ids": [first["id"]]})
+    c, h = catalog.client, catalog.as_()
+    read = await c.get(f"/v1/offerings/{first['id']}", headers=h)
+    weak = await c.patch(
+        f"/v1/offerings/{first['id']}", json={"summary": "x"}, headers={**h, "if-match": "W/" + read.headers["etag"]}
+    )
+    cycle = await c.patch(
+        f"/v1/offerings/{first['id']}", json={"prerequisites": {"offering_ids": [second["id"]]}}, headers=h
+    )
+    nulls = await c.patch(f"/v1/offerings/{first['id']}", json={"currency": None, "cost_cents": None}, headers=h)
+    far = await c.post(
+        f"/v1/offerings/{first['id']}/sessions",
+        json={
+            "starts_at": "9999-12-31T20:00:00-05:00",
+            "ends_at": "9999-12-31T21:00:00-05:00",
+            "time_zone": "UTC",
+            "location": "x",
+            "capacity": 1,
+        },
+        headers=h,
+    )
+    far_search = await c.get("/v1/offerings", params={"session_from": "9999-12-31T23:00:00-05:00"}, headers=h)
+    naive_window = await c.post(
+        "/v1/recommendations",
+        json={"targets": [{"id": items["INS.1"]}], "preferences": {"available_from": "2027-01-01T00:00:00"}},
+        headers=h,
+    )
+    assert weak.status_code == 412, "If-Match compares strongly"
+    assert cycle.status_code == 422
+    assert cycle.json()["errors"][0]["pointer"] == "/body/prerequisites/offering_ids/0"
+    assert nulls.status_code == 422
+    assert {e["pointer"] for e in nulls.json()["errors"]} == {"/body/currency", "/body/cost_cents"}
+    assert far.status_code == 422
+    assert far_search.status_code == 422
+    assert naive_window.status_code == 422
+
+
+async def test_a_drafts_sessions_stay_hidden_and_a_session_can_be_called_off(catalog: Catalog, backend: str) -> None:
+    draft = await catalog.offering(publish=False, title="Not yet public")
+    scheduled = await catalog.session(draft["id"])
+    c = catalog.client
+    hidden = await c.get(f"/v1/sessions/{scheduled['id']}", headers=catalog.as_("educator"))
+    await c.post(f"/v1/offerings/{draft['id']}/publish", headers=catalog.as_())
+    cancelled = await c.post(f"/v1/sessions/{scheduled['id']}/cancel", headers=catalog.as_())
+    twice = await c.post(f"/v1/sessions/{scheduled['id']}/cancel", headers=catalog.as_())
+    register = await c.post(f"/v1/sessions/{scheduled['id']}/registrations", headers=catalog.as_("educator"))
+    assert hidden.status_code == 404
+    assert cancelled.json()["status"] == "cancelled"
+    assert twice.status_code == 409
+    assert register.status_code == 409

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import AppFactory
-from tests.support import LiveServer, StartingGate, bearer
+from tests.support import LiveServer, StartingGate, bearer, identity_headers
 
 RUNNERS = 12
 
@@ -93,4 +93,75 @@ async def test_exactly_one_request_gets_the_last_seat(
             assert (after["seats_taken"], after["waitlisted"]) == (2, RUNNERS - 3)
     finally:
         await gateway.stop()
+        await server.stop()
+
+
+async def test_concurrent_repeats_never_take_two_seats_and_one_etag_wins_once(
+    make_committing_app: AppFactory, keys_dir: Path, backend: str
+) -> None:
+    app = await make_committing_app("catalog", dev_seed=False)
+    gate = StartingGate(app)
+    server = await LiveServer(app).start()
+    tenant = str(uuid.uuid4())
+
+    def who(subject: str, role: str = "educator") -> dict[str, str]:
+        return identity_headers(keys_dir, "catalog", roles=frozenset({role}), tenant_id=tenant, subject=subject)
+
+    try:
+        async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
+            coordinator = who("user:coordinator", "coordinator")
+            created = await client.post(
+                "/v1/offerings",
+                json={
+                    "offering_type": "workshop",
+                    "title": "Workshop",
+                    "modality": "in_person",
+                    "pacing": "cohort",
+                    "duration_minutes": 60,
+                    "provider": {"name": "District"},
+                },
+                headers=coordinator,
+            )
+            offering_id = created.json()["id"]
+            etag = created.headers["etag"]
+
+            # Two edits naming the same ETag at once: one is applied, the other gets 412.
+            gate.arm(2)
+            edits = await asyncio.gather(
+                *(
+                    client.patch(
+                        f"/v1/offerings/{offering_id}",
+                        json={"summary": f"edit {i}"},
+                        headers={**coordinator, "if-match": etag},
+                    )
+                    for i in range(2)
+                )
+            )
+            assert sorted(e.status_code for e in edits) == [200, 412], [e.text for e in edits]
+
+            await client.post(f"/v1/offerings/{offering_id}/publish", headers=coordinator)
+            starts = dt.datetime.now(dt.UTC) + dt.timedelta(days=3)
+            made = await client.post(
+                f"/v1/offerings/{offering_id}/sessions",
+                json={
+                    "starts_at": starts.isoformat(),
+                    "ends_at": (starts + dt.timedelta(hours=1)).isoformat(),
+                    "time_zone": "UTC",
+                    "location": "Library",
+                    "capacity": 5,
+                },
+                headers=coordinator,
+            )
+            url = f"/v1/sessions/{made.json()['id']}/registrations"
+            first = await client.post(url, headers=who("user:e1"))
+            await client.delete(f"{url}/{first.json()['id']}", headers=who("user:e1"))
+
+            # The same educator registering again four times at once takes one seat.
+            gate.arm(4)
+            again = await asyncio.gather(*(client.post(url, headers=who("user:e1")) for _ in range(4)))
+            seats = (await client.get(f"/v1/sessions/{made.json()['id']}", headers=coordinator)).json()
+            assert sorted(r.status_code for r in again) == [200, 200, 200, 201], [r.text for r in again]
+            assert {r.json()["status"] for r in again} == {"registered"}
+            assert seats["seats_taken"] == 1
+    finally:
         await server.stop()
