@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog.errors import RegistrationClosed, WrongState
 from services.catalog.models import Attendance, Offering, OfferingSession, OutboxEvent, Registration
-from services.catalog.schemas import AttendanceEntry, SessionCreate
+from services.catalog.schemas import AttendanceEntry, SessionAttended, SessionCreate
 from shared.db import utcnow
 from shared.outbox import enqueue
 from shared.problems import Conflict, FieldError, NotFound, UnprocessableContent
@@ -295,6 +295,8 @@ async def record_attendance(
         raise WrongState(
             f"the session {why}: no attendance to record", current_status=scheduled.status, allowed_actions=[]
         )
+    offering = await session.get(Offering, scheduled.offering_id)
+    assert offering is not None
     local = ZoneInfo(scheduled.time_zone)
     first_day, last_day = scheduled.starts_at.astimezone(local).date(), scheduled.ends_at.astimezone(local).date()
     length = int((scheduled.ends_at - scheduled.starts_at).total_seconds() // 60)
@@ -342,14 +344,19 @@ async def record_attendance(
             event_type=ATTENDED,
             source="catalog",
             tenant_id=tenant_id,
-            payload={
-                "attendance_id": row.id,
-                "educator_id": row.educator_id,
-                "offering_id": row.offering_id,
-                "session_id": row.session_id,
-                "minutes": row.minutes,
-                "date": row.attended_on.isoformat(),
-            },
+            payload=SessionAttended(
+                attendance_id=row.id,
+                educator_id=row.educator_id,
+                offering_id=row.offering_id,
+                session_id=row.session_id,
+                minutes=row.minutes,
+                date=row.attended_on,
+                recorded_at=row.recorded_at,
+                offering_title=offering.title,
+                provider_name=offering.provider_name,
+                provider_number=offering.provider_number,
+                credits=offering.credits,
+            ).model_dump(mode="json"),
         )
         recorded.append(row)
     return recorded

@@ -243,6 +243,24 @@ class SessionCreate(Strict):
     registration_closes_at: dt.datetime | None = None
 
 
+class SessionAttended(BaseModel):
+    """Payload of the ``session.attended`` event: what the credentials service needs to credit PD
+    minutes and to report them to HR, copied so it never has to ask the catalog. Sent again with
+    the same ``attendance_id`` when minutes are corrected; the newest ``recorded_at`` wins."""
+
+    attendance_id: str
+    educator_id: str
+    offering_id: str
+    session_id: str
+    minutes: int = Field(ge=0)
+    date: dt.date
+    recorded_at: dt.datetime
+    offering_title: str
+    provider_name: str
+    provider_number: str | None = None
+    credits: float | None = None
+
+
 class SessionRead(BaseModel):
     id: str
     offering_id: str

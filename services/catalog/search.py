@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, Subquery, exists, func, literal_column, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from services.catalog.models import (
     Offering,
@@ -278,42 +279,82 @@ async def search(
     elif sort == "relevance":
         score = func.ts_rank(_VECTOR, _tsquery(terms))
         statement = statement.add_columns(score).order_by(score.desc(), Offering.id)
-    elif sort == "soonest":
-        next_start = (
-            select(func.min(OfferingSession.starts_at))
-            .where(
-                OfferingSession.offering_id == Offering.id,
-                OfferingSession.status == "scheduled",
-                OfferingSession.starts_at >= filters.now,
-            )
-            .scalar_subquery()
-        )
-        # Offerings without an upcoming session (self-paced ones) come last.
-        statement = statement.order_by(next_start.is_(None), next_start, Offering.id)
     elif sort == "shortest":
         statement = statement.order_by(Offering.duration_minutes, Offering.id)
-    else:
+    elif sort != "soonest":  # newest; soonest pages come from _soonest
         statement = statement.order_by(Offering.created_at.desc(), Offering.id.desc())
-    rows = (await session.execute(statement.where(*conditions).offset(offset).limit(limit + 1))).all()
+    rows: Sequence[Any]
+    if sort == "soonest":
+        rows = [(i,) for i in await _soonest(session, conditions, filters.now, offset, limit + 1)]
+    else:
+        rows = (await session.execute(statement.where(*conditions).offset(offset).limit(limit + 1))).all()
     ids = [row[0] for row in rows[:limit]]
     relevance = {row[0]: float(row[1]) for row in rows[:limit]} if score is not None else {}
 
-    total = int(await session.scalar(select(func.count()).select_from(Offering).where(*conditions)) or 0)
     counts: dict[str, dict[str, int]] = {}
     if facets:
-        counts = await facet_counts(session, conditions)
+        counts, total = await facet_counts(session, conditions)
+    else:
+        total = int(await session.scalar(select(func.count()).select_from(Offering).where(*conditions)) or 0)
     next_cursor = _encode_cursor(offset + limit, digest) if len(rows) > limit else None
     return Page(ids=ids, total=total, facets=counts, next_cursor=next_cursor, relevance=relevance)
 
 
-async def facet_counts(session: AsyncSession, conditions: Sequence[ColumnElement[bool]]) -> dict[str, dict[str, int]]:
-    """How many matching offerings have each value of each facet: one grouped scan of the
-    matching rows over every facet column at once, summed per facet here."""
+async def _soonest(
+    session: AsyncSession, conditions: Sequence[ColumnElement[bool]], now: dt.datetime, offset: int, count: int
+) -> list[str]:
+    """Positions ``offset`` to ``offset + count`` of the matching offerings in soonest order: by
+    their next upcoming scheduled session, then (self-paced ones, say) those without one, by id.
+
+    Rather than finding every matching offering's next session and sorting them all, this walks
+    the upcoming sessions in start order (an index range) and keeps each offering the first time
+    it appears, which is at its next session: the first N offerings met are the first N of the
+    order, so a page reads a few dozen sessions, and more only when the filters are selective.
+    """
+    wanted = offset + count
+    walked = aliased(OfferingSession)  # the filters' own EXISTS over sessions correlate to the offering only
+    batch = 2 * wanted
+    while True:
+        found = list(
+            await session.scalars(
+                select(walked.offering_id)
+                .join(Offering, Offering.id == walked.offering_id)
+                .where(walked.status == "scheduled", walked.starts_at >= now, *conditions)
+                .order_by(walked.starts_at, walked.offering_id)
+                .limit(batch)
+            )
+        )
+        ordered = list(dict.fromkeys(found))
+        if len(ordered) >= wanted or len(found) < batch:
+            break
+        batch *= 4
+    page = ordered[offset:wanted]
+    if len(ordered) >= wanted:
+        return page
+    # Every matching offering with an upcoming session is in ``ordered``: the rest come after.
+    rest = await session.scalars(
+        select(Offering.id)
+        .where(*conditions, ~_upcoming_sessions(now).exists())
+        .order_by(Offering.id)
+        .offset(max(0, offset - len(ordered)))
+        .limit(wanted - max(offset, len(ordered)))
+    )
+    return page + list(rest)
+
+
+async def facet_counts(
+    session: AsyncSession, conditions: Sequence[ColumnElement[bool]]
+) -> tuple[dict[str, dict[str, int]], int]:
+    """How many matching offerings have each value of each facet, and how many match at all:
+    one grouped scan of the matching rows over every facet column at once, summed per facet
+    here (every offering is in exactly one group, so the groups also add up to the total)."""
     columns = [getattr(Offering, name) for name in FACETS]
     grouped = await session.execute(select(*columns, func.count()).where(*conditions).group_by(*columns))
     counts: dict[str, Counter[str]] = {name: Counter() for name in FACETS}
+    total = 0
     for row in grouped:
+        total += int(row[-1])
         for name, value in zip(FACETS, row[:-1], strict=True):
             if value is not None:
                 counts[name][value] += int(row[-1])
-    return {name: dict(sorted(counter.items())) for name, counter in counts.items()}
+    return {name: dict(sorted(counter.items())) for name, counter in counts.items()}, total

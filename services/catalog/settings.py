@@ -22,5 +22,7 @@ class CatalogSettings(ServiceSettings):
     )
     case_fetch_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     case_fetch_timeout_s: float = Field(default=20.0, gt=0)
+    # session.attended goes to the credentials service (PD minutes); the default is the dev port.
+    outbox_subscribers: dict[str, str] = Field(default_factory=lambda: {"session.": "http://127.0.0.1:8002"})
     # Dev only: load the demo competency framework for the demo district on start.
     dev_seed: bool = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Response
@@ -9,12 +10,21 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credentials import designs, pursuits
-from services.credentials.models import CredentialDesign, DesignVersion, LearningPlan, OutboxEvent, Pursuit
+from services.credentials.models import (
+    CredentialDesign,
+    DesignVersion,
+    LearningPlan,
+    LedgerEntry,
+    OutboxEvent,
+    Pursuit,
+)
 from services.credentials.schemas import (
     DesignContent,
     DesignRead,
     DesignSummary,
     DesignVersionRead,
+    LedgerEntryRead,
+    LedgerPage,
     PlanDecision,
     PlanRead,
     PlanWrite,
@@ -25,6 +35,7 @@ from services.credentials.schemas import (
 from shared.app import get_session
 from shared.auth import Forbidden, Principal, require_scopes, whoami_router
 from shared.outbox_ops import outbox_ops_router
+from shared.paging import after_cursor, encode_cursor
 from shared.problems import NotFound
 from shared.tenancy import get_in_tenant, in_tenant
 
@@ -288,3 +299,40 @@ async def withdraw(
     note: Annotated[str | None, Body(embed=True, max_length=2000)] = None,
 ) -> PursuitRead:
     return await _pursuit_read(session, who, await pursuits.withdraw(session, who, pursuit_id, note))
+
+
+# --- ledger -----------------------------------------------------------------------------------
+
+
+@router.get("/v1/ledger", response_model=LedgerPage, summary="PD minutes and stipends: your own, or the tenant's")
+async def list_ledger(
+    who: Reader,
+    session: SessionDep,
+    educator_id: Annotated[str | None, Query(max_length=200)] = None,
+    kind: Annotated[str | None, Query(pattern="^(pd_minutes|stipend)$")] = None,
+    occurred_from: Annotated[dt.date | None, Query(description="on or after")] = None,
+    occurred_to: Annotated[dt.date | None, Query(description="on or before")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> LedgerPage:
+    statement = in_tenant(select(LedgerEntry), LedgerEntry, who.tenant_id)
+    if not (pursuits.is_coordinator(who) or bool(who.roles & {"hr"})):
+        statement = statement.where(LedgerEntry.educator_id == who.subject)
+    if educator_id:
+        statement = statement.where(LedgerEntry.educator_id == educator_id)
+    if kind:
+        statement = statement.where(LedgerEntry.kind == kind)
+    if occurred_from:
+        statement = statement.where(LedgerEntry.occurred_on >= occurred_from)
+    if occurred_to:
+        statement = statement.where(LedgerEntry.occurred_on <= occurred_to)
+    statement = after_cursor(statement, cursor, LedgerEntry.created_at, LedgerEntry.id)
+    rows = list(
+        await session.scalars(statement.order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc()).limit(limit + 1))
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return LedgerPage(
+        items=[LedgerEntryRead.model_validate(r, from_attributes=True) for r in rows],
+        next_cursor=encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None,
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import UTCDateTime, service_metadata
@@ -109,3 +109,34 @@ class PursuitEvent(Base):
     from_state: Mapped[str | None] = mapped_column(String(24), nullable=True)
     to_state: Mapped[str] = mapped_column(String(24))
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class LedgerEntry(Base):
+    """PD minutes and stipends owed to an educator, one row per source (an attendance record or
+    an award) and kind. The activity's title and provider are copied in: HR exports read them
+    without asking the catalog."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "source", "source_id", "kind"),
+        Index("ix_ledger_entries_educator", "tenant_id", "educator_id", "occurred_on"),
+        Index("ix_ledger_entries_occurred", "tenant_id", "occurred_on", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(36))
+    educator_id: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))  # pd_minutes | stipend
+    amount: Mapped[int] = mapped_column(Integer)  # minutes, or cents
+    status: Mapped[str] = mapped_column(String(16))  # recorded (minutes) | pending | approved | paid
+    source: Mapped[str] = mapped_column(String(16))  # attendance | award
+    source_id: Mapped[str] = mapped_column(String(36))
+    source_recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())  # newest version applied
+    offering_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    activity_title: Mapped[str] = mapped_column(String(300))
+    provider_name: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    provider_number: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    credits: Mapped[float | None] = mapped_column(Float, nullable=True)
+    occurred_on: Mapped[dt.date] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

@@ -213,3 +213,29 @@ class PursuitRead(BaseModel):
     started_at: dt.datetime
     updated_at: dt.datetime
     ended_at: dt.datetime | None
+
+
+# --- ledger -----------------------------------------------------------------------------------
+
+
+class LedgerEntryRead(BaseModel):
+    id: str
+    educator_id: str
+    kind: Literal["pd_minutes", "stipend"]
+    amount: int = Field(description="minutes, or cents for a stipend")
+    status: Literal["recorded", "pending", "approved", "paid"]
+    source: Literal["attendance", "award"]
+    source_id: str
+    offering_id: str | None
+    activity_title: str
+    provider_name: str | None
+    provider_number: str | None
+    credits: float | None
+    occurred_on: dt.date
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class LedgerPage(BaseModel):
+    items: list[LedgerEntryRead]
+    next_cursor: str | None

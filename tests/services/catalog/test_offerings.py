@@ -345,6 +345,11 @@ async def test_registration_waitlist_cancellation_and_attendance(catalog: Catalo
         "session_id": scheduled["id"],
         "minutes": 170,
         "date": held.astimezone(ZoneInfo("America/Chicago")).date().isoformat(),
+        "recorded_at": events[0].payload["recorded_at"],
+        "offering_title": "Academy",
+        "provider_name": "Demo USD",
+        "provider_number": None,
+        "credits": None,
     }
     assert events[0].tenant_id == "tenant-a"
 
