@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.credentials import designs, pursuits
+from services.credentials import designs, pursuits, submissions_api
 from services.credentials.models import (
     CredentialDesign,
     DesignVersion,
@@ -46,6 +46,7 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset()
 router = APIRouter()
 router.include_router(outbox_ops_router(service="credentials", model=OutboxEvent, session_dependency=get_session))
 router.include_router(whoami_router("credentials"))
+router.include_router(submissions_api.router)
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 Reader = Annotated[Principal, Depends(require_scopes("credentials:read"))]

@@ -16,6 +16,7 @@ from services.credentials.models import CredentialDesign, InboxEvent, OutboxEven
 from services.credentials.schemas import DesignContent
 from services.credentials.service import EVENT_HANDLERS
 from services.credentials.settings import CredentialsSettings
+from services.credentials.storage import LocalEvidenceStore
 from shared.app import ServiceSpec, build_service_app
 from shared.demo import DEMO_ACHIEVEMENT_IDS, DEMO_DESIGN_ID, DEMO_TENANT_ID
 from shared.settings import Environment
@@ -65,4 +66,7 @@ def create_app(
     engine: AsyncEngine | None = None,
 ) -> FastAPI:
     """Tests pass an ``engine`` and a ``sessionmaker`` bound to a transaction they roll back."""
-    return build_service_app(SPEC, settings or CredentialsSettings(), sessionmaker=sessionmaker, engine=engine)
+    settings = settings or CredentialsSettings()
+    app = build_service_app(SPEC, settings, sessionmaker=sessionmaker, engine=engine)
+    app.state.evidence_store = LocalEvidenceStore(settings.evidence_dir())
+    return app

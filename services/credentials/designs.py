@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credentials.errors import WrongState
 from services.credentials.models import CredentialDesign, DesignVersion
-from services.credentials.schemas import EVIDENCE_TYPES, DesignContent
+from services.credentials.schemas import EVIDENCE_TYPES, DesignContent, Tier
 from shared.db import utcnow
 from shared.problems import FieldError, UnprocessableContent
 from shared.tenancy import get_in_tenant
@@ -206,4 +206,14 @@ async def published_version(session: AsyncSession, design: CredentialDesign, ver
         select(DesignVersion).where(
             DesignVersion.design_id == design.id, DesignVersion.version == version, DesignVersion.status == "published"
         )
+    )
+
+
+def tier_of(content: DesignContent, tier_key: str, pointer: str = "/body/tier") -> Tier:
+    for tier in content.tiers:
+        if tier.key == tier_key:
+            return tier
+    raise UnprocessableContent(
+        f"this design has no tier {tier_key!r}",
+        errors=[FieldError(pointer=pointer, detail=f"one of: {', '.join(t.key for t in content.tiers)}")],
     )

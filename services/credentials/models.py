@@ -140,3 +140,107 @@ class LedgerEntry(Base):
     occurred_on: Mapped[dt.date] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class Submission(Base):
+    """One attempt at a tier's evidence. ``state``: draft → submitted → (in review) → passed or
+    returned (a returned tier is tried again as a new attempt); ``withdrawn`` when abandoned."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (
+        UniqueConstraint("pursuit_id", "tier_key", "attempt"),
+        Index("ix_submissions_queue", "tenant_id", "state", "submitted_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(36))
+    pursuit_id: Mapped[str] = mapped_column(ForeignKey("pursuits.id", ondelete="CASCADE"), index=True)
+    educator_id: Mapped[str] = mapped_column(String(200))
+    design_id: Mapped[str] = mapped_column(String(36))
+    tier_key: Mapped[str] = mapped_column(String(40))
+    attempt: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16))
+    evidence_public: Mapped[bool] = mapped_column(default=False)  # links may go on the badge
+    school_id: Mapped[str | None] = mapped_column(String(36), nullable=True)  # the educator's, if known
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    due_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class EvidenceItem(Base):
+    """A piece of evidence for one requirement: a reflection's text, a link, or a stored file
+    (``storage_key``; its type sniffed from content, its SHA-256 recorded)."""
+
+    __tablename__ = "evidence_items"
+    __table_args__ = (Index("ix_evidence_items_submission", "submission_id", "requirement_key"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
+    requirement_key: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    word_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    url: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    storage_key: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    file_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    media_type: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    size: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    contains_student_information: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class CoachingConversation(Base):
+    """A logged coaching conversation. Coaching is non-evaluative: notes are for the educator
+    and the coach, never shown to assessors. At the resubmission cap one must follow the last
+    return before the tier can be submitted again."""
+
+    __tablename__ = "coaching_conversations"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(36))
+    pursuit_id: Mapped[str] = mapped_column(ForeignKey("pursuits.id", ondelete="CASCADE"), index=True)
+    tier_key: Mapped[str] = mapped_column(String(40))
+    coach_id: Mapped[str] = mapped_column(String(200))
+    held_on: Mapped[dt.date] = mapped_column(Date)
+    notes: Mapped[str | None] = mapped_column(Text, nullable=True)
+    logged_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class Assessor(Base):
+    """Someone who may score submissions in a tenant: optionally only for some designs, and with
+    the school they belong to (so that, if the district wishes, nobody scores their own school)."""
+
+    __tablename__ = "assessors"
+
+    tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    assessor_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    school_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    design_ids: Mapped[list[str]] = mapped_column(JSON)  # empty: every design
+    active: Mapped[bool] = mapped_column(default=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class ReviewAssignment(Base):
+    """An assessor's review of one submission. ``role``: ``primary`` decides; ``second`` scores
+    blind for the agreement figures (double scoring). ``scores``: one per rubric criterion."""
+
+    __tablename__ = "review_assignments"
+    __table_args__ = (
+        UniqueConstraint("submission_id", "role"),
+        Index("ix_review_assignments_assessor", "tenant_id", "assessor_id", "state"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(36))
+    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), index=True)
+    assessor_id: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(8))
+    state: Mapped[str] = mapped_column(String(16))  # assigned | scored | withdrawn
+    assigned_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    assigned_by: Mapped[str] = mapped_column(String(200))
+    scores: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(8), nullable=True)  # pass | return
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    scored_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -239,3 +239,110 @@ class LedgerEntryRead(BaseModel):
 class LedgerPage(BaseModel):
     items: list[LedgerEntryRead]
     next_cursor: str | None
+
+
+# --- submissions, evidence, reviews -----------------------------------------------------------
+
+
+class SubmissionCreate(Strict):
+    tier: Key
+
+
+class SubmitRequest(Strict):
+    evidence_public: bool = Field(
+        default=False, description="let the badge and its public page link to this evidence (never student data)"
+    )
+
+
+class EvidenceRead(BaseModel):
+    id: str
+    requirement_key: str
+    kind: str
+    text: str | None
+    word_count: int | None
+    url: str | None
+    file_name: str | None
+    media_type: str | None
+    size: int | None
+    sha256: str | None
+    contains_student_information: bool
+    created_at: dt.datetime
+
+
+class CriterionScore(Strict):
+    criterion: Key
+    level: Key
+    comment: str | None = Field(default=None, max_length=5000)
+
+
+class ScoreWrite(Strict):
+    scores: list[CriterionScore] = Field(min_length=1, max_length=30)
+    outcome: Literal["pass", "return"] | None = Field(
+        default=None, description="optional; when given it must agree with what the rubric says"
+    )
+    comment: str | None = Field(default=None, max_length=10_000, description="feedback to the educator")
+
+
+class AssignmentRead(BaseModel):
+    id: str
+    submission_id: str
+    assessor_id: str
+    role: Literal["primary", "second"]
+    state: Literal["assigned", "scored", "withdrawn"]
+    assigned_at: dt.datetime
+    scores: list[CriterionScore] | None
+    outcome: Literal["pass", "return"] | None
+    comment: str | None
+    scored_at: dt.datetime | None
+
+
+class SubmissionRead(BaseModel):
+    id: str
+    pursuit_id: str
+    educator_id: str | None = Field(description="hidden from assessors when the design reviews blind")
+    design_id: str
+    tier_key: str
+    attempt: int
+    state: Literal["draft", "submitted", "in_review", "recommended", "passed", "returned", "withdrawn"]
+    evidence_public: bool
+    created_at: dt.datetime
+    submitted_at: dt.datetime | None
+    due_on: dt.date | None
+    overdue: bool
+    decided_at: dt.datetime | None
+    evidence: list[EvidenceRead]
+    reviews: list[AssignmentRead] = Field(description="primary first; a second scorer's only to coordinators")
+
+
+class AssessorWrite(Strict):
+    school_id: str | None = Field(default=None, max_length=36)
+    design_ids: list[str] = Field(default_factory=list, max_length=100, description="empty: every design")
+    active: bool = True
+
+
+class AssessorRead(AssessorWrite):
+    assessor_id: str
+    open_reviews: int
+
+
+class Reassignment(Strict):
+    assessor_id: str = Field(min_length=1, max_length=200)
+
+
+class GrantDecision(Strict):
+    decision: Literal["grant", "deny"]
+    comment: str | None = Field(default=None, max_length=10_000)
+
+
+class CoachingWrite(Strict):
+    tier: Key
+    held_on: dt.date
+    notes: str | None = Field(default=None, max_length=20_000, description="never shown to assessors")
+
+
+class CoachingRead(BaseModel):
+    id: str
+    tier_key: str
+    coach_id: str
+    held_on: dt.date
+    logged_at: dt.datetime

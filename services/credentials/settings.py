@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from pydantic_settings import SettingsConfigDict
@@ -15,5 +16,10 @@ class CredentialsSettings(ServiceSettings):
     service_name: ClassVar[str] = "credentials"
     default_port: ClassVar[int] = 8002
 
+    # Evidence files (services/credentials/storage.py); default: <DATA_DIR>/evidence.
+    evidence_root: Path | None = None
     # Dev only: the demo district gets the published 4-tier demo design.
     dev_seed: bool = True
+
+    def evidence_dir(self) -> Path:
+        return self.evidence_root or self.data_dir / "evidence"

@@ -32,6 +32,7 @@ DEFAULT_ROUTES: dict[str, str] = {
     "/v1/awards": "credentials",
     "/v1/ledger": "credentials",
     "/v1/educators": "credentials",
+    "/v1/assessors": "credentials",
     "/v1/reports": "credentials",
     "/v1/exports": "credentials",
     "/v1/ops/credentials": "credentials",
