@@ -73,6 +73,8 @@ class ServiceSpec:
     routers: Sequence[APIRouter] = ()
     public_routers: Sequence[APIRouter] = ()
     event_handlers: Mapping[str, EventHandler] = field(default_factory=dict)
+    # Handlers that need the app (its settings, keys, clients): made once the app exists.
+    event_handler_factory: Callable[[FastAPI], Mapping[str, EventHandler]] | None = None
     # The gateway replaces the standard readiness and OpenAPI with aggregated ones.
     standard_health: bool = True
     standard_openapi: bool = True
@@ -161,7 +163,8 @@ def build_service_app(
         app.include_router(health)
         public |= _operations(health)
     if spec.event_inbox:
-        inbox = inbox_router(inbox_model=spec.inbox_model, handlers=spec.event_handlers, session_dependency=get_session)
+        handlers = {**spec.event_handlers, **(spec.event_handler_factory(app) if spec.event_handler_factory else {})}
+        inbox = inbox_router(inbox_model=spec.inbox_model, handlers=handlers, session_dependency=get_session)
         app.include_router(inbox)
         public |= _operations(inbox)
     # Protected by default: every domain route needs a verified principal; public routes are

@@ -263,23 +263,7 @@ async def put_achievement_image(
 
 
 def _badge_read(urls: docs.Urls, badge: Badge) -> BadgeRead:
-    links = {
-        "credential": urls.credential(badge.id),
-        "jwt": urls.credential_jwt(badge.id),
-        "achievement": urls.achievement(badge.achievement_id, badge.achievement_version),
-        "issuer": urls.profile(badge.issuer_id),
-        "did_document": urls.did_document(badge.issuer_id),
-        "revocation_list": urls.status_list(badge.revocation_list_id),
-    }
-    if badge.suspension_list_id is not None:
-        links["suspension_list"] = urls.status_list(badge.suspension_list_id)
-    if badge.ob2_assertion is not None:
-        links |= {
-            "ob2_assertion": urls.ob2_assertion(badge.id),
-            "ob2_jws": urls.ob2_jws(badge.id),
-            "ob2_badgeclass": urls.ob2_badgeclass(badge.achievement_id, badge.achievement_version),
-            "ob2_issuer": urls.ob2_issuer(badge.issuer_id),
-        }
+    links = service.badge_links(urls, badge)
     return BadgeRead(
         id=badge.id,
         achievement_id=badge.achievement_id,

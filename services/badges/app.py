@@ -10,6 +10,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from services.badges import awards
 from services.badges.api import public_router, router
 from services.badges.crypto import KeyVault, load_kek
 from services.badges.documents import Urls
@@ -54,6 +55,7 @@ SPEC = ServiceSpec(
     routers=[router],
     public_routers=[public_router],
     event_handlers=EVENT_HANDLERS,
+    event_handler_factory=awards.handlers,
     lifespan=_dev_seed,
 )
 

@@ -380,3 +380,11 @@ class VerifyReport(BaseModel):
     status: str | None = Field(description="active, revoked, suspended or expired, when known")
     checks: list[Check]
     recipient_matched: bool | None = None
+
+
+class BadgeIssued(BaseModel):
+    """Payload of ``badge.issued``: the badge issued for an award of the credentials service."""
+
+    award_id: str
+    badge_id: str
+    links: dict[str, str]

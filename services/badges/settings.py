@@ -19,6 +19,8 @@ class BadgesSettings(ServiceSettings):
     service_name: ClassVar[str] = "badges"
     default_port: ClassVar[int] = 8003
 
+    # badge.* events go back to the credentials service (it records each award's badge).
+    outbox_subscribers: dict[str, str] = Field(default_factory=lambda: {"badge.": "http://127.0.0.1:8002"})
     # Dev only: the demo district's issuer and the achievements of its demo micro-credential.
     dev_seed: bool = True
 

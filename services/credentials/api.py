@@ -9,8 +9,10 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.credentials import designs, pursuits, submissions_api
+from services.credentials import awards, designs, pursuits, submissions_api
+from services.credentials.errors import WrongState
 from services.credentials.models import (
+    Award,
     CredentialDesign,
     DesignVersion,
     LearningPlan,
@@ -19,6 +21,8 @@ from services.credentials.models import (
     Pursuit,
 )
 from services.credentials.schemas import (
+    AwardRead,
+    AwardRevocation,
     DesignContent,
     DesignRead,
     DesignSummary,
@@ -31,9 +35,11 @@ from services.credentials.schemas import (
     PursuitCreate,
     PursuitEventRead,
     PursuitRead,
+    StipendChange,
 )
 from shared.app import get_session
 from shared.auth import Forbidden, Principal, require_scopes, whoami_router
+from shared.db import utcnow
 from shared.outbox_ops import outbox_ops_router
 from shared.paging import after_cursor, encode_cursor
 from shared.problems import NotFound
@@ -337,3 +343,65 @@ async def list_ledger(
         items=[LedgerEntryRead.model_validate(r, from_attributes=True) for r in rows],
         next_cursor=encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None,
     )
+
+
+@router.post(
+    "/v1/ledger/{entry_id}/status",
+    response_model=LedgerEntryRead,
+    summary="Move a stipend on: pending → approved → paid (coordinators and HR)",
+)
+async def change_stipend(entry_id: IdPath, body: StipendChange, who: Writer, session: SessionDep) -> LedgerEntryRead:
+    if not (pursuits.is_coordinator(who) or bool(who.roles & {"hr"})):
+        raise Forbidden("stipends are approved and paid by coordinators and HR")
+    entry = await get_in_tenant(session, LedgerEntry, entry_id, who.tenant_id, noun="ledger entry")
+    order = {"pending": "approved", "approved": "paid"}
+    if entry.kind != "stipend" or order.get(entry.status) != body.status:
+        allowed = [order[entry.status]] if entry.kind == "stipend" and entry.status in order else []
+        raise WrongState(
+            f"the entry is a {entry.kind} that is {entry.status}: it cannot become {body.status}",
+            current_state=entry.status,
+            allowed_actions=allowed,
+        )
+    entry.status, entry.updated_at = body.status, utcnow()
+    await session.flush()
+    return LedgerEntryRead.model_validate(entry, from_attributes=True)
+
+
+# --- awards -----------------------------------------------------------------------------------
+
+
+@router.get("/v1/awards", response_model=list[AwardRead], summary="Awards: your own, or the tenant's")
+async def list_awards(
+    who: Reader,
+    session: SessionDep,
+    educator_id: Annotated[str | None, Query(max_length=200)] = None,
+    design_id: Annotated[str | None, Query(max_length=36)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[AwardRead]:
+    statement = in_tenant(select(Award), Award, who.tenant_id)
+    if not (pursuits.is_coordinator(who) or bool(who.roles & {"hr"})):
+        statement = statement.where(Award.educator_id == who.subject)
+    if educator_id:
+        statement = statement.where(Award.educator_id == educator_id)
+    if design_id:
+        statement = statement.where(Award.design_id == design_id)
+    rows = await session.scalars(statement.order_by(Award.granted_at.desc(), Award.id).limit(limit))
+    return [AwardRead.model_validate(r, from_attributes=True) for r in rows]
+
+
+@router.get("/v1/awards/{award_id}", response_model=AwardRead, summary="An award and its badge")
+async def get_award(award_id: IdPath, who: Reader, session: SessionDep) -> AwardRead:
+    award = await get_in_tenant(session, Award, award_id, who.tenant_id, noun="award")
+    if award.educator_id != who.subject and not (pursuits.is_coordinator(who) or bool(who.roles & {"hr"})):
+        raise NotFound(f"no award {award_id}")
+    return AwardRead.model_validate(award, from_attributes=True)
+
+
+@router.post(
+    "/v1/awards/{award_id}/revoke",
+    response_model=AwardRead,
+    summary="Revoke an award (e.g. integrity): its badge is revoked, its unpaid stipend voided",
+)
+async def revoke_award(award_id: IdPath, body: AwardRevocation, who: Writer, session: SessionDep) -> AwardRead:
+    award = await awards.revoke(session, who, award_id, body.reason)
+    return AwardRead.model_validate(award, from_attributes=True)

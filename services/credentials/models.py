@@ -70,6 +70,9 @@ class Pursuit(Base):
     design_id: Mapped[str] = mapped_column(ForeignKey("credential_designs.id", ondelete="RESTRICT"), index=True)
     design_version: Mapped[int] = mapped_column(Integer)
     offering_id: Mapped[str | None] = mapped_column(String(36), nullable=True)  # a catalog offering
+    # Who the tier badges name (the badges service hashes the email into each credential).
+    recipient_email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    recipient_id: Mapped[str | None] = mapped_column(String(500), nullable=True)  # a DID or URL
     state: Mapped[str] = mapped_column(String(24))
     revision: Mapped[int] = mapped_column(Integer, default=1)
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
@@ -244,3 +247,35 @@ class ReviewAssignment(Base):
     outcome: Mapped[str | None] = mapped_column(String(8), nullable=True)  # pass | return
     comment: Mapped[str | None] = mapped_column(Text, nullable=True)
     scored_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class Award(Base):
+    """A passed tier: what was earned (rubric results, minutes, stipend) under which design
+    version, and the badge the badges service issued for it (filled in by ``badge.issued``)."""
+
+    __tablename__ = "awards"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(36), index=True)
+    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id", ondelete="RESTRICT"), unique=True)
+    pursuit_id: Mapped[str] = mapped_column(ForeignKey("pursuits.id", ondelete="RESTRICT"), index=True)
+    educator_id: Mapped[str] = mapped_column(String(200), index=True)
+    design_id: Mapped[str] = mapped_column(String(36))
+    design_version: Mapped[int] = mapped_column(Integer)
+    tier_key: Mapped[str] = mapped_column(String(40))
+    tier_title: Mapped[str] = mapped_column(String(300))
+    competency_ids: Mapped[list[str]] = mapped_column(JSON)
+    results: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # [{criterion, level}]
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # references, never contents
+    pd_minutes: Mapped[int] = mapped_column(Integer)
+    stipend_cents: Mapped[int] = mapped_column(Integer)
+    achievement_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    status: Mapped[str] = mapped_column(String(16))  # granted | revoked
+    granted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    valid_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    revocation_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # pending (asked) | issued | no_recipient (nobody to name) ; then the badge's id and links
+    badge_status: Mapped[str] = mapped_column(String(16))
+    badge_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    badge_links: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)

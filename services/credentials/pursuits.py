@@ -142,6 +142,8 @@ async def start(session: AsyncSession, who: Principal, body: PursuitCreate) -> t
         id=str(uuid.uuid4()),
         tenant_id=who.tenant_id,
         educator_id=educator,
+        recipient_email=body.recipient_email,
+        recipient_id=body.recipient_id,
         design_id=design.id,
         design_version=version.version,
         offering_id=body.offering_id,
@@ -237,6 +239,29 @@ async def withdraw(session: AsyncSession, who: Principal, pursuit_id: str, note:
     pursuit = await get_pursuit(session, who, pursuit_id)
     await _transition(session, who, pursuit, "withdraw", note=note)
     return pursuit
+
+
+async def complete(session: AsyncSession, pursuit: Pursuit) -> None:
+    """Every tier up to the last one passed: the pursuit is complete (decided by the rubric, not
+    by anyone's action, so it is recorded with the system as actor)."""
+    if pursuit.state != "active":
+        return
+    now = utcnow()
+    session.add(
+        PursuitEvent(
+            id=str(uuid.uuid4()),
+            pursuit_id=pursuit.id,
+            at=now,
+            actor="system",
+            action="complete",
+            from_state=pursuit.state,
+            to_state="completed",
+            note=None,
+        )
+    )
+    pursuit.state, pursuit.ended_at, pursuit.updated_at = "completed", now, now
+    pursuit.revision += 1
+    await session.flush()
 
 
 async def history(session: AsyncSession, pursuit_id: str) -> list[PursuitEvent]:

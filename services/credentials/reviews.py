@@ -21,7 +21,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.credentials import pursuits
+from services.credentials import awards, pursuits
 from services.credentials.designs import tier_of
 from services.credentials.errors import WrongState
 from services.credentials.models import Assessor, Pursuit, ReviewAssignment, Submission
@@ -230,6 +230,8 @@ async def decide(session: AsyncSession, submission: Submission, target: str, *, 
             allowed_actions=[],
         )
     await session.refresh(submission)
+    if target == "passed":
+        await awards.grant(session, submission)
 
 
 async def grant(session: AsyncSession, who: Principal, submission_id: str, decision: str) -> Submission:

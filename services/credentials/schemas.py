@@ -155,6 +155,12 @@ class DesignSummary(BaseModel):
 
 class PursuitCreate(Strict):
     design_id: str = Field(min_length=1, max_length=36)
+    recipient_email: str | None = Field(
+        default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", description="whom the tier badges name"
+    )
+    recipient_id: str | None = Field(
+        default=None, max_length=500, pattern=r"^(did:[a-z0-9]+:[^\s]+|https?://[^\s]+)$", description="or a DID or URL"
+    )
     offering_id: str | None = Field(default=None, max_length=36, description="the catalog offering it came from")
     educator_id: str | None = Field(
         default=None, min_length=1, max_length=200, description="defaults to the caller; others need a coordinator"
@@ -223,7 +229,7 @@ class LedgerEntryRead(BaseModel):
     educator_id: str
     kind: Literal["pd_minutes", "stipend"]
     amount: int = Field(description="minutes, or cents for a stipend")
-    status: Literal["recorded", "pending", "approved", "paid"]
+    status: Literal["recorded", "pending", "approved", "paid", "void"]
     source: Literal["attendance", "award"]
     source_id: str
     offering_id: str | None
@@ -346,3 +352,82 @@ class CoachingRead(BaseModel):
     coach_id: str
     held_on: dt.date
     logged_at: dt.datetime
+
+
+# --- awards (and the events that carry them to the badges service) ----------------------------
+
+
+class AwardedResult(BaseModel):
+    criterion: str
+    level: str
+
+
+class AwardedEvidence(BaseModel):
+    url: str
+    name: str | None = None
+    description: str | None = None
+
+
+class AwardGranted(BaseModel):
+    """Payload of ``award.granted``: everything the badges service needs to issue the tier's
+    badge (``award_id`` is its Idempotency-Key). Evidence appears only when the educator made it
+    public, and never student data."""
+
+    award_id: str
+    achievement_id: str
+    recipient_email: str | None = None
+    recipient_id: str | None = None
+    results: list[AwardedResult]
+    evidence: list[AwardedEvidence] = Field(default_factory=list)
+    narrative: str | None = None
+    awarded_at: dt.datetime
+    valid_until: dt.datetime | None = None
+
+
+class AwardRevoked(BaseModel):
+    """Payload of ``award.revoked``: the award's badge is revoked (permanently)."""
+
+    award_id: str
+    reason: str
+
+
+class EvidenceReference(BaseModel):
+    """Which evidence an award rests on (its contents stay with the submission)."""
+
+    id: str
+    requirement: str
+    kind: str
+    url: str | None
+    sha256: str | None
+
+
+class AwardRead(BaseModel):
+    id: str
+    pursuit_id: str
+    submission_id: str
+    educator_id: str
+    design_id: str
+    design_version: int
+    tier_key: str
+    tier_title: str
+    competency_ids: list[str]
+    results: list[AwardedResult]
+    evidence: list[EvidenceReference]
+    pd_minutes: int
+    stipend_cents: int
+    status: Literal["granted", "revoked"]
+    granted_at: dt.datetime
+    valid_until: dt.datetime | None
+    revoked_at: dt.datetime | None
+    revocation_reason: str | None
+    badge_status: Literal["pending", "issued", "no_recipient"]
+    badge_id: str | None
+    badge_links: dict[str, str] | None
+
+
+class AwardRevocation(Strict):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class StipendChange(Strict):
+    status: Literal["approved", "paid"]

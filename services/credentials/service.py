@@ -6,9 +6,10 @@ The events this service consumes from other services' outboxes are handled here;
 
 from __future__ import annotations
 
-from services.credentials import ledger
+from services.credentials import awards, ledger
 from shared.outbox import EventHandler
 
 EVENT_HANDLERS: dict[str, EventHandler] = {
     "session.attended": ledger.on_session_attended,
+    "badge.issued": awards.on_badge_issued,
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -16,6 +17,8 @@ class CredentialsSettings(ServiceSettings):
     service_name: ClassVar[str] = "credentials"
     default_port: ClassVar[int] = 8002
 
+    # award.* events go to the badges service (it issues and revokes the tier badges).
+    outbox_subscribers: dict[str, str] = Field(default_factory=lambda: {"award.": "http://127.0.0.1:8003"})
     # Evidence files (services/credentials/storage.py); default: <DATA_DIR>/evidence.
     evidence_root: Path | None = None
     # Dev only: the demo district gets the published 4-tier demo design.
