@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
@@ -10,7 +11,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from services.credentials import designs
+from services.credentials import designs, retention
 from services.credentials.api import router
 from services.credentials.models import CredentialDesign, InboxEvent, OutboxEvent
 from services.credentials.schemas import DesignContent
@@ -33,15 +34,28 @@ def demo_design() -> DesignContent:
 
 
 @contextlib.asynccontextmanager
-async def _dev_seed(app: FastAPI) -> AsyncIterator[None]:
-    """Dev only: the demo district's published 4-tier design (once)."""
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Dev only: the demo district's published 4-tier design (once). Always: the student-data
+    retention task, unless its interval is 0."""
     settings: CredentialsSettings = app.state.settings
     if settings.dev_seed and settings.environment is Environment.dev:
         async with app.state.sessionmaker() as session, session.begin():
             if await session.get(CredentialDesign, DEMO_DESIGN_ID) is None:
                 await designs.create_design(session, DEMO_TENANT_ID, demo_design(), design_id=DEMO_DESIGN_ID)
                 await designs.publish(session, DEMO_TENANT_ID, DEMO_DESIGN_ID, "dev-seed")
-    yield
+    task: asyncio.Task[None] | None = None
+    if settings.retention_interval_s > 0:
+        task = asyncio.create_task(
+            retention.run_periodically(app.state.sessionmaker, app.state.evidence_store, settings.retention_interval_s),
+            name="credentials-retention",
+        )
+    try:
+        yield
+    finally:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 SPEC = ServiceSpec(
@@ -55,7 +69,7 @@ SPEC = ServiceSpec(
     inbox_model=InboxEvent,
     routers=[router],
     event_handlers=EVENT_HANDLERS,
-    lifespan=_dev_seed,
+    lifespan=_lifespan,
 )
 
 

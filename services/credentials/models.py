@@ -192,6 +192,7 @@ class EvidenceItem(Base):
     sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     contains_student_information: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    purged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)  # file deleted (retention)
 
 
 class CoachingConversation(Base):
@@ -279,3 +280,33 @@ class Award(Base):
     badge_status: Mapped[str] = mapped_column(String(16))
     badge_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     badge_links: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
+
+
+class EducatorProfile(Base):
+    """The few facts about an educator that HR exports and reports need, synced by the district's
+    LMS/SIS (identity itself lives in the gateway)."""
+
+    __tablename__ = "educator_profiles"
+
+    tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    educator_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(String(200), nullable=True)  # the SIS id
+    state_id: Mapped[str | None] = mapped_column(String(100), nullable=True)  # the state educator id
+    school_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    school_name: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    display_name: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class TenantPolicy(Base):
+    """A district's record-keeping policy: when its licensure cycles start and how long it keeps
+    student data. A tenant without a row has the defaults."""
+
+    __tablename__ = "tenant_policies"
+
+    tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    licensure_cycle_start_month: Mapped[int] = mapped_column(Integer, default=7)
+    licensure_cycle_start_day: Mapped[int] = mapped_column(Integer, default=1)
+    licensure_cycle_years: Mapped[int] = mapped_column(Integer, default=5)
+    student_data_retention_days: Mapped[int] = mapped_column(Integer, default=365)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

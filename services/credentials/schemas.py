@@ -431,3 +431,112 @@ class AwardRevocation(Strict):
 
 class StipendChange(Strict):
     status: Literal["approved", "paid"]
+
+
+# --- educator profiles, tenant policy, reports ------------------------------------------------
+
+
+class EducatorProfileWrite(Strict):
+    """What the district's LMS/SIS syncs about an educator (identity itself is the gateway's)."""
+
+    external_id: str | None = Field(default=None, max_length=200, description="the SIS id")
+    state_id: str | None = Field(default=None, max_length=100, description="the state educator id")
+    school_id: str | None = Field(default=None, max_length=36)
+    school_name: str | None = Field(default=None, max_length=300)
+    display_name: str | None = Field(default=None, max_length=300)
+
+
+class EducatorProfileRead(EducatorProfileWrite):
+    educator_id: str
+    updated_at: dt.datetime
+
+
+class TenantPolicyWrite(Strict):
+    licensure_cycle_start_month: int = Field(default=7, ge=1, le=12)
+    licensure_cycle_start_day: int = Field(default=1, ge=1, le=31)
+    licensure_cycle_years: int = Field(default=5, ge=1, le=10)
+    student_data_retention_days: int = Field(
+        default=365, ge=1, le=3650, description="student-data files are deleted this long after the decision"
+    )
+
+
+class TenantPolicyRead(TenantPolicyWrite):
+    updated_at: dt.datetime | None = Field(description="none: the defaults, never changed")
+
+
+class TierCompletion(BaseModel):
+    tier_key: str
+    tier_title: str
+    completed: int = Field(description="educators holding a granted (not revoked) award of this tier")
+    completion_rate: float | None = Field(description="completed / educators who started; none when nobody started")
+
+
+class ParticipationRow(BaseModel):
+    school_id: str | None = Field(description="none: educators without a profile or school")
+    school_name: str = Field(description='"unknown" when no profile names a school')
+    design_id: str
+    design_name: str
+    educators_started: int
+    pursuits_by_state: dict[str, int]
+    tiers: list[TierCompletion]
+
+
+class ParticipationReport(BaseModel):
+    started_from: dt.date | None
+    started_to: dt.date | None
+    rows: list[ParticipationRow] = Field(description="one per school and design")
+    designs: list[ParticipationRow] = Field(description="one per design, every school together")
+
+
+class TurnaroundFigures(BaseModel):
+    decided: int
+    median_hours: float | None
+    p90_hours: float | None
+    median_days: float | None
+    p90_days: float | None
+    on_time_share: float | None = Field(description="decided on or before the due date")
+    overdue: int = Field(description="waiting now, past the due date")
+
+
+class TurnaroundDesign(TurnaroundFigures):
+    design_id: str
+
+
+class TurnaroundReport(TurnaroundFigures):
+    decided_from: dt.date | None
+    decided_to: dt.date | None
+    designs: list[TurnaroundDesign]
+
+
+class StipendTotals(BaseModel):
+    pending: int = 0
+    approved: int = 0
+    paid: int = 0
+    void: int = 0
+
+
+class StipendDesignTotals(StipendTotals):
+    design_id: str | None = Field(description="none: stipends not from an award")
+
+
+class StipendReport(BaseModel):
+    currency_unit: Literal["cents"] = "cents"
+    totals: StipendTotals
+    designs: list[StipendDesignTotals]
+
+
+class CriterionAgreement(BaseModel):
+    tier_key: str
+    criterion: str
+    pairs: int
+    exact: float | None
+    adjacent: float | None = Field(description="levels at most one step apart (exact included)")
+
+
+class AgreementReport(BaseModel):
+    design_id: str
+    submissions: int = Field(description="scored by both a primary and a second assessor")
+    pairs: int
+    exact: float | None
+    adjacent: float | None
+    criteria: list[CriterionAgreement]

@@ -23,6 +23,8 @@ class CredentialsSettings(ServiceSettings):
     evidence_root: Path | None = None
     # Dev only: the demo district gets the published 4-tier demo design.
     dev_seed: bool = True
+    # How often expired student-data files are deleted (services/credentials/retention.py); 0: never.
+    retention_interval_s: float = Field(default=3600.0, ge=0)
 
     def evidence_dir(self) -> Path:
         return self.evidence_root or self.data_dir / "evidence"

@@ -1,0 +1,195 @@
+"""HTTP routes of educator profiles, the tenant policy, reports and the completions export."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.credentials import pursuits, reports
+from services.credentials.models import CredentialDesign, EducatorProfile
+from services.credentials.schemas import (
+    AgreementReport,
+    EducatorProfileRead,
+    EducatorProfileWrite,
+    ParticipationReport,
+    StipendReport,
+    TenantPolicyRead,
+    TenantPolicyWrite,
+    TurnaroundReport,
+)
+from shared.app import get_session
+from shared.auth import Forbidden, Principal, require_scopes
+from shared.problems import FieldError, NotFound, UnprocessableContent
+from shared.tenancy import get_in_tenant
+
+router = APIRouter()
+
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+Reader = Annotated[Principal, Depends(require_scopes("credentials:read"))]
+Writer = Annotated[Principal, Depends(require_scopes("credentials:write"))]
+RecordsReader = Annotated[Principal, Depends(require_scopes("records:read"))]
+EducatorPath = Annotated[str, Path(min_length=1, max_length=200)]
+DesignQuery = Annotated[str | None, Query(max_length=36)]
+FromQuery = Annotated[dt.date | None, Query(alias="from", description="on or after (UTC day)")]
+ToQuery = Annotated[dt.date | None, Query(alias="to", description="on or before (UTC day)")]
+
+
+def _sees_tenant(who: Principal) -> bool:
+    """Coordinators, HR and API clients (an LMS or HR system) read the whole tenant's records."""
+    return pursuits.is_coordinator(who) or "hr" in who.roles or who.kind == "client"
+
+
+def _reporter(who: Principal) -> Principal:
+    if not _sees_tenant(who):
+        raise Forbidden("reports are for coordinators and HR")
+    return who
+
+
+def _window(start: dt.date | None, end: dt.date | None) -> None:
+    if start is not None and end is not None and start > end:
+        raise UnprocessableContent(
+            "`from` is after `to`",
+            errors=[FieldError(pointer="/query/from", detail="must be on or before `to`")],
+        )
+
+
+# --- educator profiles ------------------------------------------------------------------------
+
+
+@router.put(
+    "/v1/educators/{educator_id}/profile",
+    response_model=EducatorProfileRead,
+    summary="Sync an educator's profile from the LMS/SIS (ids, school, name) — coordinators and API clients",
+)
+async def put_profile(
+    educator_id: EducatorPath, body: EducatorProfileWrite, who: Writer, session: SessionDep
+) -> EducatorProfileRead:
+    if not pursuits.is_coordinator(who):
+        raise Forbidden("profiles are synced by coordinators and the district's systems")
+    row = await reports.save_profile(session, tenant_id=who.tenant_id, educator_id=educator_id, body=body)
+    return reports.profile_read(row)
+
+
+@router.get(
+    "/v1/educators/{educator_id}/profile",
+    response_model=EducatorProfileRead,
+    summary="An educator's profile (the educator, coordinators and HR)",
+)
+async def get_profile(educator_id: EducatorPath, who: Reader, session: SessionDep) -> EducatorProfileRead:
+    if who.subject != educator_id and not _sees_tenant(who):
+        raise Forbidden("an educator's profile is theirs, their coordinators' and HR's")
+    row = await session.get(EducatorProfile, (who.tenant_id, educator_id))
+    if row is None:
+        raise NotFound(f"no profile for {educator_id}")
+    return reports.profile_read(row)
+
+
+# --- tenant policy ----------------------------------------------------------------------------
+
+
+@router.get("/v1/reports/policy", response_model=TenantPolicyRead, summary="Licensure cycle and retention policy")
+async def get_policy(who: RecordsReader, session: SessionDep) -> TenantPolicyRead:
+    return await reports.policy(session, who.tenant_id)
+
+
+@router.put("/v1/reports/policy", response_model=TenantPolicyRead, summary="Set the policy (coordinators)")
+async def put_policy(body: TenantPolicyWrite, who: Writer, session: SessionDep) -> TenantPolicyRead:
+    if not pursuits.is_coordinator(who):
+        raise Forbidden("the policy is set by coordinators")
+    return await reports.save_policy(session, who.tenant_id, body)
+
+
+# --- reports ----------------------------------------------------------------------------------
+
+
+@router.get(
+    "/v1/reports/participation",
+    response_model=ParticipationReport,
+    summary="Participation and completion per school and design (pursuits started in the window)",
+)
+async def participation(
+    who: RecordsReader,
+    session: SessionDep,
+    design_id: DesignQuery = None,
+    start: FromQuery = None,
+    end: ToQuery = None,
+) -> ParticipationReport:
+    _window(start, end)
+    return await reports.participation(
+        session, _reporter(who).tenant_id, design_id=design_id, started_from=start, started_to=end
+    )
+
+
+@router.get(
+    "/v1/reports/turnaround",
+    response_model=TurnaroundReport,
+    summary="Review turnaround: median and p90 from submission to decision, on-time share, overdue now",
+)
+async def turnaround(
+    who: RecordsReader,
+    session: SessionDep,
+    design_id: DesignQuery = None,
+    start: FromQuery = None,
+    end: ToQuery = None,
+) -> TurnaroundReport:
+    _window(start, end)
+    return await reports.turnaround(
+        session, _reporter(who).tenant_id, design_id=design_id, decided_from=start, decided_to=end
+    )
+
+
+@router.get("/v1/reports/stipends", response_model=StipendReport, summary="Stipend totals (cents) by status")
+async def stipends(
+    who: RecordsReader,
+    session: SessionDep,
+    design_id: DesignQuery = None,
+    start: FromQuery = None,
+    end: ToQuery = None,
+) -> StipendReport:
+    _window(start, end)
+    return await reports.stipends(
+        session, _reporter(who).tenant_id, design_id=design_id, occurred_from=start, occurred_to=end
+    )
+
+
+@router.get(
+    "/v1/reports/agreement",
+    response_model=AgreementReport,
+    summary="Double-scoring agreement of a design: exact and adjacent, per criterion and overall",
+)
+async def agreement(
+    who: RecordsReader, session: SessionDep, design_id: Annotated[str, Query(min_length=1, max_length=36)]
+) -> AgreementReport:
+    tenant_id = _reporter(who).tenant_id
+    await get_in_tenant(session, CredentialDesign, design_id, tenant_id, noun="credential design")
+    return await reports.agreement(session, tenant_id, design_id)
+
+
+# --- completions export -----------------------------------------------------------------------
+
+
+@router.get(
+    "/v1/exports/completions.csv",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}, "description": "one row per PD-minutes entry"}},
+    summary="PD completions for HR and licensure (CSV, streamed), by the day they happened",
+)
+async def completions_csv(
+    request: Request,
+    who: RecordsReader,
+    start: Annotated[dt.date, Query(alias="from", description="on or after")],
+    end: Annotated[dt.date, Query(alias="to", description="on or before")],
+) -> StreamingResponse:
+    _window(start, end)
+    tenant_id = _reporter(who).tenant_id
+    # The body streams after this returns: it reads in a session of its own.
+    body = reports.completion_csv(request.app.state.sessionmaker, tenant_id, start, end)
+    return StreamingResponse(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f"attachment; filename=completions-{start}-{end}.csv"},
+    )
