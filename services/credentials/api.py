@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.credentials import awards, designs, pursuits, reports_api, submissions_api
+from services.credentials import awards, designs, pursuits, records_api, reports_api, submissions_api
 from services.credentials.errors import WrongState
 from services.credentials.models import (
     Award,
@@ -53,6 +53,7 @@ router = APIRouter()
 router.include_router(outbox_ops_router(service="credentials", model=OutboxEvent, session_dependency=get_session))
 router.include_router(whoami_router("credentials"))
 router.include_router(submissions_api.router)
+router.include_router(records_api.router)
 router.include_router(reports_api.router)
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -540,3 +540,67 @@ class AgreementReport(BaseModel):
     exact: float | None
     adjacent: float | None
     criteria: list[CriterionAgreement]
+
+
+# --- the learning record ----------------------------------------------------------------------
+
+
+class RecordTier(BaseModel):
+    key: str
+    title: str
+    status: str = Field(description="the latest attempt's state, or not_started")
+    attempts: int
+
+
+class RecordPursuit(BaseModel):
+    id: str
+    design_id: str
+    design_name: str
+    design_version: int
+    state: str
+    started_at: dt.datetime
+    tiers: list[RecordTier]
+
+
+class RecordAward(BaseModel):
+    id: str
+    design_id: str
+    tier_key: str
+    tier_title: str
+    status: Literal["granted", "revoked"]
+    granted_at: dt.datetime
+    valid_until: dt.datetime | None
+    pd_minutes: int
+    stipend_cents: int
+    badge_status: str
+    badge_links: dict[str, str] | None
+
+
+class LicensureYear(BaseModel):
+    starts_on: dt.date
+    ends_on: dt.date
+    minutes: int
+    hours: float
+
+
+class RecordMinutes(BaseModel):
+    by_licensure_year: list[LicensureYear]
+    current_cycle: LicensureYear = Field(description="the tenant's cycle: its last N licensure years")
+    total_minutes: int
+
+
+class RecordGoal(BaseModel):
+    pursuit_id: str
+    topic: str
+    smart_goal: str
+    status: str
+
+
+class LearningRecord(BaseModel):
+    educator_id: str
+    pursuits: list[RecordPursuit]
+    awards: list[RecordAward]
+    pd_minutes: RecordMinutes
+    stipends_cents: dict[str, int] = Field(description="pending, approved and paid")
+    competency_ids: list[str] = Field(description="catalog framework items shown by granted awards")
+    goals: list[RecordGoal]
