@@ -352,7 +352,8 @@ async def list_ledger(
     response_model=LedgerEntryRead,
     summary="Move a stipend on: pending → approved → paid (coordinators and HR)",
 )
-async def change_stipend(entry_id: IdPath, body: StipendChange, who: Writer, session: SessionDep) -> LedgerEntryRead:
+async def change_stipend(entry_id: IdPath, body: StipendChange, who: Reader, session: SessionDep) -> LedgerEntryRead:
+    # HR pays stipends without managing designs (no credentials:write): the role decides here.
     if not (pursuits.is_coordinator(who) or bool(who.roles & {"hr"})):
         raise Forbidden("stipends are approved and paid by coordinators and HR")
     entry = await get_in_tenant(session, LedgerEntry, entry_id, who.tenant_id, noun="ledger entry")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import UTCDateTime, service_metadata
@@ -232,7 +232,15 @@ class ReviewAssignment(Base):
 
     __tablename__ = "review_assignments"
     __table_args__ = (
-        UniqueConstraint("submission_id", "role"),
+        # One live assignment per role; withdrawn ones stay as history.
+        Index(
+            "uq_review_assignments_live_role",
+            "submission_id",
+            "role",
+            unique=True,
+            sqlite_where=text("state != 'withdrawn'"),
+            postgresql_where=text("state != 'withdrawn'"),
+        ),
         Index("ix_review_assignments_assessor", "tenant_id", "assessor_id", "state"),
     )
 

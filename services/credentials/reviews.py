@@ -106,7 +106,7 @@ async def assignments(session: AsyncSession, submission_id: str) -> list[ReviewA
     rows = await session.scalars(
         select(ReviewAssignment)
         .where(ReviewAssignment.submission_id == submission_id, ReviewAssignment.state != "withdrawn")
-        .order_by(ReviewAssignment.role.desc(), ReviewAssignment.assigned_at)  # primary before second
+        .order_by(ReviewAssignment.role, ReviewAssignment.assigned_at)  # "primary" sorts before "second"
     )
     return list(rows)
 

@@ -107,6 +107,9 @@ class DesignSettings(Strict):
     blind_review: bool = False
     two_stage: bool = Field(default=False, description="the assessor recommends, a coordinator grants")
     double_scoring: bool = False
+    assessor_from_other_school: bool = Field(
+        default=False, description="never assign an assessor of the educator's own school (from the profiles)"
+    )
     validity_months: int | None = Field(default=None, ge=1, le=240, description="for renewal; none: no expiry")
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.credentials import pursuits, reviews
 from services.credentials.designs import MAX_EVIDENCE_BYTES, tier_of
 from services.credentials.errors import WrongState
-from services.credentials.models import CoachingConversation, EvidenceItem, Pursuit, Submission
+from services.credentials.models import CoachingConversation, EducatorProfile, EvidenceItem, Pursuit, Submission
 from services.credentials.schemas import EvidenceRequirement
 from services.credentials.sniff import ContentProbe
 from services.credentials.storage import Chunks, EvidenceStore
@@ -303,6 +303,10 @@ async def submit(session: AsyncSession, who: Principal, submission_id: str, *, e
     submission.submitted_at = now
     submission.evidence_public = evidence_public
     submission.due_on = add_business_days(now.date(), content.settings.turnaround_business_days)
+    if content.settings.assessor_from_other_school:
+        # The school as the SIS says today: assessment stays apart from the educator's own school.
+        profile = await session.get(EducatorProfile, (submission.tenant_id, submission.educator_id))
+        submission.school_id = profile.school_id if profile else None
     await session.flush()
     await reviews.assign_on_submit(session, submission, pursuit, content)
     return submission

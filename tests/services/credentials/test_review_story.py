@@ -241,3 +241,62 @@ async def test_two_stage_and_double_scoring(credentials: Credentials, backend: s
     )
     assert still["state"] == "in_review", "the second score does not decide"
     assert decided.json()["state"] == "passed", "the primary's does"
+
+
+async def test_same_school_rule_reassignment_and_stipend_payment(credentials: Credentials, backend: str) -> None:  # noqa: F811
+    c = credentials
+    pursuit_id, educator = await _setup(c, assessor_from_other_school=True)
+    for person, school in ((EDUCATOR, "school-1"), ("user:a1", "school-1"), ("user:a2", "school-2")):
+        profile = await c.client.put(f"/v1/educators/{person}/profile", json={"school_id": school}, headers=c.as_())
+        assert profile.status_code == 200, profile.text
+    for assessor, school in (("user:a1", "school-1"), ("user:a2", "school-2")):
+        await c.client.put(f"/v1/assessors/{assessor}", json={"school_id": school}, headers=c.as_())
+    submitted = await _tier1(c, pursuit_id, educator)
+    assigned = (await c.client.get(f"/v1/submissions/{submitted['id']}", headers=c.as_())).json()["reviews"][0]
+    same_school = await c.client.put(
+        f"/v1/submissions/{submitted['id']}/assignments/primary", json={"assessor_id": "user:a1"}, headers=c.as_()
+    )
+    to_educator = await c.client.put(
+        f"/v1/submissions/{submitted['id']}/assignments/primary", json={"assessor_id": EDUCATOR}, headers=c.as_()
+    )
+    by_assessor = await c.client.put(
+        f"/v1/submissions/{submitted['id']}/assignments/primary",
+        json={"assessor_id": "user:a2"},
+        headers=c.as_("assessor", "user:a2"),
+    )
+    assert assigned["assessor_id"] == "user:a2", "a1 is from the educator's school"
+    assert same_school.status_code == 422
+    assert to_educator.status_code == 422
+    assert by_assessor.status_code == 403
+
+    # A coordinator takes the review back from a2 and gives it to a3, a newcomer from school 3.
+    await c.client.put("/v1/assessors/user:a3", json={"school_id": "school-3"}, headers=c.as_())
+    moved = await c.client.put(
+        f"/v1/submissions/{submitted['id']}/assignments/primary", json={"assessor_id": "user:a3"}, headers=c.as_()
+    )
+    old = await c.client.post(
+        f"/v1/reviews/{assigned['id']}/scores", json={"scores": scores()}, headers=c.as_("assessor", "user:a2")
+    )
+    scored = await c.client.post(
+        f"/v1/reviews/{moved.json()['id']}/scores", json={"scores": scores()}, headers=c.as_("assessor", "user:a3")
+    )
+    assert moved.status_code == 200, moved.text
+    assert old.status_code == 404, "a withdrawn assignment cannot be scored"
+    assert scored.json()["state"] == "passed"
+
+    stipend = next(
+        e for e in (await c.client.get("/v1/ledger", headers=educator)).json()["items"] if e["kind"] == "stipend"
+    )
+    skip = await c.client.post(f"/v1/ledger/{stipend['id']}/status", json={"status": "paid"}, headers=c.as_())
+    by_educator = await c.client.post(
+        f"/v1/ledger/{stipend['id']}/status", json={"status": "approved"}, headers=educator
+    )
+    approved = await c.client.post(f"/v1/ledger/{stipend['id']}/status", json={"status": "approved"}, headers=c.as_())
+    paid = await c.client.post(
+        f"/v1/ledger/{stipend['id']}/status", json={"status": "paid"}, headers=c.as_("hr", "user:hr")
+    )
+    assert skip.status_code == 409
+    assert skip.json()["allowed_actions"] == ["approved"]
+    assert by_educator.status_code == 403
+    assert approved.json()["status"] == "approved"
+    assert paid.json()["status"] == "paid"
