@@ -118,9 +118,9 @@ async def _search(
     competency: list[str] | None,
     min_minutes: int | None,
     max_minutes: int | None,
-    role: list[str] | None,
-    grade_band: list[str] | None,
-    subject: list[str] | None,
+    role: str | None,
+    grade_band: str | None,
+    subject: str | None,
     has_open_seats: bool,
     session_from: dt.datetime | None,
     session_to: dt.datetime | None,
@@ -151,7 +151,7 @@ async def _search(
         competency_item_ids=tuple(competencies),
         min_minutes=min_minutes,
         max_minutes=max_minutes,
-        audience=_audience(role, grade_band, subject),
+        audience=_audience(_labels(role), _labels(grade_band), _labels(subject)),
         has_open_seats=has_open_seats,
         session_from=session_from,
         session_to=session_to,
@@ -170,6 +170,19 @@ async def _search(
 _TYPES = (
     "^(workshop|academy|online_course|micro_credential|degree_program|coaching_cycle|plc|conference|self_directed)$"
 )
+
+
+# Free text in a query: printable, so that what the schema refuses the API refuses too.
+_PLAIN = r"^[^\x00-\x1f\x7f]+$"
+# Audience values are free text, several in one parameter separated by commas (a repeated
+# parameter of free text cannot be told apart from other JSON types in a query string).
+LabelsParam = Annotated[
+    str | None, Query(min_length=1, max_length=500, pattern=_PLAIN, description="comma-separated; each must match")
+]
+
+
+def _labels(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()][:10]
 
 
 class SearchParams:
@@ -194,16 +207,18 @@ class SearchParams:
         provider_kind: Annotated[
             list[Annotated[str, Query(pattern="^(district|external)$")]] | None, Query(max_length=2)
         ] = None,
-        provider: Annotated[str | None, Query(max_length=300, description="provider name or number")] = None,
+        provider: Annotated[
+            str | None, Query(min_length=1, max_length=300, pattern=_PLAIN, description="provider name or number")
+        ] = None,
         competency: Annotated[
-            list[Annotated[str, Query(max_length=36)]] | None,
+            list[Annotated[str, Query(pattern=r"^[0-9a-fA-F-]{36}$")]] | None,
             Query(max_length=20, description="framework item ids; their descendants count too"),
         ] = None,
         min_minutes: Annotated[int | None, Query(ge=0, le=100_000)] = None,
         max_minutes: Annotated[int | None, Query(ge=0, le=100_000)] = None,
-        role: Annotated[list[Annotated[str, Query(max_length=100)]] | None, Query(max_length=10)] = None,
-        grade_band: Annotated[list[Annotated[str, Query(max_length=100)]] | None, Query(max_length=10)] = None,
-        subject: Annotated[list[Annotated[str, Query(max_length=100)]] | None, Query(max_length=10)] = None,
+        role: LabelsParam = None,
+        grade_band: LabelsParam = None,
+        subject: LabelsParam = None,
         has_open_seats: Annotated[
             bool, Query(description="an upcoming session with a free seat, registration open")
         ] = False,
