@@ -33,6 +33,7 @@ from services.catalog.schemas import (
 )
 from shared.auth import Forbidden
 from shared.db import utcnow
+from shared.params import IsoDateTime
 from shared.problems import FieldError, NotFound, UnprocessableContent
 from shared.tenancy import get_in_tenant
 
@@ -222,8 +223,8 @@ class SearchParams:
         has_open_seats: Annotated[
             bool, Query(description="an upcoming session with a free seat, registration open")
         ] = False,
-        session_from: Annotated[dt.datetime | None, Query(description="a session starting at or after")] = None,
-        session_to: Annotated[dt.datetime | None, Query(description="a session starting before")] = None,
+        session_from: Annotated[IsoDateTime | None, Query(description="a session starting at or after")] = None,
+        session_to: Annotated[IsoDateTime | None, Query(description="a session starting before")] = None,
         sort: Annotated[str, Query(pattern="^(relevance|soonest|shortest|newest)$")] = "relevance",
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
         cursor: Annotated[str | None, Query(max_length=500)] = None,

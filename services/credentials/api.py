@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Response
@@ -42,6 +41,7 @@ from shared.auth import Forbidden, Principal, require_scopes, whoami_router
 from shared.db import utcnow
 from shared.outbox_ops import outbox_ops_router
 from shared.paging import after_cursor, encode_cursor
+from shared.params import IsoDate
 from shared.problems import NotFound
 from shared.tenancy import get_in_tenant, in_tenant
 
@@ -319,8 +319,8 @@ async def list_ledger(
     session: SessionDep,
     educator_id: Annotated[str | None, Query(max_length=200)] = None,
     kind: Annotated[str | None, Query(pattern="^(pd_minutes|stipend)$")] = None,
-    occurred_from: Annotated[dt.date | None, Query(description="on or after")] = None,
-    occurred_to: Annotated[dt.date | None, Query(description="on or before")] = None,
+    occurred_from: Annotated[IsoDate | None, Query(description="on or after")] = None,
+    occurred_to: Annotated[IsoDate | None, Query(description="on or before")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> LedgerPage:

@@ -23,6 +23,7 @@ from services.credentials.schemas import (
 )
 from shared.app import get_session
 from shared.auth import Forbidden, Principal, require_scopes
+from shared.params import IsoDate
 from shared.problems import FieldError, NotFound, UnprocessableContent
 from shared.tenancy import get_in_tenant
 
@@ -34,8 +35,8 @@ Writer = Annotated[Principal, Depends(require_scopes("credentials:write"))]
 RecordsReader = Annotated[Principal, Depends(require_scopes("records:read"))]
 EducatorPath = Annotated[str, Path(min_length=1, max_length=200)]
 DesignQuery = Annotated[str | None, Query(max_length=36)]
-FromQuery = Annotated[dt.date | None, Query(alias="from", description="on or after (UTC day)")]
-ToQuery = Annotated[dt.date | None, Query(alias="to", description="on or before (UTC day)")]
+FromQuery = Annotated[IsoDate | None, Query(alias="from", description="on or after (UTC day)")]
+ToQuery = Annotated[IsoDate | None, Query(alias="to", description="on or before (UTC day)")]
 
 
 def _sees_tenant(who: Principal) -> bool:

@@ -31,6 +31,7 @@ from services.credentials.storage import EvidenceNotFound, EvidenceStore, read_c
 from shared.app import get_session
 from shared.auth import Forbidden, Principal, require_scopes
 from shared.db import utcnow
+from shared.params import IsoDateTime
 from shared.problems import NotFound
 
 router = APIRouter()
@@ -239,7 +240,7 @@ async def review_queue(
     design_id: Annotated[str | None, Query(max_length=36)] = None,
     tier: Annotated[str | None, Query(max_length=40)] = None,
     due: Annotated[str | None, Query(pattern="^(overdue|this_week|later)$")] = None,
-    submitted_before: Annotated[dt.datetime | None, Query(description="older than (age filter)")] = None,
+    submitted_before: Annotated[IsoDateTime | None, Query(description="older than (age filter)")] = None,
     unassigned: Annotated[bool, Query(description="coordinators: only those no assessor has")] = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[SubmissionRead]:
