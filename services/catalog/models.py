@@ -18,11 +18,14 @@ class Base(DeclarativeBase):
     metadata = service_metadata(SCHEMA)
 
 
-# Made by migration 0003, not by the ORM: the PostgreSQL generated tsvector column and its GIN
-# index, and SQLite's FTS5 table (with its shadow tables). Alembic's comparison skips them.
+# Made by migrations, not by the ORM: the PostgreSQL generated tsvector column and its GIN
+# index, and SQLite's FTS5 table (with its shadow tables), by 0003; PostgreSQL's expression
+# indexes for the provider filter, by 0005. Alembic's comparison skips them.
 Base.metadata.info["unmanaged"] = (
     "search_vector",
     "ix_offerings_search_vector",
+    "ix_offerings_provider_name_lower",
+    "ix_offerings_provider_number_lower",
     *("offering_fts" + suffix for suffix in ("", "_data", "_idx", "_content", "_docsize", "_config")),
 )
 
@@ -118,6 +121,58 @@ class Offering(Base):
     __table_args__ = (
         Index("ix_offerings_tenant_status_created", "tenant_id", "status", "created_at"),
         Index("ix_offerings_tenant_status_duration", "tenant_id", "status", "duration_minutes"),
+        Index(
+            "ix_offerings_search_facets",
+            "tenant_id",
+            "status",
+            "offering_type",
+            "modality",
+            "pacing",
+            "level",
+            "provider_kind",
+            "duration_minutes",
+            "created_at",
+            "id",
+        ),
+        Index(
+            "ix_offerings_search_by_id",
+            "tenant_id",
+            "status",
+            "id",
+            "offering_type",
+            "modality",
+            "pacing",
+            "level",
+            "provider_kind",
+            "duration_minutes",
+            "created_at",
+        ),
+        Index(
+            "ix_offerings_search_newest",
+            "tenant_id",
+            "status",
+            "created_at",
+            "id",
+            "offering_type",
+            "modality",
+            "pacing",
+            "level",
+            "provider_kind",
+            "duration_minutes",
+        ),
+        Index(
+            "ix_offerings_search_shortest",
+            "tenant_id",
+            "status",
+            "duration_minutes",
+            "id",
+            "offering_type",
+            "modality",
+            "pacing",
+            "level",
+            "provider_kind",
+            "created_at",
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -186,7 +241,27 @@ class OfferingSession(Base):
     changed only by conditional UPDATEs so that the last seat goes to exactly one request."""
 
     __tablename__ = "sessions"
-    __table_args__ = (Index("ix_sessions_offering_starts", "offering_id", "starts_at"),)
+    __table_args__ = (
+        Index("ix_sessions_offering_starts", "offering_id", "starts_at"),
+        Index(
+            "ix_sessions_upcoming",
+            "status",
+            "starts_at",
+            "offering_id",
+            "capacity",
+            "seats_taken",
+            "registration_closes_at",
+        ),
+        Index(
+            "ix_sessions_offering_upcoming",
+            "offering_id",
+            "status",
+            "starts_at",
+            "capacity",
+            "seats_taken",
+            "registration_closes_at",
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(String(36), index=True)

@@ -148,6 +148,12 @@ async def _set_audience(session: AsyncSession, offering: Offering) -> None:
         for field_name, kind in _AUDIENCE_KINDS.items()
         for value in offering.audience.get(field_name, [])
     }
+    # The provider's name and number, case-folded, for the provider filter.
+    rows |= {
+        ("provider", value.strip().casefold()[:100])
+        for value in (offering.provider_name, offering.provider_number)
+        if value
+    }
     session.add_all(
         [OfferingAudience(id=str(uuid.uuid4()), offering_id=offering.id, kind=k, value=v) for k, v in sorted(rows)]
     )
@@ -256,7 +262,6 @@ async def update_offering(
         offering.prerequisites = body.prerequisites.model_dump()
     if "audience" in given and body.audience is not None:
         offering.audience = body.audience.model_dump()
-        await _set_audience(session, offering)
     if "provider" in given and body.provider is not None:
         offering.provider_kind = body.provider.kind
         offering.provider_name = body.provider.name
@@ -281,6 +286,7 @@ async def update_offering(
     ):
         if name in given:
             setattr(offering, name, getattr(body, name))
+    await _set_audience(session, offering)  # audience values and the provider's keys
     offering.revision += 1
     offering.updated_at = utcnow()
     await reindex(session, offering)

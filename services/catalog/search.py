@@ -28,7 +28,6 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, Subquery, exists, func, literal_column, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from services.catalog.models import (
     Offering,
@@ -52,6 +51,11 @@ _SUFFIXES = (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("es", ""), 
 FACETS = ("offering_type", "modality", "pacing", "level", "provider_kind")
 SORTS = ("relevance", "soonest", "shortest", "newest")
 MAX_QUERY_WORDS = 12
+MAX_WORD_LENGTH = 60
+# Deeper than this, a cursor is not one this API gave out (pages are at most 100 offerings).
+MAX_OFFSET = 1_000_000
+# How many of the earliest upcoming sessions the soonest sort reads before sorting (``_soonest``).
+SOONEST_WINDOW = 500
 
 
 def _stem(word: str) -> str:
@@ -69,9 +73,14 @@ def words(value: str | None) -> list[str]:
     """Lower-case, accents removed, split on anything not a letter or digit, stop words out."""
     if not value:
         return []
+    return [_stem(w) for w in _raw_words(value)]
+
+
+def _raw_words(value: str) -> list[str]:
     folded = unicodedata.normalize("NFKD", value.casefold())
     ascii_only = "".join(c for c in folded if not unicodedata.combining(c))
-    return [_stem(w) for w in _WORD.findall(ascii_only) if w not in STOP_WORDS]
+    # Longer runs are not words (PostgreSQL would drop them from its index, FTS5 would not).
+    return [w for w in _WORD.findall(ascii_only) if w not in STOP_WORDS and len(w) <= MAX_WORD_LENGTH]
 
 
 def search_rowid(offering_id: str) -> int:
@@ -81,11 +90,23 @@ def search_rowid(offering_id: str) -> int:
 
 
 def document(offering: Offering, tags: Iterable[str], competency_statements: Iterable[str]) -> tuple[str, str]:
-    """The normalized title words and body words (summary, description, tags, competencies)."""
-    title = " ".join(words(offering.title))
+    """The normalized title words and body words (summary, description, tags, competencies).
+
+    Each word is indexed as its stem and, when that differs, also as written, so that a word
+    typed half-way ("teachi") still finds it as a prefix.
+    """
+    title = " ".join(_indexed(offering.title))
     body_parts = [offering.summary, offering.description, " ".join(tags), *competency_statements]
-    body = " ".join(w for part in body_parts for w in words(part))
+    body = " ".join(w for part in body_parts for w in _indexed(part))
     return title, body
+
+
+def _indexed(value: str | None) -> list[str]:
+    found = []
+    for raw in _raw_words(value or ""):
+        stem = _stem(raw)
+        found.extend([stem] if stem == raw else [stem, raw])
+    return found
 
 
 async def write_index(session: AsyncSession, offering: Offering) -> None:
@@ -144,16 +165,22 @@ class Page:
 
 
 def _query_words(value: str | None) -> list[str]:
+    """The query's words; the last, a prefix as typed, is matched stemmed *or* as typed
+    ("teachi" must find "teaching", whose stem is "teach"): ``"teach|teachi"``."""
     found = words(value)
     if len(found) > MAX_QUERY_WORDS:
         raise BadRequest(f"a search may have at most {MAX_QUERY_WORDS} words", pointer="/query/q")
+    raw = _raw_words(value or "")
+    if found and raw and raw[-1] != found[-1]:
+        found[-1] = f"{found[-1]}|{raw[-1]}"
     return found
 
 
 def _fts(terms: list[str]) -> Subquery:
     """SQLite: the FTS5 rows matching every word (the last as a prefix), with their bm25 rank
     (lower is better; the title column weighs 10 times the body)."""
-    query = " ".join(f'"{t}"' for t in terms[:-1]) + f' "{terms[-1]}"*'
+    last = " OR ".join(f'"{alternative}"*' for alternative in terms[-1].split("|"))
+    query = " AND ".join([*(f'"{t}"' for t in terms[:-1]), f"({last})"])
     return (
         select(
             literal_column("offering_fts.rowid").label("rowid"),
@@ -166,8 +193,15 @@ def _fts(terms: list[str]) -> Subquery:
 
 
 def _tsquery(terms: list[str]) -> ColumnElement[Any]:
-    """PostgreSQL: the same words as a tsquery (AND, the last as a prefix)."""
-    return func.to_tsquery("simple", " & ".join([*terms[:-1], f"{terms[-1]}:*"]))
+    """PostgreSQL: the same words as a tsquery (AND, the last as a prefix).
+
+    As a sub-select, so the planner cannot estimate from the words how many offerings match and
+    goes through the GIN index. Estimating a common word, it would rather read every offering's
+    word vector, and that costs far more than it thinks: the vectors are stored out of line
+    (TOAST), a look-up each, which its cost model leaves out.
+    """
+    last = " | ".join(f"{alternative}:*" for alternative in terms[-1].split("|"))
+    return select(func.to_tsquery("simple", " & ".join([*terms[:-1], f"({last})"]))).scalar_subquery()
 
 
 _VECTOR: ColumnElement[Any] = literal_column("offerings.search_vector")
@@ -198,16 +232,19 @@ def _where(filters: Filters, dialect: str, terms: list[str]) -> list[ColumnEleme
         if values:
             conditions.append(column.in_(values))
     if f.provider:
-        wanted = f.provider.strip().lower()
-        conditions.append(
-            or_(func.lower(Offering.provider_name) == wanted, func.lower(Offering.provider_number) == wanted)
-        )
-    if f.competency_item_ids:
+        # Case-folded in Python on both sides (SQLite's lower() knows only ASCII).
         conditions.append(
             exists().where(
-                OfferingAlignment.offering_id == Offering.id, OfferingAlignment.item_id.in_(f.competency_item_ids)
+                OfferingAudience.offering_id == Offering.id,
+                OfferingAudience.kind == "provider",
+                OfferingAudience.value == f.provider.strip().casefold()[:100],
             )
         )
+    if f.competency_item_ids:
+        # Not a correlated EXISTS: a domain expands to dozens of items, and SQLite would then look
+        # each of them up for every offering; this way the aligned offerings are found once.
+        aligned = select(OfferingAlignment.offering_id).where(OfferingAlignment.item_id.in_(f.competency_item_ids))
+        conditions.append(Offering.id.in_(aligned))
     if f.min_minutes is not None:
         conditions.append(Offering.duration_minutes >= f.min_minutes)
     if f.max_minutes is not None:
@@ -226,7 +263,10 @@ def _where(filters: Filters, dialect: str, terms: list[str]) -> list[ColumnEleme
             open_now = or_(
                 OfferingSession.registration_closes_at.is_(None), OfferingSession.registration_closes_at > f.now
             )
-            upcoming = upcoming.where(OfferingSession.seats_taken < OfferingSession.capacity, open_now)
+            opened = or_(
+                OfferingSession.registration_opens_at.is_(None), OfferingSession.registration_opens_at <= f.now
+            )
+            upcoming = upcoming.where(OfferingSession.seats_taken < OfferingSession.capacity, open_now, opened)
         if f.session_from:
             upcoming = upcoming.where(OfferingSession.starts_at >= f.session_from)
         if f.session_to:
@@ -252,7 +292,7 @@ def _decode_cursor(cursor: str | None, digest: str) -> int:
         offset, given = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (ValueError, TypeError) as exc:
         raise BadRequest("the cursor is not one this API gave out", pointer="/query/cursor") from exc
-    if not isinstance(offset, int) or offset < 0 or given != digest:
+    if type(offset) is not int or not 0 <= offset <= MAX_OFFSET or given != digest:
         raise BadRequest("the cursor belongs to another search (filters or sort changed)", pointer="/query/cursor")
     return offset
 
@@ -263,11 +303,19 @@ async def search(
     """One page of matching offering ids in the requested order, the total and facet counts."""
     dialect = session.get_bind().dialect.name
     terms = _query_words(filters.text)
+    if filters.text and filters.text.strip() and not terms:
+        # Only stop words, or nothing this index keeps: nothing can match (not: everything does).
+        return Page(ids=[], total=0, facets={name: {} for name in FACETS}, next_cursor=None, relevance={})
     if sort == "relevance" and not terms:
         sort = "newest"  # nothing to be relevant to
     digest = _digest(filters, sort)
     offset = _decode_cursor(cursor, digest)
     conditions = _where(filters, dialect, terms)
+    if dialect == "postgresql":
+        # The best plan depends on the values (a tenant's size, how common a word or a facet value
+        # is): asyncpg prepares every statement, and PostgreSQL would switch a prepared statement
+        # to one generic plan after five runs. Planning anew costs well under a millisecond.
+        await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
     score: ColumnElement[Any] | None = None
     statement: Select[Any] = select(Offering.id)
@@ -300,46 +348,51 @@ async def search(
     return Page(ids=ids, total=total, facets=counts, next_cursor=next_cursor, relevance=relevance)
 
 
+def _next_start(now: dt.datetime) -> ColumnElement[Any]:
+    return (
+        select(func.min(OfferingSession.starts_at))
+        .where(
+            OfferingSession.offering_id == Offering.id,
+            OfferingSession.status == "scheduled",
+            OfferingSession.starts_at >= now,
+        )
+        .scalar_subquery()
+    )
+
+
 async def _soonest(
     session: AsyncSession, conditions: Sequence[ColumnElement[bool]], now: dt.datetime, offset: int, count: int
 ) -> list[str]:
     """Positions ``offset`` to ``offset + count`` of the matching offerings in soonest order: by
     their next upcoming scheduled session, then (self-paced ones, say) those without one, by id.
 
-    Rather than finding every matching offering's next session and sorting them all, this walks
-    the upcoming sessions in start order (an index range) and keeps each offering the first time
-    it appears, which is at its next session: the first N offerings met are the first N of the
-    order, so a page reads a few dozen sessions, and more only when the filters are selective.
+    Sorting every matching offering by its next session costs a look-up per offering, too much
+    when most of a large catalog matches. So first the earliest upcoming sessions are read in
+    start order (a short index range) and each matching offering kept where it first appears,
+    which is at its next session: the offerings met there come first in the order, so when that
+    window holds a whole page, the page is known. Otherwise (selective filters, offerings without
+    sessions, late pages) the matching offerings are sorted by their next session after all.
     """
     wanted = offset + count
-    walked = aliased(OfferingSession)  # the filters' own EXISTS over sessions correlate to the offering only
-    batch = 2 * wanted
-    while True:
-        found = list(
-            await session.scalars(
-                select(walked.offering_id)
-                .join(Offering, Offering.id == walked.offering_id)
-                .where(walked.status == "scheduled", walked.starts_at >= now, *conditions)
-                .order_by(walked.starts_at, walked.offering_id)
-                .limit(batch)
-            )
-        )
-        ordered = list(dict.fromkeys(found))
-        if len(ordered) >= wanted or len(found) < batch:
-            break
-        batch *= 4
-    page = ordered[offset:wanted]
-    if len(ordered) >= wanted:
-        return page
-    # Every matching offering with an upcoming session is in ``ordered``: the rest come after.
-    rest = await session.scalars(
-        select(Offering.id)
-        .where(*conditions, ~_upcoming_sessions(now).exists())
-        .order_by(Offering.id)
-        .offset(max(0, offset - len(ordered)))
-        .limit(wanted - max(offset, len(ordered)))
+    first_sessions = (
+        select(OfferingSession.offering_id, OfferingSession.starts_at)
+        .where(OfferingSession.status == "scheduled", OfferingSession.starts_at >= now)
+        .order_by(OfferingSession.starts_at, OfferingSession.offering_id)
+        .limit(max(SOONEST_WINDOW, 4 * wanted))
+        .subquery("first_sessions")
     )
-    return page + list(rest)
+    met = await session.scalars(
+        select(first_sessions.c.offering_id)
+        .join(Offering, Offering.id == first_sessions.c.offering_id)
+        .where(*conditions)
+        .order_by(first_sessions.c.starts_at, first_sessions.c.offering_id)
+    )
+    ordered = list(dict.fromkeys(met))
+    if len(ordered) >= wanted:
+        return ordered[offset:wanted]
+    # Offerings without an upcoming session (self-paced ones) come last.
+    statement = select(Offering.id).where(*conditions).order_by(_next_start(now).asc().nulls_last(), Offering.id)
+    return list(await session.scalars(statement.offset(offset).limit(count)))
 
 
 async def facet_counts(

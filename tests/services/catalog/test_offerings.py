@@ -478,3 +478,34 @@ async def test_a_drafts_sessions_stay_hidden_and_a_session_can_be_called_off(cat
     assert cancelled.json()["status"] == "cancelled"
     assert twice.status_code == 409
     assert register.status_code == 409
+
+
+async def test_search_edge_cases_answer_the_same_on_both_backends(catalog: Catalog, backend: str) -> None:
+    teaching = await catalog.offering(title="Teaching with data")
+    ecole = await catalog.offering(
+        title="Reading circles", provider={"kind": "external", "name": "École Normale", "number": "EN-1"}
+    )
+    later = await catalog.offering(title="Later workshop")
+    opens = (SOON - dt.timedelta(days=1)).isoformat()
+    await catalog.session(later["id"], registration_opens_at=opens)  # opens in 9 days
+    await catalog.offering(title="x" * 5 + " " + "y" * 200)  # a 200-letter run is not a word
+    ids = lambda page: [o["id"] for o in page["items"]]  # noqa: E731
+    assert ids(await catalog.search(q="teachi")) == [teaching["id"]], "a typed prefix of a stemmed word"
+    assert ids(await catalog.search(q="teach")) == [teaching["id"]]
+    assert (await catalog.search(q="the"))["total"] == 0, "a query of no words finds nothing, not everything"
+    assert (await catalog.search(q="数学"))["total"] == 0
+    assert (await catalog.search(q="y" * 100))["total"] == 0
+    assert ids(await catalog.search(provider="école normale")) == [ecole["id"]], "case-folded beyond ASCII"
+    assert ids(await catalog.search(provider="en-1")) == [ecole["id"]]
+    assert (await catalog.search(has_open_seats="true"))["total"] == 0, "registration has not opened yet"
+    import base64
+    import json as json_module
+
+    first = await catalog.search(limit=1, sort="newest")
+    _offset, digest = json_module.loads(base64.urlsafe_b64decode(first["next_cursor"]))
+    for forged in (2**63, True, -1):
+        cursor = base64.urlsafe_b64encode(json_module.dumps([forged, digest]).encode()).decode()
+        got = await catalog.client.get(
+            "/v1/offerings", params={"limit": 1, "sort": "newest", "cursor": cursor}, headers=catalog.as_("educator")
+        )
+        assert got.status_code == 400, forged
