@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, event
-from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.engine import CursorResult, Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.types import TypeDecorator
 
@@ -153,3 +153,9 @@ async def session_scope(maker: async_sessionmaker[AsyncSession]) -> AsyncIterato
         except BaseException:
             await session.rollback()
             raise
+
+
+def changed_rows(result: Any) -> bool:
+    """Whether a conditional UPDATE/DELETE changed a row: how a request learns it won a race
+    decided inside the database (``... WHERE state = 'expected'``)."""
+    return isinstance(result, CursorResult) and bool(result.rowcount)

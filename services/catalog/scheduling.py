@@ -15,14 +15,13 @@ import uuid
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select, update
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog.errors import RegistrationClosed, WrongState
 from services.catalog.models import Attendance, Offering, OfferingSession, OutboxEvent, Registration
 from services.catalog.schemas import AttendanceEntry, SessionAttended, SessionCreate
-from shared.db import utcnow
+from shared.db import changed_rows, utcnow
 from shared.outbox import enqueue
 from shared.problems import Conflict, FieldError, NotFound, UnprocessableContent
 from shared.tenancy import get_in_tenant
@@ -143,7 +142,7 @@ async def _take_seat(session: AsyncSession, session_id: str) -> bool:
         .values(seats_taken=OfferingSession.seats_taken + 1)
         .execution_options(synchronize_session=False)
     )
-    return isinstance(result, CursorResult) and bool(result.rowcount)
+    return changed_rows(result)
 
 
 async def _free_seat(session: AsyncSession, session_id: str) -> None:
@@ -188,7 +187,7 @@ async def register(
             .execution_options(synchronize_session=False)
         )
         await session.refresh(existing)
-        if not (isinstance(claimed, CursorResult) and claimed.rowcount):
+        if not changed_rows(claimed):
             return existing, False
     seated = await _take_seat(session, session_id)
     row = existing or Registration(
@@ -247,7 +246,7 @@ async def cancel(
         .values(status="cancelled", cancelled_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    if not (isinstance(result, CursorResult) and result.rowcount):
+    if not changed_rows(result):
         raise WrongState(
             "the registration changed meanwhile; read it again", current_status=row.status, allowed_actions=[]
         )
@@ -276,7 +275,7 @@ async def _promote(session: AsyncSession, session_id: str) -> Registration | Non
             .values(status="registered", registered_at=utcnow(), promoted_from_waitlist=True)
             .execution_options(synchronize_session=False)
         )
-        if isinstance(result, CursorResult) and result.rowcount:
+        if changed_rows(result):
             await session.refresh(first)
             return first
         # Someone else promoted or cancelled that one first: give the seat back, try the next.

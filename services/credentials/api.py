@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Response
+from fastapi import APIRouter, Body, Path, Query, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credentials import awards, designs, pursuits, records_api, reports_api, submissions_api
+from services.credentials.deps import IdPath, Reader, SessionDep, Writer
 from services.credentials.errors import WrongState
 from services.credentials.models import (
     Award,
@@ -37,7 +38,7 @@ from services.credentials.schemas import (
     StipendChange,
 )
 from shared.app import get_session
-from shared.auth import Forbidden, Principal, require_scopes, whoami_router
+from shared.auth import Forbidden, Principal, whoami_router
 from shared.db import utcnow
 from shared.outbox_ops import outbox_ops_router
 from shared.paging import after_cursor, encode_cursor
@@ -55,11 +56,6 @@ router.include_router(whoami_router("credentials"))
 router.include_router(submissions_api.router)
 router.include_router(records_api.router)
 router.include_router(reports_api.router)
-
-SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
-Reader = Annotated[Principal, Depends(require_scopes("credentials:read"))]
-Writer = Annotated[Principal, Depends(require_scopes("credentials:write"))]
-IdPath = Annotated[str, Path(min_length=1, max_length=36)]
 
 
 def _coordinator(who: Principal) -> Principal:
@@ -262,7 +258,7 @@ async def list_pursuits(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[PursuitRead]:
     statement = in_tenant(select(Pursuit), Pursuit, who.tenant_id)
-    if not (pursuits.is_coordinator(who) or bool(who.roles & {"hr"})):
+    if not pursuits.sees_tenant_records(who):
         statement = statement.where(Pursuit.educator_id == who.subject)
     if design_id:
         statement = statement.where(Pursuit.design_id == design_id)
@@ -325,7 +321,7 @@ async def list_ledger(
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> LedgerPage:
     statement = in_tenant(select(LedgerEntry), LedgerEntry, who.tenant_id)
-    if not (pursuits.is_coordinator(who) or bool(who.roles & {"hr"})):
+    if not pursuits.sees_tenant_records(who):
         statement = statement.where(LedgerEntry.educator_id == who.subject)
     if educator_id:
         statement = statement.where(LedgerEntry.educator_id == educator_id)
@@ -354,7 +350,7 @@ async def list_ledger(
 )
 async def change_stipend(entry_id: IdPath, body: StipendChange, who: Reader, session: SessionDep) -> LedgerEntryRead:
     # HR pays stipends without managing designs (no credentials:write): the role decides here.
-    if not (pursuits.is_coordinator(who) or bool(who.roles & {"hr"})):
+    if not pursuits.sees_tenant_records(who):
         raise Forbidden("stipends are approved and paid by coordinators and HR")
     entry = await get_in_tenant(session, LedgerEntry, entry_id, who.tenant_id, noun="ledger entry")
     order = {"pending": "approved", "approved": "paid"}
@@ -382,7 +378,7 @@ async def list_awards(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[AwardRead]:
     statement = in_tenant(select(Award), Award, who.tenant_id)
-    if not (pursuits.is_coordinator(who) or bool(who.roles & {"hr"})):
+    if not pursuits.sees_tenant_records(who):
         statement = statement.where(Award.educator_id == who.subject)
     if educator_id:
         statement = statement.where(Award.educator_id == educator_id)
@@ -395,7 +391,7 @@ async def list_awards(
 @router.get("/v1/awards/{award_id}", response_model=AwardRead, summary="An award and its badge")
 async def get_award(award_id: IdPath, who: Reader, session: SessionDep) -> AwardRead:
     award = await get_in_tenant(session, Award, award_id, who.tenant_id, noun="award")
-    if award.educator_id != who.subject and not (pursuits.is_coordinator(who) or bool(who.roles & {"hr"})):
+    if award.educator_id != who.subject and not pursuits.sees_tenant_records(who):
         raise NotFound(f"no award {award_id}")
     return AwardRead.model_validate(award, from_attributes=True)
 

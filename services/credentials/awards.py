@@ -159,15 +159,16 @@ async def revoke(session: AsyncSession, who: Principal, award_id: str, reason: s
             entry.status = "void"
             entry.updated_at = utcnow()
     await session.flush()
-    await enqueue(
-        session,
-        OutboxEvent,
-        event_type=REVOKED,
-        source="credentials",
-        tenant_id=award.tenant_id,
-        payload=AwardRevoked(award_id=award.id, reason=reason).model_dump(mode="json"),
-    )
+    await _ask_badge_revocation(session, award, reason)
     return award
+
+
+async def _ask_badge_revocation(session: AsyncSession, award: Award, reason: str) -> None:
+    """``award.revoked``, for the badges service to revoke the award's badge."""
+    payload = AwardRevoked(award_id=award.id, reason=reason).model_dump(mode="json")
+    await enqueue(
+        session, OutboxEvent, event_type=REVOKED, source="credentials", tenant_id=award.tenant_id, payload=payload
+    )
 
 
 async def on_badge_issued(session: AsyncSession, envelope: EventEnvelope) -> None:
@@ -184,13 +185,4 @@ async def on_badge_issued(session: AsyncSession, envelope: EventEnvelope) -> Non
     if award.status == "revoked":
         # The revocation overtook the issue (events are not ordered): ask again, now that the
         # badge exists.
-        await enqueue(
-            session,
-            OutboxEvent,
-            event_type=REVOKED,
-            source="credentials",
-            tenant_id=award.tenant_id,
-            payload=AwardRevoked(award_id=award.id, reason=award.revocation_reason or "revoked").model_dump(
-                mode="json"
-            ),
-        )
+        await _ask_badge_revocation(session, award, award.revocation_reason or "revoked")

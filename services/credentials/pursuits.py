@@ -56,6 +56,11 @@ def is_coordinator(who: Principal) -> bool:
     return bool(who.roles & COORDINATOR_ROLES)
 
 
+def sees_tenant_records(who: Principal) -> bool:
+    """Coordinators (and trusted API clients) and HR read every educator's records of the tenant."""
+    return is_coordinator(who) or bool(who.roles & {"hr"})
+
+
 def _may(who: Principal, pursuit: Pursuit, role: Who) -> bool:
     own = who.kind == "user" and who.subject == pursuit.educator_id
     if role == "educator":

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import StreamingResponse
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credentials import pursuits, reports
+from services.credentials.deps import Reader, RecordsReader, SessionDep, Writer
 from services.credentials.models import CredentialDesign, EducatorProfile
 from services.credentials.schemas import (
     AgreementReport,
@@ -21,18 +21,13 @@ from services.credentials.schemas import (
     TenantPolicyWrite,
     TurnaroundReport,
 )
-from shared.app import get_session
-from shared.auth import Forbidden, Principal, require_scopes
+from shared.auth import Forbidden, Principal
 from shared.params import IsoDate
 from shared.problems import FieldError, NotFound, UnprocessableContent
 from shared.tenancy import get_in_tenant
 
 router = APIRouter()
 
-SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
-Reader = Annotated[Principal, Depends(require_scopes("credentials:read"))]
-Writer = Annotated[Principal, Depends(require_scopes("credentials:write"))]
-RecordsReader = Annotated[Principal, Depends(require_scopes("records:read"))]
 EducatorPath = Annotated[str, Path(min_length=1, max_length=200)]
 DesignQuery = Annotated[str | None, Query(max_length=36)]
 FromQuery = Annotated[IsoDate | None, Query(alias="from", description="on or after (UTC day)")]

@@ -18,7 +18,6 @@ import uuid
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credentials import awards, pursuits
@@ -27,7 +26,7 @@ from services.credentials.errors import WrongState
 from services.credentials.models import Assessor, Pursuit, ReviewAssignment, Submission
 from services.credentials.schemas import DesignContent, ScoreWrite, Tier
 from shared.auth import Forbidden, Principal
-from shared.db import utcnow
+from shared.db import changed_rows, utcnow
 from shared.problems import FieldError, NotFound, UnprocessableContent
 
 OPEN_ASSIGNMENT = "assigned"
@@ -205,7 +204,7 @@ async def score(session: AsyncSession, who: Principal, assignment_id: str, body:
         .values(state="scored", scores=scores, outcome=outcome, comment=body.comment, scored_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    if not (isinstance(claimed, CursorResult) and claimed.rowcount):
+    if not changed_rows(claimed):
         raise WrongState("this review was scored meanwhile", current_state="scored", allowed_actions=[])
     await session.refresh(assignment)
     if assignment.role == "primary":
@@ -222,7 +221,7 @@ async def decide(session: AsyncSession, submission: Submission, target: str, *, 
         .values(state=target, decided_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    if not (isinstance(result, CursorResult) and result.rowcount):
+    if not changed_rows(result):
         await session.refresh(submission)
         raise WrongState(
             f"the submission was decided meanwhile: it is {submission.state}",

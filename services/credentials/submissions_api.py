@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, Path, Query, Request, UploadFile
+from fastapi import APIRouter, BackgroundTasks, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credentials import pursuits, reviews, submissions
+from services.credentials.deps import IdPath, Reader, Reviewer, SessionDep, Writer
 from services.credentials.models import Assessor, EvidenceItem, Pursuit, ReviewAssignment, Submission
 from services.credentials.schemas import (
     AssessorRead,
@@ -28,19 +29,12 @@ from services.credentials.schemas import (
     SubmitRequest,
 )
 from services.credentials.storage import EvidenceNotFound, EvidenceStore, read_chunks
-from shared.app import get_session
-from shared.auth import Forbidden, Principal, require_scopes
+from shared.auth import Forbidden, Principal
 from shared.db import utcnow
 from shared.params import IsoDateTime
 from shared.problems import NotFound
 
 router = APIRouter()
-
-SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
-Reader = Annotated[Principal, Depends(require_scopes("credentials:read"))]
-Writer = Annotated[Principal, Depends(require_scopes("credentials:write"))]
-Reviewer = Annotated[Principal, Depends(require_scopes("reviews:write"))]
-IdPath = Annotated[str, Path(min_length=1, max_length=36)]
 
 
 def _store(request: Request) -> EvidenceStore:
