@@ -18,14 +18,11 @@ class Base(DeclarativeBase):
     metadata = service_metadata(SCHEMA)
 
 
-# Made by migrations, not by the ORM: the PostgreSQL generated tsvector column and its GIN
-# index, and SQLite's FTS5 table (with its shadow tables), by 0003; PostgreSQL's expression
-# indexes for the provider filter, by 0005. Alembic's comparison skips them.
+# Made by migration 0003, not by the ORM: the PostgreSQL generated tsvector column and its GIN
+# index, and SQLite's FTS5 table (with its shadow tables). Alembic's comparison skips them.
 Base.metadata.info["unmanaged"] = (
     "search_vector",
     "ix_offerings_search_vector",
-    "ix_offerings_provider_name_lower",
-    "ix_offerings_provider_number_lower",
     *("offering_fts" + suffix for suffix in ("", "_data", "_idx", "_content", "_docsize", "_config")),
 )
 
@@ -250,6 +247,7 @@ class OfferingSession(Base):
             "offering_id",
             "capacity",
             "seats_taken",
+            "registration_opens_at",
             "registration_closes_at",
         ),
         Index(
@@ -259,6 +257,7 @@ class OfferingSession(Base):
             "starts_at",
             "capacity",
             "seats_taken",
+            "registration_opens_at",
             "registration_closes_at",
         ),
     )

@@ -7,9 +7,14 @@ PostgreSQL indexes them with the ``simple`` configuration (no stemming of its ow
 FTS5's ``unicode61`` tokenizer; every query word must match (AND), the last one as a prefix, so
 typing "formative assess" finds "formative assessment".
 
-Relevance differs only in the ranking function (``ts_rank`` with title weight A against FTS5's
-``bm25`` with the title column weighted ten times); both rank a title match above a body match. Ties
-and every other sort are broken by id, so pages are stable.
+Neither backend's own parser or ranking is used either. PostgreSQL's parser would split a word
+like "2e8f" (it reads "2e8" as a number), so the vector is built from the stored words as they
+are (``array_to_tsvector``) and the query is a tsquery literal, never parsed. Its ``ts_rank`` and
+FTS5's ``bm25`` would order differently, and bm25's statistics span the whole table, so one
+tenant's ranking would move with another tenant's offerings. Relevance is therefore the same
+plain score on both: how many of the query's words the title holds (a title match outranks a
+match in the description, tags or competencies), then newest first. Ties and every other sort
+are broken by id, so pages are stable.
 """
 
 from __future__ import annotations
@@ -26,7 +31,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Subquery, exists, func, literal_column, or_, select, text
+from sqlalchemy import ColumnElement, Select, case, cast, func, literal, literal_column, or_, select, text
+from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog.models import (
@@ -176,19 +182,14 @@ def _query_words(value: str | None) -> list[str]:
     return found
 
 
-def _fts(terms: list[str]) -> Subquery:
-    """SQLite: the FTS5 rows matching every word (the last as a prefix), with their bm25 rank
-    (lower is better; the title column weighs 10 times the body)."""
+def _fts(terms: list[str]) -> Select[Any]:
+    """SQLite: the rowids of the FTS5 rows matching every word (the last as a prefix)."""
     last = " OR ".join(f'"{alternative}"*' for alternative in terms[-1].split("|"))
     query = " AND ".join([*(f'"{t}"' for t in terms[:-1]), f"({last})"])
     return (
-        select(
-            literal_column("offering_fts.rowid").label("rowid"),
-            literal_column("bm25(offering_fts, 10.0, 1.0)").label("rank"),
-        )
+        select(literal_column("offering_fts.rowid"))
         .select_from(text("offering_fts"))
         .where(text("offering_fts MATCH :fts_query").bindparams(fts_query=query.strip()))
-        .subquery("fts")
     )
 
 
@@ -200,18 +201,38 @@ def _tsquery(terms: list[str]) -> ColumnElement[Any]:
     word vector, and that costs far more than it thinks: the vectors are stored out of line
     (TOAST), a look-up each, which its cost model leaves out.
     """
-    last = " | ".join(f"{alternative}:*" for alternative in terms[-1].split("|"))
-    return select(func.to_tsquery("simple", " & ".join([*terms[:-1], f"({last})"]))).scalar_subquery()
+    # A literal, not to_tsquery(): the words are already normalized ([0-9a-z]), and the parser
+    # would split some of them differently from the stored words (see the module docstring).
+    last = " | ".join(f"'{alternative}':*" for alternative in terms[-1].split("|"))
+    query = " & ".join([*(f"'{t}'" for t in terms[:-1]), f"({last})"])
+    return select(cast(literal(query), TSQUERY)).scalar_subquery()
+
+
+def _title_hits(terms: list[str]) -> ColumnElement[Any]:
+    """The relevance score: how many query words the title holds (the last as a prefix). Plain
+    string matching over the stored title words, which both backends do alike."""
+    padded = " " + Offering.search_title + " "
+    hits: list[ColumnElement[Any]] = []
+    for position, term in enumerate(terms):
+        last = position == len(terms) - 1
+        patterns = [f"% {alternative}%" for alternative in term.split("|")] if last else [f"% {term} %"]
+        hits.append(case((or_(*(padded.like(pattern) for pattern in patterns)), 1), else_=0))
+    return sum(hits[1:], hits[0])
 
 
 _VECTOR: ColumnElement[Any] = literal_column("offerings.search_vector")
 
 
 def _upcoming_sessions(now: dt.datetime) -> Select[Any]:
-    return select(OfferingSession.id).where(
-        OfferingSession.offering_id == Offering.id,
-        OfferingSession.status == "scheduled",
-        OfferingSession.starts_at >= now,
+    """The offerings (ids) with an upcoming scheduled session."""
+    return select(OfferingSession.offering_id).where(
+        OfferingSession.status == "scheduled", OfferingSession.starts_at >= now
+    )
+
+
+def _having(kind: str, value: str) -> ColumnElement[bool]:
+    return Offering.id.in_(
+        select(OfferingAudience.offering_id).where(OfferingAudience.kind == kind, OfferingAudience.value == value)
     )
 
 
@@ -219,7 +240,7 @@ def _where(filters: Filters, dialect: str, terms: list[str]) -> list[ColumnEleme
     f = filters
     conditions: list[ColumnElement[bool]] = [Offering.tenant_id == f.tenant_id, Offering.status.in_(f.statuses)]
     if terms and dialect == "sqlite":
-        conditions.append(Offering.search_rowid.in_(select(_fts(terms).c.rowid)))
+        conditions.append(Offering.search_rowid.in_(_fts(terms)))
     elif terms:
         conditions.append(_VECTOR.op("@@")(_tsquery(terms)))
     for column, values in (
@@ -231,32 +252,19 @@ def _where(filters: Filters, dialect: str, terms: list[str]) -> list[ColumnEleme
     ):
         if values:
             conditions.append(column.in_(values))
+    # Conditions on other tables are IN (sub-select), not correlated EXISTS: SQLite runs an
+    # EXISTS once per offering (a competency domain's dozens of items each time), an IN once.
     if f.provider:
         # Case-folded in Python on both sides (SQLite's lower() knows only ASCII).
-        conditions.append(
-            exists().where(
-                OfferingAudience.offering_id == Offering.id,
-                OfferingAudience.kind == "provider",
-                OfferingAudience.value == f.provider.strip().casefold()[:100],
-            )
-        )
+        conditions.append(_having("provider", f.provider.strip().casefold()[:100]))
     if f.competency_item_ids:
-        # Not a correlated EXISTS: a domain expands to dozens of items, and SQLite would then look
-        # each of them up for every offering; this way the aligned offerings are found once.
         aligned = select(OfferingAlignment.offering_id).where(OfferingAlignment.item_id.in_(f.competency_item_ids))
         conditions.append(Offering.id.in_(aligned))
     if f.min_minutes is not None:
         conditions.append(Offering.duration_minutes >= f.min_minutes)
     if f.max_minutes is not None:
         conditions.append(Offering.duration_minutes <= f.max_minutes)
-    for kind, value in f.audience:
-        conditions.append(
-            exists().where(
-                OfferingAudience.offering_id == Offering.id,
-                OfferingAudience.kind == kind,
-                OfferingAudience.value == value,
-            )
-        )
+    conditions.extend(_having(kind, value) for kind, value in f.audience)
     if f.has_open_seats or f.session_from or f.session_to:
         upcoming = _upcoming_sessions(f.now)
         if f.has_open_seats:
@@ -271,7 +279,7 @@ def _where(filters: Filters, dialect: str, terms: list[str]) -> list[ColumnEleme
             upcoming = upcoming.where(OfferingSession.starts_at >= f.session_from)
         if f.session_to:
             upcoming = upcoming.where(OfferingSession.starts_at < f.session_to)
-        conditions.append(upcoming.exists())
+        conditions.append(Offering.id.in_(upcoming))
     return conditions
 
 
@@ -319,14 +327,9 @@ async def search(
 
     score: ColumnElement[Any] | None = None
     statement: Select[Any] = select(Offering.id)
-    if sort == "relevance" and dialect == "sqlite":
-        fts = _fts(terms)
-        score = -fts.c.rank
-        statement = statement.join(fts, fts.c.rowid == Offering.search_rowid)
-        statement = statement.add_columns(score).order_by(fts.c.rank, Offering.id)
-    elif sort == "relevance":
-        score = func.ts_rank(_VECTOR, _tsquery(terms))
-        statement = statement.add_columns(score).order_by(score.desc(), Offering.id)
+    if sort == "relevance":
+        score = _title_hits(terms)
+        statement = statement.add_columns(score).order_by(score.desc(), Offering.created_at.desc(), Offering.id.desc())
     elif sort == "shortest":
         statement = statement.order_by(Offering.duration_minutes, Offering.id)
     elif sort != "soonest":  # newest; soonest pages come from _soonest

@@ -509,3 +509,25 @@ async def test_search_edge_cases_answer_the_same_on_both_backends(catalog: Catal
             "/v1/offerings", params={"limit": 1, "sort": "newest", "cursor": cursor}, headers=catalog.as_("educator")
         )
         assert got.status_code == 400, forged
+
+
+async def test_relevance_is_title_words_then_newest_and_ignores_other_tenants(catalog: Catalog, backend: str) -> None:
+    body_only = await catalog.offering(title="Morning routines", summary="Data talks for grade teams")
+    one_word = await catalog.offering(title="Team data walk", summary="Learning walks and talks")
+    both_words = await catalog.offering(title="Data talks that change practice")
+    newer_both = await catalog.offering(title="Talks about data")
+    # Another tenant's many matches must not move this tenant's ranking (FTS5's bm25 would).
+    for n in range(6):
+        await catalog.offering(title=f"Data data talks {n}", tenant="tenant-b")
+    ranked = await catalog.search(q="data talk")
+    assert [o["id"] for o in ranked["items"]] == [newer_both["id"], both_words["id"], one_word["id"], body_only["id"]]
+    assert [o["relevance"] for o in ranked["items"]] == [2, 2, 1, 0]
+
+
+async def test_words_the_postgresql_parser_would_split_are_found_whole(catalog: Catalog, backend: str) -> None:
+    # to_tsvector('simple', '2e8f') gives '2e8' and 'f'; FTS5 keeps '2e8f': the index holds the word as stored.
+    code = await catalog.offering(title="Room 2e8f orientation", tags=["1e5x"])
+    await catalog.offering(title="Room 2e8 and f wing")
+    assert [o["id"] for o in (await catalog.search(q="2e8f"))["items"]] == [code["id"]]
+    assert [o["id"] for o in (await catalog.search(q="1e5x orient"))["items"]] == [code["id"]]
+    assert (await catalog.search(q="2e8 f"))["total"] == 1, "the other room, whose words these are"
