@@ -324,6 +324,9 @@ async def search(
         # is): asyncpg prepares every statement, and PostgreSQL would switch a prepared statement
         # to one generic plan after five runs. Planning anew costs well under a millisecond.
         await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+        # Sorting or grouping tens of thousands of matches by five facet columns needs more than
+        # the default 4 MB, else it spills to disk (measured: a third of a large search's time).
+        await session.execute(text("SET LOCAL work_mem = '32MB'"))
 
     score: ColumnElement[Any] | None = None
     statement: Select[Any] = select(Offering.id)
