@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import StreamingResponse
 
-from services.credentials import pursuits, reports
+from services.credentials import exports, profiles, pursuits, reports
 from services.credentials.deps import Reader, RecordsReader, SessionDep, Writer
 from services.credentials.models import CredentialDesign, EducatorProfile
 from services.credentials.schemas import (
@@ -66,8 +66,8 @@ async def put_profile(
 ) -> EducatorProfileRead:
     if not pursuits.is_coordinator(who):
         raise Forbidden("profiles are synced by coordinators and the district's systems")
-    row = await reports.save_profile(session, tenant_id=who.tenant_id, educator_id=educator_id, body=body)
-    return reports.profile_read(row)
+    row = await profiles.save_profile(session, tenant_id=who.tenant_id, educator_id=educator_id, body=body)
+    return profiles.profile_read(row)
 
 
 @router.get(
@@ -81,7 +81,7 @@ async def get_profile(educator_id: EducatorPath, who: Reader, session: SessionDe
     row = await session.get(EducatorProfile, (who.tenant_id, educator_id))
     if row is None:
         raise NotFound(f"no profile for {educator_id}")
-    return reports.profile_read(row)
+    return profiles.profile_read(row)
 
 
 # --- tenant policy ----------------------------------------------------------------------------
@@ -89,14 +89,14 @@ async def get_profile(educator_id: EducatorPath, who: Reader, session: SessionDe
 
 @router.get("/v1/reports/policy", response_model=TenantPolicyRead, summary="Licensure cycle and retention policy")
 async def get_policy(who: RecordsReader, session: SessionDep) -> TenantPolicyRead:
-    return await reports.policy(session, who.tenant_id)
+    return await profiles.policy(session, who.tenant_id)
 
 
 @router.put("/v1/reports/policy", response_model=TenantPolicyRead, summary="Set the policy (coordinators)")
 async def put_policy(body: TenantPolicyWrite, who: Writer, session: SessionDep) -> TenantPolicyRead:
     if not pursuits.is_coordinator(who):
         raise Forbidden("the policy is set by coordinators")
-    return await reports.save_policy(session, who.tenant_id, body)
+    return await profiles.save_policy(session, who.tenant_id, body)
 
 
 # --- reports ----------------------------------------------------------------------------------
@@ -183,7 +183,7 @@ async def completions_csv(
     _window(start, end)
     tenant_id = _reporter(who).tenant_id
     # The body streams after this returns: it reads in a session of its own.
-    body = reports.completion_csv(request.app.state.sessionmaker, tenant_id, start, end)
+    body = exports.completion_csv(request.app.state.sessionmaker, tenant_id, start, end)
     return StreamingResponse(
         body,
         media_type="text/csv; charset=utf-8",

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from services.credentials import ledger, reports
+from services.credentials import exports, ledger
 from services.credentials.models import Award, EvidenceItem, LedgerEntry, OutboxEvent, Submission
 from services.credentials.retention import purge_student_data
 from services.credentials.storage import EvidenceStore
@@ -293,7 +293,7 @@ async def test_the_completions_export_streams_safe_csv(credentials: Credentials,
     assert exported.headers["content-type"] == "text/csv; charset=utf-8"
     assert exported.headers["content-disposition"] == "attachment; filename=completions-2026-03-01-2026-03-31.csv"
     rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8"))))
-    assert rows[0] == list(reports.EXPORT_COLUMNS)
+    assert rows[0] == list(exports.EXPORT_COLUMNS)
     assert rows[1] == [
         "user:e1",
         "SIS-1",
@@ -318,7 +318,7 @@ async def test_the_completions_export_streams_safe_csv(credentials: Credentials,
     # Keyset paging gives the same rows, one batch at a time.
     chunks = [
         chunk
-        async for chunk in reports.completion_csv(
+        async for chunk in exports.completion_csv(
             c.app.state.sessionmaker, "tenant-a", dt.date(2026, 3, 1), dt.date(2026, 3, 31), batch_size=1
         )
     ]
@@ -353,7 +353,7 @@ async def test_the_completions_export_streams_safe_csv(credentials: Credentials,
 
 
 def test_csv_cells_that_would_run_as_formulas_are_quoted() -> None:
-    assert [reports.safe_cell(v) for v in ("=1+1", "+1", "-1", "@A1", "\tx", "\rx", "a=b", None, 90)] == [
+    assert [exports.safe_cell(v) for v in ("=1+1", "+1", "-1", "@A1", "\tx", "\rx", "a=b", None, 90)] == [
         "'=1+1",
         "'+1",
         "'-1",
