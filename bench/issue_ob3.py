@@ -3,8 +3,11 @@
 Prints medians of several rounds (these machines are shared and noisy) and ratios measured in
 the same run. Never part of `make test`; run with `.venv/bin/python bench/issue_ob3.py`.
 
-- Data Integrity signing alone (eddsa-rdfc-2022 on a realistic credential): the fast exact
-  canonicalizer, and pyld in the same run for the ratio.
+- Data Integrity signing alone (eddsa-rdfc-2022 on realistic credentials, each different: its
+  own id, recipient hash, salt, status index and text, some of it non-ASCII): the fast exact
+  canonicalizer, and pyld in the same run for the ratio. A sample of the credentials signed is
+  then verified, by this project's verifier and by Digital Bazaar's (``interop/node``, which
+  ``make interop`` installs; the DID document is given to it offline), and the count printed.
 - VC-JWT (RS256) and OB 2.0 JWS (RS256) signing alone.
 - Verification of a Data Integrity proof.
 - End to end through the badges API in-process (POST /v1/badges: validation, status index,
@@ -14,8 +17,12 @@ the same run. Never part of `make test`; run with `.venv/bin/python bench/issue_
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import os
+import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -28,18 +35,30 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 
 
-def credential() -> dict[str, Any]:
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = int(os.environ.get("BENCH_VERIFY_SAMPLE", "50"))
+VARIANTS = 500
+NAMES = ("Formative Assessment — Tier 1", "Évaluation formative", "Data-driven PLC — “Tier 2”", "Coaching Cycle")
+
+
+def credential(n: int = 0) -> dict[str, Any]:
+    """The ``n``-th of a family of realistic credentials: no two share an id, a recipient hash, a
+    salt or a status index, and their names and evidence vary (non-ASCII among them)."""
+    rng = random.Random(n)
     base = "https://badges.demo-usd.example"
     did = "did:web:badges.demo-usd.example:ob:issuers:8d9e0f4c-1a2b-4c3d-8e4f-5a6b7c8d9e0f"
     achievement = f"{base}/ob/achievements/0b1c2d3e-4f50-4617-8829-3a4b5c6d7e8f/versions/1"
+    salt = rng.getrandbits(64).to_bytes(8, "big").hex()
+    digest = hashlib.sha256(f"educator{n}@demo-usd.example{salt}".encode()).hexdigest()
+    index = str(rng.randrange(131_072))
     return {
         "@context": [
             "https://www.w3.org/ns/credentials/v2",
             "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
         ],
-        "id": f"{base}/ob/credentials/3f2e1d0c-9b8a-4766-8554-433221100fed",
+        "id": f"{base}/ob/credentials/3f2e1d0c-9b8a-4766-8554-{n:012x}",
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
-        "name": "Formative Assessment — Tier 1",
+        "name": NAMES[n % len(NAMES)],
         "issuer": {
             "id": did,
             "type": ["Profile"],
@@ -54,10 +73,10 @@ def credential() -> dict[str, Any]:
             "identifier": [
                 {
                     "type": "IdentityObject",
-                    "identityHash": "sha256$" + "ab" * 32,
+                    "identityHash": "sha256$" + digest,
                     "identityType": "emailAddress",
                     "hashed": True,
-                    "salt": "0123456789abcdef",
+                    "salt": salt,
                 }
             ],
             "achievement": {
@@ -101,7 +120,13 @@ def credential() -> dict[str, Any]:
                 }
             ],
         },
-        "evidence": [{"id": "https://portfolio.example/ed/1", "type": ["Evidence"], "name": "Lesson plan"}],
+        "evidence": [
+            {
+                "id": f"https://portfolio.example/ed/{n}",
+                "type": ["Evidence"],
+                "name": rng.choice(("Lesson plan", "Plan de leçon", "Unterrichtsplan №2", "Reflection")),
+            }
+        ],
         "credentialSchema": [
             {
                 "id": "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_achievementcredential_schema.json",
@@ -110,10 +135,10 @@ def credential() -> dict[str, Any]:
         ],
         "credentialStatus": [
             {
-                "id": f"{base}/ob/status-lists/1#42",
+                "id": f"{base}/ob/status-lists/1#{index}",
                 "type": "BitstringStatusListEntry",
                 "statusPurpose": purpose,
-                "statusListIndex": "42",
+                "statusListIndex": index,
                 "statusListCredential": f"{base}/ob/status-lists/1",
             }
             for purpose in ("revocation", "suspension")
@@ -139,15 +164,27 @@ def signing() -> dict[str, float]:
     from services.badges.crypto import new_ed25519, new_rsa
 
     ed, rs = new_ed25519(), new_rsa()
-    doc = credential()
+    family = [credential(n) for n in range(VARIANTS)]  # built before timing: only signing is timed
+    doc = family[0]
     vm = doc["issuer"]["id"] + "#key-1"
+    turn = iter(range(1 << 62))
+    produced: list[dict[str, Any]] = []
 
     def sign_di() -> object:
-        return proofs.sign_data_integrity(doc, ed, verification_method=vm, created="2026-11-23T00:00:00Z")
+        n = next(turn)
+        signed = proofs.sign_data_integrity(
+            family[n % VARIANTS], ed, verification_method=vm, created="2026-11-23T00:00:00Z"
+        )
+        if n < VARIANTS:
+            produced.append(signed)
+        return signed
 
-    signed = sign_di()
-    assert isinstance(signed, dict)
     results = {"Data Integrity sign (our canonicalizer)": per_second(sign_di)}
+    sample = random.Random(7).sample(produced, min(SAMPLE, len(produced)))
+    results["verified sample: ours"], results["verified sample: Digital Bazaar"] = verify_sample(
+        sample, vm, ed.public_key()
+    )
+    signed = produced[0]
     # The same signer with pyld's canonicalization swapped in, for the ratio in this run.
     proofs.canonize = jsonld.canonize_with_pyld  # type: ignore[attr-defined]
     try:
@@ -162,6 +199,44 @@ def signing() -> dict[str, float]:
     assertion = {"@context": "https://w3id.org/openbadges/v2", "type": "Assertion", "id": "urn:uuid:x"}
     results["OB 2.0 JWS sign (RS256)"] = per_second(lambda: proofs.sign_jws({}, assertion, rs))
     return results
+
+
+def verify_sample(sample: list[dict[str, Any]], vm: str, public: Any) -> tuple[float, float]:
+    """How many of the sample verify with our verifier, and with Digital Bazaar's (NaN when its
+    harness is not installed: ``make interop``)."""
+    from services.badges import proofs
+    from services.badges.crypto import ed25519_multibase
+    from services.badges.documents import DID_CONTEXT
+
+    ours = 0
+    for signed in sample:
+        try:
+            proofs.verify_data_integrity(signed, signed["proof"][0], public)
+            ours += 1
+        except proofs.ProofError as exc:  # a failure is a figure to print, not a crash of the bench
+            print(f"  our verifier refused {signed['id']}: {exc}")
+    did = vm.split("#")[0]
+    did_document = {
+        "@context": DID_CONTEXT,
+        "id": did,
+        "verificationMethod": [
+            {"id": vm, "type": "Multikey", "controller": did, "publicKeyMultibase": ed25519_multibase(public)}
+        ],
+        "assertionMethod": [vm],
+    }
+    harness = ROOT / "interop" / "node"
+    if not (harness / "node_modules").is_dir():
+        print("  Digital Bazaar harness not installed (make interop): its count is not measured")
+        return float(ours), float("nan")
+    requests = [{"credential": c, "checkStatus": False, "documents": {did: did_document}} for c in sample]
+    done = subprocess.run(
+        ["node", str(harness / "verify-di.mjs")], input=json.dumps(requests), capture_output=True, text=True, check=True
+    )
+    answers = json.loads(done.stdout)
+    for request, answer in zip(requests, answers, strict=True):
+        if not answer.get("verified"):
+            print(f"  Digital Bazaar refused {request['credential']['id']}: {answer.get('errors')}")
+    return float(ours), float(sum(1 for answer in answers if answer.get("verified")))
 
 
 def end_to_end() -> float:
@@ -240,7 +315,10 @@ def main() -> None:
     print(f"rounds per figure: {ROUNDS} (median); one process, one core")
     results = signing()
     for name, rate in results.items():
-        print(f"{name:45s} {rate:10.1f} /s   ({1000 / rate:.3f} ms)")
+        if name.startswith("verified sample"):
+            print(f"{name:45s} {rate:10.0f} of {SAMPLE} different credentials signed above")
+        else:
+            print(f"{name:45s} {rate:10.1f} /s   ({1000 / rate:.3f} ms)")
     pyld = results.get("Data Integrity sign (pyld, same run)")
     if pyld:
         ratio = results["Data Integrity sign (our canonicalizer)"] / pyld
