@@ -60,7 +60,13 @@ class Forbidden(Problem):
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling, as the gateway vouched for it."""
+    """Who is calling, as the gateway vouched for it.
+
+    ``email`` is the signed-in person's address from the directory (users only). ``audiences``
+    are the services the gateway made this identity good for: the one called and any it may
+    ask on the caller's behalf (``GATEWAY_DELEGATIONS``); ``token`` is the internal token
+    itself, which ``shared.client`` forwards to those services and nothing else ever shows.
+    """
 
     tenant_id: str
     subject: str
@@ -68,6 +74,9 @@ class Principal:
     roles: frozenset[str]
     scopes: frozenset[str]
     request_id: str | None = None
+    email: str | None = None
+    audiences: frozenset[str] = frozenset()
+    token: str | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -161,6 +170,7 @@ def verify_internal_token(token: str, *, keys: PublicKeyRing, audience: str) -> 
     )
     if int(claims["exp"]) - int(claims["iat"]) > MAX_INTERNAL_TTL_S:
         raise Unauthorized("the internal identity token lives too long")
+    email = claims.get("email")
     return Principal(
         tenant_id=str(claims["tenant"]),
         subject=str(claims["sub"]),
@@ -168,6 +178,9 @@ def verify_internal_token(token: str, *, keys: PublicKeyRing, audience: str) -> 
         roles=frozenset(claims.get("roles", [])),
         scopes=frozenset(claims.get("scopes", [])),
         request_id=claims.get("rid"),
+        email=email if isinstance(email, str) and email else None,
+        audiences=frozenset(str(a) for a in (claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]])),
+        token=token,
     )
 
 
@@ -262,6 +275,7 @@ class PrincipalRead(BaseModel):
     kind: str
     roles: list[str]
     scopes: list[str]
+    email: str | None = None
 
 
 def whoami_router(service: str) -> APIRouter:
@@ -280,6 +294,7 @@ def whoami_router(service: str) -> APIRouter:
             kind=principal.kind,
             roles=sorted(principal.roles),
             scopes=sorted(principal.scopes),
+            email=principal.email,
         )
 
     return router

@@ -1,9 +1,11 @@
 """Base of every service's typed client: the one way a service calls another.
 
-One request method sets timeouts, forwards the request id (and, from the identity issue on, the
-internal token), validates the answer into the callee's schema, and maps failures to typed
-problems: unreachable → 503, timeout → 504, a body that is not what the callee promises → 502.
-A problem answered by the callee is raised as ``UpstreamProblem`` carrying its status and body.
+One request method sets timeouts, forwards the request id and — for a call made on a caller's
+behalf — the caller's internal token, validates the answer into the callee's schema, and maps
+failures to typed problems: unreachable → 503, timeout → 504, a body that is not what the callee
+promises → 502. A problem answered by the callee is raised as ``UpstreamProblem`` carrying its
+status and body; a 401 is the callee refusing the forwarded identity, which is this deployment's
+fault and not the caller's, so it becomes a 502 (docs/decisions/0013-service-to-service-calls.md).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from shared.auth import IDENTITY_HEADER, Principal
 from shared.logging import request_id_var
 from shared.problems import BadGateway, GatewayTimeout, Problem, ServiceUnavailable
 
@@ -77,16 +80,28 @@ class ServiceClient:
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         accept_statuses: frozenset[int] = frozenset(),
+        on_behalf_of: Principal | None = None,
     ) -> ModelT:
         """Call the service and return its answer as ``response_model``.
 
         ``accept_statuses`` lets a caller read a non-2xx body that the callee documents with the
-        same schema (a readiness report answered with 503, say).
+        same schema (a readiness report answered with 503, say). ``on_behalf_of`` sends the
+        caller's internal token, so the callee applies its own rules (tenant, scopes) to the
+        same caller; the gateway must have made that token good for the callee too.
         """
         send_headers = {"accept": "application/json"}
         request_id = request_id_var.get()
         if request_id:
             send_headers["x-request-id"] = request_id
+        if on_behalf_of is not None:
+            if on_behalf_of.token is None or self.service not in on_behalf_of.audiences:
+                raise ServiceUnavailable(
+                    f"{self.service} cannot be asked on this caller's behalf: the gateway did not delegate "
+                    f"the caller's identity to it (GATEWAY_DELEGATIONS)",
+                    service=self.service,
+                    reason="not_delegated",
+                )
+            send_headers[IDENTITY_HEADER] = on_behalf_of.token
         if headers:
             send_headers.update(headers)
         try:
@@ -133,4 +148,6 @@ class ServiceClient:
             return GatewayTimeout(f"{self.service} timed out upstream", service=self.service)
         if status >= 500:
             return BadGateway(f"{self.service} failed with {status}", service=self.service)
+        if status == 401:
+            return BadGateway(f"{self.service} did not accept the forwarded identity", service=self.service)
         return UpstreamProblem(self.service, status, document)

@@ -34,6 +34,8 @@ def make_settings(service: str, database_url: str, data_dir: Path, **overrides: 
         "database_url": database_url,
         "data_dir": data_dir,
         "outbox_enabled": False,
+        # Background workers share the test's one connection otherwise; tests drive them.
+        "bulk_worker_enabled": False,
         **overrides,
     }
     return settings_class(service)(**values)
@@ -213,21 +215,27 @@ def identity_headers(
     scopes: frozenset[str] | None = None,
     tenant_id: str = "tenant-a",
     subject: str = "user:test",
+    kind: str = "user",
+    email: str | None = None,
+    delegates: tuple[str, ...] = (),
 ) -> dict[str, str]:
-    """The header the gateway would send ``service`` for such a caller."""
+    """The header the gateway would send ``service`` for such a caller (``delegates``: the
+    services it may ask on the caller's behalf, as GATEWAY_DELEGATIONS would allow)."""
     from services.gateway.tokens import AccessClaims
     from shared.auth import IDENTITY_HEADER, scopes_for_roles
 
     claims = AccessClaims(
         subject=subject,
         tenant_id=tenant_id,
-        kind="user",
+        kind=kind,
         roles=tuple(sorted(roles)),
         scopes=tuple(sorted(scopes if scopes is not None else scopes_for_roles(roles))),
         client_id=None,
         expires_at=0,
+        email=email,
     )
-    return {IDENTITY_HEADER: token_service(keys_dir).internal(claims, audience=service, request_id=None)}
+    token = token_service(keys_dir).internal(claims, audience=service, request_id=None, delegates=delegates)
+    return {IDENTITY_HEADER: token}
 
 
 def bearer(

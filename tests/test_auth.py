@@ -227,6 +227,7 @@ async def test_client_credentials_end_to_end(make_app: AppFactory, backend: str)
             "kind": "client",
             "roles": [],
             "scopes": ["badges:read", "catalog:read"],
+            "email": None,  # an API client is nobody's address
         }
     assert other_seen.json()["tenant_id"] not in ("", demo_id)
 
@@ -292,3 +293,42 @@ def test_the_token_check_refuses_every_trick(keys_dir: Path) -> None:
         else:
             refused[name] = False
     assert refused == dict.fromkeys(tricks, True)
+
+
+def test_internal_tokens_carry_the_persons_email_and_the_services_delegated_to(keys_dir: Path) -> None:
+    from pydantic import ValidationError
+
+    from services.gateway.settings import GatewaySettings
+    from shared.auth import PublicKeyRing, Unauthorized, verify_internal_token
+
+    tokens = token_service(keys_dir)
+    ring = PublicKeyRing(keys_dir)
+    person = tokens.verify(
+        tokens.issue(subject="user:1", tenant_id="t", kind="user", scopes=frozenset(), email="ana@demo.test")
+    )
+    machine = tokens.verify(tokens.issue(subject="client:lms", tenant_id="t", kind="client", scopes=frozenset()))
+    to_credentials = tokens.internal(person, audience="credentials", request_id="r1", delegates=("catalog",))
+    seen_by_credentials = verify_internal_token(to_credentials, keys=ring, audience="credentials")
+    seen_by_catalog = verify_internal_token(to_credentials, keys=ring, audience="catalog")
+
+    assert person.email == "ana@demo.test"
+    assert seen_by_credentials.email == "ana@demo.test"
+    assert seen_by_credentials.audiences == frozenset({"credentials", "catalog"})
+    assert seen_by_credentials.token == to_credentials, "what shared.client forwards to the catalog"
+    assert seen_by_catalog == seen_by_credentials
+    with pytest.raises(Unauthorized):
+        verify_internal_token(to_credentials, keys=ring, audience="badges")  # not delegated there
+    # Delegation runs one way: the catalog's own token is good for the catalog alone.
+    to_catalog = tokens.internal(person, audience="catalog", request_id="r2")
+    assert verify_internal_token(to_catalog, keys=ring, audience="catalog").audiences == frozenset({"catalog"})
+    with pytest.raises(Unauthorized):
+        verify_internal_token(to_catalog, keys=ring, audience="credentials")
+    client_seen = verify_internal_token(
+        tokens.internal(machine, audience="credentials", request_id=None), keys=ring, audience="credentials"
+    )
+    assert client_seen.email is None
+
+    assert GatewaySettings().delegations == {"credentials": ["catalog"]}
+    for wrong in ({"credentials": ["ledger"]}, {"nowhere": ["catalog"]}, {"catalog": ["catalog"]}):
+        with pytest.raises(ValidationError):
+            GatewaySettings(delegations=wrong)

@@ -134,6 +134,13 @@ def test_gateway_reaches_each_upstream_by_service_name_and_port(monkeypatch: pyt
         assert depends_on[upstream]["condition"] == "service_healthy"
 
 
+def test_credentials_asks_the_catalog_by_service_name_and_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    credentials = settings_of("credentials", monkeypatch)
+    assert isinstance(credentials, CredentialsSettings)
+    url = urlsplit(credentials.catalog_url)
+    assert (url.hostname, url.port) == ("catalog", settings_of("catalog", monkeypatch).port)
+
+
 def test_only_the_gateway_publishes_a_port(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings_of("gateway", monkeypatch).port == 8000
     assert SERVICES["gateway"]["ports"] == ["8000:8000"]

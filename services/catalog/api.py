@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.catalog import case, offerings_api, pathways_api, service, sessions_api
+from services.catalog import case, offerings_api, pathways_api, references_api, service, sessions_api
 from services.catalog.deps import IdPath, Reader, SessionDep, Writer
 from services.catalog.models import (
     Framework,
@@ -45,6 +45,7 @@ router.include_router(whoami_router("catalog"))
 router.include_router(offerings_api.router)
 router.include_router(sessions_api.router)
 router.include_router(pathways_api.router)
+router.include_router(references_api.router)
 public_router = offerings_api.public_router
 
 

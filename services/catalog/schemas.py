@@ -604,3 +604,39 @@ class PathwayProgress(BaseModel):
     complete: bool
     steps: list[PathwayGroupProgress]
     remaining_offering_ids: list[str] = Field(description="uncompleted offerings that would still count, in order")
+
+
+# --- references: other services checking the catalog ids they keep ----------------------------
+
+# Every catalog id is a lower-case UUID (``str(uuid.uuid4())``): anything else cannot name a
+# catalog object, so callers may call it unknown without asking.
+CATALOG_ID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+CatalogId = Annotated[str, Field(pattern=CATALOG_ID_PATTERN, description="a catalog id (lower-case UUID)")]
+
+
+class ReferenceLookup(Strict):
+    """Ids another service is about to keep (a design's alignments, a pursuit's offering)."""
+
+    item_ids: list[CatalogId] = Field(default_factory=list, max_length=100, description="framework items")
+    offering_ids: list[CatalogId] = Field(default_factory=list, max_length=20)
+
+
+class ReferencedOffering(BaseModel):
+    """The few facts of an offering that other services may copy (for exports and display)."""
+
+    id: str
+    status: Literal["draft", "published", "retired"]
+    offering_type: str
+    title: str
+    provider_name: str
+    provider_number: str | None
+    credential_design_id: str | None
+
+
+class References(BaseModel):
+    """Which of the ids exist in the caller's tenant — published or not; unknown ones listed."""
+
+    items: list[CompetencyRef]
+    offerings: list[ReferencedOffering]
+    unknown_item_ids: list[str]
+    unknown_offering_ids: list[str]

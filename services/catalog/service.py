@@ -169,3 +169,25 @@ async def item_associations(session: AsyncSession, framework_id: str, identifier
         .order_by(FrameworkAssociation.association_type, FrameworkAssociation.identifier)
     )
     return list(rows)
+
+
+# --- references: other services checking the catalog ids they keep ----------------------------
+
+
+async def resolve_references(
+    session: AsyncSession, tenant_id: str, *, item_ids: list[str], offering_ids: list[str]
+) -> tuple[list[FrameworkItem], list[Offering]]:
+    """The tenant's framework items and offerings among these ids, whatever their status
+    (the caller decides what a draft or retired offering means to it). Another tenant's ids
+    are simply not found, exactly like ids that never existed."""
+    items = list(
+        await session.scalars(
+            select(FrameworkItem).where(FrameworkItem.tenant_id == tenant_id, FrameworkItem.id.in_(item_ids or ["-"]))
+        )
+    )
+    found = list(
+        await session.scalars(
+            in_tenant(select(Offering), Offering, tenant_id).where(Offering.id.in_(offering_ids or ["-"]))
+        )
+    )
+    return items, found

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Body, Path, Query, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.credentials import awards, designs, pursuits, records_api, reports_api, submissions_api
-from services.credentials.deps import IdPath, Reader, SessionDep, Writer
+from services.credentials import awards, designs, pursuits, records_api, references, reports_api, submissions_api
+from services.credentials.deps import Catalog, IdPath, Reader, SessionDep, Writer
 from services.credentials.errors import WrongState
 from services.credentials.models import (
     Award,
@@ -64,6 +64,15 @@ def _coordinator(who: Principal) -> Principal:
     return who
 
 
+def _alignments(catalog: Catalog, who: Principal) -> designs.ContentCheck:
+    """The catalog's word on a design's competency ids, asked as the caller."""
+
+    async def check(content: DesignContent) -> None:
+        await references.check_alignments(catalog, who, content.competency_ids)
+
+    return check
+
+
 # --- designs ----------------------------------------------------------------------------------
 
 
@@ -102,8 +111,10 @@ async def _visible_design(session: AsyncSession, who: Principal, design_id: str)
 @router.post(
     "/v1/credential-designs", response_model=DesignRead, status_code=201, summary="Create a design (its first draft)"
 )
-async def create_design(body: DesignContent, response: Response, who: Writer, session: SessionDep) -> DesignRead:
-    design = await designs.create_design(session, _coordinator(who).tenant_id, body)
+async def create_design(
+    body: DesignContent, response: Response, who: Writer, session: SessionDep, catalog: Catalog
+) -> DesignRead:
+    design = await designs.create_design(session, _coordinator(who).tenant_id, body, check=_alignments(catalog, who))
     response.headers["Location"] = f"/v1/credential-designs/{design.id}"
     return await _design_read(session, design, who)
 
@@ -150,8 +161,12 @@ async def get_design(design_id: IdPath, who: Reader, session: SessionDep) -> Des
     response_model=DesignRead,
     summary="Save the draft (after a publish, this starts the next version)",
 )
-async def save_design(design_id: IdPath, body: DesignContent, who: Writer, session: SessionDep) -> DesignRead:
-    design = await designs.save_draft(session, _coordinator(who).tenant_id, design_id, body)
+async def save_design(
+    design_id: IdPath, body: DesignContent, who: Writer, session: SessionDep, catalog: Catalog
+) -> DesignRead:
+    design = await designs.save_draft(
+        session, _coordinator(who).tenant_id, design_id, body, check=_alignments(catalog, who)
+    )
     return await _design_read(session, design, who)
 
 
@@ -160,8 +175,10 @@ async def save_design(design_id: IdPath, body: DesignContent, who: Writer, sessi
     response_model=DesignRead,
     summary="Publish the draft as a frozen version; new pursuits use it",
 )
-async def publish_design(design_id: IdPath, who: Writer, session: SessionDep) -> DesignRead:
-    design = await designs.publish(session, _coordinator(who).tenant_id, design_id, who.subject)
+async def publish_design(design_id: IdPath, who: Writer, session: SessionDep, catalog: Catalog) -> DesignRead:
+    design = await designs.publish(
+        session, _coordinator(who).tenant_id, design_id, who.subject, check=_alignments(catalog, who)
+    )
     return await _design_read(session, design, who)
 
 
@@ -215,6 +232,11 @@ async def _pursuit_read(session: AsyncSession, who: Principal, pursuit: Pursuit)
         design_version=pursuit.design_version,
         design_name=content.name if design else "",
         offering_id=pursuit.offering_id,
+        offering_title=pursuit.offering_title,
+        provider_name=pursuit.provider_name,
+        provider_number=pursuit.provider_number,
+        recipient_email=pursuit.recipient_email,
+        recipient_id=pursuit.recipient_id,
         state=pursuit.state,
         allowed_actions=pursuits.allowed_actions(who, pursuit),
         plan=PlanRead(
@@ -242,8 +264,10 @@ async def _pursuit_read(session: AsyncSession, who: Principal, pursuit: Pursuit)
 
 
 @router.post("/v1/pursuits", response_model=PursuitRead, status_code=201, summary="Start pursuing a design")
-async def start_pursuit(body: PursuitCreate, response: Response, who: Writer, session: SessionDep) -> PursuitRead:
-    pursuit, _design = await pursuits.start(session, who, body)
+async def start_pursuit(
+    body: PursuitCreate, response: Response, who: Writer, session: SessionDep, catalog: Catalog
+) -> PursuitRead:
+    pursuit, _design = await pursuits.start(session, who, body, catalog=catalog)
     response.headers["Location"] = f"/v1/pursuits/{pursuit.id}"
     return await _pursuit_read(session, who, pursuit)
 

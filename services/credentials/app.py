@@ -11,6 +11,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from services.catalog.client import CatalogClient
 from services.credentials import designs, retention
 from services.credentials.api import router
 from services.credentials.models import CredentialDesign, InboxEvent, OutboxEvent
@@ -35,9 +36,11 @@ def demo_design() -> DesignContent:
 
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Dev only: the demo district's published 4-tier design (once). Always: the student-data
-    retention task, unless its interval is 0."""
+    """Dev only: the demo district's published 4-tier design (once). Always: the client of the
+    catalog (services/credentials/references.py) and the student-data retention task, unless
+    its interval is 0."""
     settings: CredentialsSettings = app.state.settings
+    app.state.catalog = CatalogClient(settings.catalog_url, timeout=settings.catalog_timeout_s)
     if settings.dev_seed and settings.environment is Environment.dev:
         async with app.state.sessionmaker() as session, session.begin():
             if await session.get(CredentialDesign, DEMO_DESIGN_ID) is None:
@@ -56,6 +59,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await app.state.catalog.aclose()
 
 
 SPEC = ServiceSpec(

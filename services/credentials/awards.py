@@ -21,6 +21,7 @@ from services.credentials.designs import tier_of
 from services.credentials.errors import WrongState
 from services.credentials.models import (
     Award,
+    EducatorProfile,
     EvidenceItem,
     LedgerEntry,
     OutboxEvent,
@@ -117,8 +118,14 @@ async def grant(session: AsyncSession, submission: Submission) -> Award:
                 source_recorded_at=now,
                 activity_title=f"{content.name} — {tier.title}",
                 occurred_on=now.date(),
+                # From the catalog offering the pursuit started from, copied then (the HR
+                # export's provider columns; state licensure asks for the provider number).
+                offering_id=pursuit.offering_id,
+                provider_name=pursuit.provider_name,
+                provider_number=pursuit.provider_number,
             )
     if award.badge_status == "pending" and tier.achievement_id:
+        profile = await session.get(EducatorProfile, (award.tenant_id, award.educator_id))
         payload = AwardGranted(
             award_id=award.id,
             achievement_id=tier.achievement_id,
@@ -128,6 +135,9 @@ async def grant(session: AsyncSession, submission: Submission) -> Award:
             evidence=public,
             awarded_at=now,
             valid_until=award.valid_until,
+            educator_id=pursuit.educator_id,
+            recipient_name=profile.display_name if profile else None,
+            evidence_public=submission.evidence_public,
         )
         await enqueue(
             session,

@@ -1,13 +1,14 @@
 """What every credentials route module asks FastAPI for: the request's session, the caller's
-scopes, and the shape of an id in a path."""
+scopes, the catalog client, and the shape of an id in a path."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path
+from fastapi import Depends, Path, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.catalog.client import CatalogClient
 from shared.app import get_session
 from shared.auth import Principal, require_scopes
 
@@ -17,3 +18,12 @@ Writer = Annotated[Principal, Depends(require_scopes("credentials:write"))]
 Reviewer = Annotated[Principal, Depends(require_scopes("reviews:write"))]
 RecordsReader = Annotated[Principal, Depends(require_scopes("records:read"))]
 IdPath = Annotated[str, Path(min_length=1, max_length=36)]
+
+
+async def catalog_client(request: Request) -> CatalogClient:
+    """The app's client of the catalog service (made and closed by the app's lifespan)."""
+    client: CatalogClient = request.app.state.catalog
+    return client
+
+
+Catalog = Annotated[CatalogClient, Depends(catalog_client)]

@@ -5,6 +5,7 @@ levels that must exist, prerequisites that must come earlier)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -19,6 +20,10 @@ from shared.tenancy import get_in_tenant
 
 # An upload may never be larger than this, whatever a design says (the request limit is 25 MiB).
 MAX_EVIDENCE_BYTES = 25 * 1024 * 1024
+
+# What the API adds to the checks below: the catalog's word on the competency alignments
+# (services/credentials/references.py). Run after them and before anything is written.
+ContentCheck = Callable[[DesignContent], Awaitable[None]]
 
 
 def _duplicates(keys: list[str]) -> list[int]:
@@ -38,6 +43,8 @@ def content_errors(content: DesignContent, *, publishing: bool = False) -> list[
     def add(pointer: str, detail: str) -> None:
         errors.append(FieldError(pointer="/body" + pointer, detail=detail))
 
+    for i in _duplicates(list(content.competency_ids)):
+        add(f"/competency_ids/{i}", "this competency is already listed")
     for i in _duplicates([t.key for t in content.tiers]):
         add(f"/tiers/{i}/key", "another tier has this key")
     earlier: set[str] = set()
@@ -116,10 +123,17 @@ async def draft_and_published(
 
 
 async def create_design(
-    session: AsyncSession, tenant_id: str, content: DesignContent, *, design_id: str | None = None
+    session: AsyncSession,
+    tenant_id: str,
+    content: DesignContent,
+    *,
+    design_id: str | None = None,
+    check: ContentCheck | None = None,
 ) -> CredentialDesign:
     """``design_id`` only for the dev seed's fixed id; otherwise a new UUID."""
     _check(content)
+    if check is not None:
+        await check(content)
     now = utcnow()
     design = CredentialDesign(
         id=design_id or str(uuid.uuid4()),
@@ -145,12 +159,21 @@ async def create_design(
     return design
 
 
-async def save_draft(session: AsyncSession, tenant_id: str, design_id: str, content: DesignContent) -> CredentialDesign:
+async def save_draft(
+    session: AsyncSession,
+    tenant_id: str,
+    design_id: str,
+    content: DesignContent,
+    *,
+    check: ContentCheck | None = None,
+) -> CredentialDesign:
     """Replace the working copy; after a publish this starts the next version's draft."""
     design = await get_in_tenant(session, CredentialDesign, design_id, tenant_id, noun="credential design")
     if design.retired:
         raise WrongState("a retired design cannot be edited", current_state="retired", allowed_actions=[])
     _check(content)
+    if check is not None:
+        await check(content)
     draft, published = await draft_and_published(session, design)
     now = utcnow()
     if draft is None:
@@ -169,8 +192,13 @@ async def save_draft(session: AsyncSession, tenant_id: str, design_id: str, cont
     return design
 
 
-async def publish(session: AsyncSession, tenant_id: str, design_id: str, actor: str) -> CredentialDesign:
-    """Freeze the draft as a published version (pursuits started from now on use it)."""
+async def publish(
+    session: AsyncSession, tenant_id: str, design_id: str, actor: str, *, check: ContentCheck | None = None
+) -> CredentialDesign:
+    """Freeze the draft as a published version (pursuits started from now on use it).
+
+    ``check`` runs again here: a framework re-import may have dropped an aligned item since the
+    draft was saved, and a frozen version must not keep a dangling alignment."""
     design = await get_in_tenant(session, CredentialDesign, design_id, tenant_id, noun="credential design")
     draft, _published = await draft_and_published(session, design)
     if design.retired or draft is None:
@@ -179,7 +207,10 @@ async def publish(session: AsyncSession, tenant_id: str, design_id: str, actor: 
             current_state="retired" if design.retired else "published",
             allowed_actions=[] if design.retired else ["edit", "retire"],
         )
-    _check(DesignContent.model_validate(draft.content), publishing=True)
+    content = DesignContent.model_validate(draft.content)
+    _check(content, publishing=True)
+    if check is not None:
+        await check(content)
     now = utcnow()
     draft.status = "published"
     draft.published_at = now

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.problems import Problem
+from shared.problems import Problem, ServiceUnavailable
 
 
 class CredentialsProblem(Problem):
@@ -18,3 +18,12 @@ class WrongState(CredentialsProblem):
     status = 409
     title = "Not allowed in the current state"
     slug = "credentials/wrong-state"
+
+
+class CatalogUnavailable(ServiceUnavailable):
+    """The catalog could not say whether the catalog ids in the request exist, so nothing was
+    kept (``service``: catalog, ``reason``: unreachable, timeout, bad_answer, not_ready,
+    not_delegated); the request may be sent again as it is."""
+
+    title = "Catalog unavailable"
+    slug = "credentials/catalog-unavailable"

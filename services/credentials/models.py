@@ -70,6 +70,11 @@ class Pursuit(Base):
     design_id: Mapped[str] = mapped_column(ForeignKey("credential_designs.id", ondelete="RESTRICT"), index=True)
     design_version: Mapped[int] = mapped_column(Integer)
     offering_id: Mapped[str | None] = mapped_column(String(36), nullable=True)  # a catalog offering
+    # Copied from that offering when the pursuit starts (checked with the catalog then): what
+    # awards put in the ledger for the HR export, so the export never has to ask the catalog.
+    offering_title: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    provider_name: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    provider_number: Mapped[str | None] = mapped_column(String(100), nullable=True)
     # Who the tier badges name (the badges service hashes the email into each credential).
     recipient_email: Mapped[str | None] = mapped_column(String(320), nullable=True)
     recipient_id: Mapped[str | None] = mapped_column(String(500), nullable=True)  # a DID or URL

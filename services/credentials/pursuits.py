@@ -19,6 +19,8 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.catalog.client import CatalogClient
+from services.credentials import references
 from services.credentials.designs import published_version
 from services.credentials.errors import WrongState
 from services.credentials.models import CredentialDesign, LearningPlan, Pursuit, PursuitEvent
@@ -128,10 +130,32 @@ async def get_pursuit(session: AsyncSession, who: Principal, pursuit_id: str) ->
     return pursuit
 
 
-async def start(session: AsyncSession, who: Principal, body: PursuitCreate) -> tuple[Pursuit, CredentialDesign]:
+def recipient_email(who: Principal, educator: str, body: PursuitCreate) -> str | None:
+    """Whom the tier badges name.
+
+    An educator signed in for themselves: the address the district's directory holds for them,
+    from the gateway's token — a badge names the person who did the work, not an address typed
+    in. An API client, or a coordinator starting a pursuit for an educator, cannot speak for
+    that person's sign-in and gives it in ``recipient_email`` (or a ``recipient_id``)."""
+    if not (who.kind == "user" and who.subject == educator and who.email):
+        return body.recipient_email
+    if body.recipient_email and body.recipient_email.casefold() != who.email.casefold():
+        raise UnprocessableContent(
+            "the badges of your pursuit name the address you signed in with",
+            errors=[FieldError(pointer="/body/recipient_email", detail=f"leave it out, or give {who.email}")],
+        )
+    return who.email
+
+
+async def start(
+    session: AsyncSession, who: Principal, body: PursuitCreate, *, catalog: CatalogClient
+) -> tuple[Pursuit, CredentialDesign]:
+    """A new pursuit; an ``offering_id`` is checked with the catalog first (nothing is written
+    if it is unknown or the catalog cannot say) and its title and provider copied."""
     educator = body.educator_id or who.subject
     if educator != who.subject and not is_coordinator(who):
         raise Forbidden("starting a pursuit for someone else is for coordinators")
+    email = recipient_email(who, educator, body)
     design = await get_in_tenant(session, CredentialDesign, body.design_id, who.tenant_id, noun="credential design")
     if design.retired or design.published_version is None:
         raise UnprocessableContent(
@@ -141,17 +165,23 @@ async def start(session: AsyncSession, who: Principal, body: PursuitCreate) -> t
     version = await published_version(session, design, design.published_version)
     assert version is not None
     settings = DesignContent.model_validate(version.content).settings
+    offering = (
+        await references.offering_for_pursuit(catalog, who, body.offering_id, design.id) if body.offering_id else None
+    )
     now = utcnow()
     first_state = "planning" if settings.learning_plan_required else "active"
     pursuit = Pursuit(
         id=str(uuid.uuid4()),
         tenant_id=who.tenant_id,
         educator_id=educator,
-        recipient_email=body.recipient_email,
+        recipient_email=email,
         recipient_id=body.recipient_id,
         design_id=design.id,
         design_version=version.version,
-        offering_id=body.offering_id,
+        offering_id=offering.id if offering else None,
+        offering_title=offering.title if offering else None,
+        provider_name=offering.provider_name if offering else None,
+        provider_number=offering.provider_number if offering else None,
         state=first_state,
         revision=1,
         started_at=now,

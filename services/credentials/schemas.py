@@ -119,7 +119,7 @@ class DesignContent(Strict):
     name: Name
     summary: str | None = Field(default=None, max_length=5000)
     competency_ids: list[Annotated[str, Field(min_length=1, max_length=36)]] = Field(
-        default_factory=list, max_length=50, description="catalog framework item ids"
+        default_factory=list, max_length=50, description="catalog framework item ids (checked with the catalog)"
     )
     tiers: list[Tier] = Field(min_length=1, max_length=12)
     settings: DesignSettings = Field(default_factory=DesignSettings)
@@ -159,12 +159,20 @@ class DesignSummary(BaseModel):
 class PursuitCreate(Strict):
     design_id: str = Field(min_length=1, max_length=36)
     recipient_email: str | None = Field(
-        default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", description="whom the tier badges name"
+        default=None,
+        max_length=320,
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        description="whom the tier badges name; an educator signed in for themselves gets their sign-in "
+        "address without giving it (API clients and coordinators acting for an educator give it here)",
     )
     recipient_id: str | None = Field(
         default=None, max_length=500, pattern=r"^(did:[a-z0-9]+:[^\s]+|https?://[^\s]+)$", description="or a DID or URL"
     )
-    offering_id: str | None = Field(default=None, max_length=36, description="the catalog offering it came from")
+    offering_id: str | None = Field(
+        default=None,
+        max_length=36,
+        description="the catalog offering it came from: a published offering of the district, for this design",
+    )
     educator_id: str | None = Field(
         default=None, min_length=1, max_length=200, description="defaults to the caller; others need a coordinator"
     )
@@ -215,6 +223,11 @@ class PursuitRead(BaseModel):
     design_version: int
     design_name: str
     offering_id: str | None
+    offering_title: str | None = Field(description="copied from the catalog offering when the pursuit started")
+    provider_name: str | None = Field(description="the offering's provider, copied with it")
+    provider_number: str | None
+    recipient_email: str | None = Field(description="whom the tier badges name")
+    recipient_id: str | None
     state: str
     allowed_actions: list[str] = Field(description="what the caller may do next")
     plan: PlanRead | None
@@ -385,6 +398,10 @@ class AwardGranted(BaseModel):
     narrative: str | None = None
     awarded_at: dt.datetime
     valid_until: dt.datetime | None = None
+    # For the badge's public page (ADR 0014); absent in events written before they existed.
+    educator_id: str | None = Field(default=None, description="who earned it: they choose what the page shows")
+    recipient_name: str | None = Field(default=None, description="display name; shown only if the educator allows")
+    evidence_public: bool = Field(default=False, description="the educator chose to show the evidence links")
 
 
 class AwardRevoked(BaseModel):

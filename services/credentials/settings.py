@@ -19,6 +19,10 @@ class CredentialsSettings(ServiceSettings):
 
     # award.* events go to the badges service (it issues and revokes the tier badges).
     outbox_subscribers: dict[str, str] = Field(default_factory=lambda: {"award.": "http://127.0.0.1:8003"})
+    # The catalog, asked on the caller's behalf whether the catalog ids a design or a pursuit
+    # names exist (services/credentials/references.py); a short timeout: a person is waiting.
+    catalog_url: str = "http://127.0.0.1:8001"
+    catalog_timeout_s: float = Field(default=5.0, gt=0, le=60)
     # Evidence files (services/credentials/storage.py); default: <DATA_DIR>/evidence.
     evidence_root: Path | None = None
     # Dev only: the demo district gets the published 4-tier demo design.

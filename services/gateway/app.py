@@ -87,6 +87,7 @@ def create_app(
         buffer_request_bytes=settings.buffer_request_bytes,
         buffer_response_bytes=settings.buffer_response_bytes,
         denials=denials,
+        delegations=settings.delegations,
         address_limits={
             ("POST", "/v1/verify"): Rate(
                 per_second=settings.rate_limit_verify_per_min / 60, burst=settings.rate_limit_verify_burst

@@ -67,8 +67,15 @@ async def _issue(
     session: AsyncSession, tokens: TokenService, user: User, *, family_id: str | None = None
 ) -> SessionTokens:
     roles = frozenset(await session.scalars(select(RoleAssignment.role).where(RoleAssignment.user_id == user.id)))
+    # The email rides along so that services need not ask the gateway who a person is (the
+    # credentials service names the educator's badges with it).
     access = tokens.issue(
-        subject=f"user:{user.id}", tenant_id=user.tenant_id, kind="user", scopes=scopes_for_roles(roles), roles=roles
+        subject=f"user:{user.id}",
+        tenant_id=user.tenant_id,
+        kind="user",
+        scopes=scopes_for_roles(roles),
+        roles=roles,
+        email=user.email,
     )
     refresh = secrets.token_urlsafe(32)
     now = utcnow()

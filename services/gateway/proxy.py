@@ -147,8 +147,11 @@ class Proxy:
         buffer_response_bytes: int,
         denials: DenialLog,
         address_limits: dict[tuple[str, str], Rate] | None = None,
+        delegations: dict[str, list[str]] | None = None,
     ) -> None:
         self.upstreams = upstreams  # filled and emptied by the gateway's lifespan
+        # Service → services it may ask on the caller's behalf (the internal token's extra audiences).
+        self.delegations = {name: tuple(callees) for name, callees in (delegations or {}).items()}
         self.sessionmaker: async_sessionmaker[AsyncSession] | None = None  # set once the app is built
         self.denials = denials
         # Public, token-less operations limited per client address: (method, path) → rate.
@@ -189,7 +192,9 @@ class Proxy:
         if claims.client_id:
             await enforce(self.buckets, f"client:{claims.client_id}", self.client_rate, what="this API client")
         request_id = scope.get("state", {}).get("request_id")
-        internal: str = self.tokens.internal(claims, audience=service, request_id=request_id)
+        internal: str = self.tokens.internal(
+            claims, audience=service, request_id=request_id, delegates=self.delegations.get(service, ())
+        )
         return claims, internal.encode()
 
     async def _forward(self, upstream: Upstream, scope: Scope, receive: Receive, send: Send) -> None:

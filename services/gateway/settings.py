@@ -91,6 +91,9 @@ class GatewaySettings(ServiceSettings):
     # Dev only: create the demo tenants, users and API clients on start (refused in production).
     dev_seed: bool = True
     routes: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_ROUTES))
+    # Which services a service may ask on its caller's behalf: the internal token for a request
+    # to the key is also good for the services listed (docs/decisions/0013-service-to-service-calls.md).
+    delegations: dict[str, list[str]] = Field(default_factory=lambda: {"credentials": ["catalog"]})
 
     @model_validator(mode="after")
     def _routes_name_known_services(self) -> GatewaySettings:
@@ -99,6 +102,16 @@ class GatewaySettings(ServiceSettings):
                 raise ValueError(f"route prefix {prefix!r} must start with '/' and not end with '/'")
             if service not in UPSTREAMS:
                 raise ValueError(f"route {prefix!r} names unknown service {service!r}; known: {', '.join(UPSTREAMS)}")
+        return self
+
+    @model_validator(mode="after")
+    def _delegations_name_known_services(self) -> GatewaySettings:
+        for caller, callees in self.delegations.items():
+            for name in (caller, *callees):
+                if name not in UPSTREAMS:
+                    raise ValueError(f"delegation names unknown service {name!r}; known: {', '.join(UPSTREAMS)}")
+            if caller in callees:
+                raise ValueError(f"{caller!r} cannot be delegated to itself")
         return self
 
     @model_validator(mode="after")

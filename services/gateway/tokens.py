@@ -33,6 +33,7 @@ class AccessClaims:
     scopes: tuple[str, ...]
     client_id: str | None
     expires_at: int
+    email: str | None = None  # people only: the directory's address, for services that need it
 
 
 class TokenService:
@@ -61,6 +62,7 @@ class TokenService:
         scopes: frozenset[str],
         roles: frozenset[str] = frozenset(),
         client_id: str | None = None,
+        email: str | None = None,
     ) -> str:
         now = int(time.time())
         claims: dict[str, Any] = {
@@ -77,6 +79,8 @@ class TokenService:
         }
         if client_id:
             claims["client_id"] = client_id
+        if email:
+            claims["email"] = email
         return jwt.encode(claims, self.key.private, algorithm="EdDSA", headers={"kid": self.key.kid, "typ": ACCESS_TYP})
 
     def verify(self, token: str) -> AccessClaims:
@@ -97,6 +101,7 @@ class TokenService:
             scopes=tuple(str(claims.get("scope", "")).split()),
             client_id=claims.get("client_id"),
             expires_at=int(claims["exp"]),
+            email=claims["email"] if isinstance(claims.get("email"), str) else None,
         )
         self._verified[token] = verified
         if len(self._verified) > _CACHE_SIZE:
@@ -108,12 +113,19 @@ class TokenService:
             token, keys=self.key_ring, typ=ACCESS_TYP, audience=AUDIENCE, issuer=self.issuer, what="access token"
         )
 
-    def internal(self, claims: AccessClaims, *, audience: str, request_id: str | None) -> str:
-        """A token for one service, living seconds: what the service's ``Principal`` is made of."""
+    def internal(
+        self, claims: AccessClaims, *, audience: str, request_id: str | None, delegates: tuple[str, ...] = ()
+    ) -> str:
+        """A token for one service, living seconds: what the service's ``Principal`` is made of.
+
+        ``delegates`` are the services the called one may ask on the caller's behalf with this
+        same token (docs/decisions/0013-service-to-service-calls.md): one signature covers the
+        whole request, and delegation runs one way only, as configured.
+        """
         now = int(time.time())
         payload: dict[str, Any] = {
             "iss": INTERNAL_ISSUER,
-            "aud": audience,
+            "aud": [audience, *delegates] if delegates else audience,
             "sub": claims.subject,
             "tenant": claims.tenant_id,
             "kind": claims.kind,
@@ -124,6 +136,8 @@ class TokenService:
         }
         if request_id:
             payload["rid"] = request_id
+        if claims.email:
+            payload["email"] = claims.email
         return jwt.encode(
             payload, self.key.private, algorithm="EdDSA", headers={"kid": self.key.kid, "typ": INTERNAL_TYP}
         )

@@ -40,6 +40,7 @@ async def test_sign_in_gives_tokens_with_the_roles_scopes(
     claims = app.state.tokens.verify(body["access_token"])
     assert claims.kind == "user"
     assert claims.roles == ("coordinator",)
+    assert claims.email == "coordinator@demo.test", "services learn a person's address from the token"
     assert {"catalog:write", "reviews:write", "badges:issue"} <= set(claims.scopes)
     assert "admin" not in claims.scopes
     assert body["refresh_expires_in"] == 14 * 24 * 3600

@@ -8,6 +8,7 @@ import pytest
 from fastapi import FastAPI, Header
 from pydantic import BaseModel
 
+from shared.auth import Principal, Unauthorized
 from shared.client import ServiceClient, UpstreamProblem
 from shared.logging import request_id_var
 from shared.problems import BadGateway, GatewayTimeout, NotFound, ServiceUnavailable, install_problem_handlers
@@ -39,6 +40,12 @@ def callee() -> FastAPI:
     @app.get("/missing")
     async def missing() -> None:
         raise NotFound("no offering 7")
+
+    @app.get("/identity")
+    async def identity(x_practicum_identity: str | None = Header(default=None)) -> dict[str, object]:
+        if x_practicum_identity != "the-callers-token":
+            raise Unauthorized("the internal identity token is invalid")
+        return {"request_id": x_practicum_identity, "count": 2}
 
     return app
 
@@ -74,3 +81,30 @@ async def test_failures_map_to_502_503_504_and_upstream_problems(server: LiveSer
         with pytest.raises(ServiceUnavailable) as unreachable:
             await down.request("GET", "/echo", response_model=Echo)
     assert unreachable.value.extensions["reason"] == "unreachable"
+
+
+def caller(*audiences: str, token: str | None = "the-callers-token") -> Principal:
+    return Principal(
+        tenant_id="t",
+        subject="user:1",
+        kind="user",
+        roles=frozenset(),
+        scopes=frozenset(),
+        audiences=frozenset(audiences),
+        token=token,
+    )
+
+
+async def test_a_call_on_a_callers_behalf_forwards_their_token_only_where_it_was_delegated(server: LiveServer) -> None:
+    async with ServiceClient(server.url) as client:  # its service name is "service"
+        answer = await client.request("GET", "/identity", response_model=Echo, on_behalf_of=caller("x", "service"))
+        with pytest.raises(ServiceUnavailable) as not_delegated:
+            await client.request("GET", "/identity", response_model=Echo, on_behalf_of=caller("x"))
+        with pytest.raises(ServiceUnavailable):
+            await client.request("GET", "/identity", response_model=Echo, on_behalf_of=caller("service", token=None))
+        # The callee refusing the forwarded identity is the deployment's fault, not the caller's.
+        with pytest.raises(BadGateway, match="did not accept the forwarded identity"):
+            await client.request("GET", "/identity", response_model=Echo)
+    assert answer == Echo(request_id="the-callers-token", count=2)
+    assert not_delegated.value.extensions["reason"] == "not_delegated"
+    assert "the-callers-token" not in repr(caller("service")), "a principal never shows its token"

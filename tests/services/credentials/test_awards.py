@@ -88,6 +88,9 @@ async def test_awards_reach_the_badges_service_once_it_is_back(
             design = (await c.post("/v1/credential-designs", json=body, headers=coordinator)).json()
             await c.post(f"/v1/credential-designs/{design['id']}/publish", headers=coordinator)
             await c.put("/v1/assessors/user:a1", json={}, headers=coordinator)
+            # The SIS's display name reaches the badge, where it stays hidden until the educator shows it.
+            profile = {"display_name": "Ed\tEducator"}
+            assert (await c.put("/v1/educators/user:e1/profile", json=profile, headers=coordinator)).status_code == 200
             pursuit = (
                 await c.post(
                     "/v1/pursuits",
@@ -146,6 +149,8 @@ async def test_awards_reach_the_badges_service_once_it_is_back(
                 issued = list(await session.scalars(select(Badge).where(Badge.tenant_id == "tenant-a")))
             (after,) = (await c.get("/v1/awards", headers=educator)).json()
             assert len(issued) == 1, "one award, one badge, however often the event came"
+            sharing = (issued[0].earner_id, issued[0].recipient_name, issued[0].show_name, issued[0].show_evidence)
+            assert sharing == ("user:e1", "Ed Educator", False, False), "the earner is known; nothing personal shown"
             assert after["badge_status"] == "issued"
             assert after["badge_id"] == issued[0].id
             assert after["badge_links"]["credential"].endswith(issued[0].id)

@@ -38,10 +38,22 @@ class Credentials:
     keys_dir: Path
 
     def as_(
-        self, role: str = "coordinator", subject: str = "user:coordinator", tenant: str = "tenant-a"
+        self,
+        role: str = "coordinator",
+        subject: str = "user:coordinator",
+        tenant: str = "tenant-a",
+        *,
+        email: str | None = None,
     ) -> dict[str, str]:
+        # As the gateway sends it by default: also good for asking the catalog on the caller's behalf.
         return identity_headers(
-            self.keys_dir, "credentials", roles=frozenset({role}), tenant_id=tenant, subject=subject
+            self.keys_dir,
+            "credentials",
+            roles=frozenset({role}),
+            tenant_id=tenant,
+            subject=subject,
+            email=email,
+            delegates=("catalog",),
         )
 
     async def published(self, **settings: Any) -> dict[str, Any]:

@@ -8,7 +8,8 @@ import datetime as dt
 
 from services.credentials.models import LedgerEntry
 from services.credentials.records import licensure_year_start
-from tests.services.credentials.test_designs_and_pursuits import DESIGN, PLAN, Credentials, credentials  # noqa: F401
+from tests.services.credentials.test_catalog_references import Linked, linked  # noqa: F401
+from tests.services.credentials.test_designs_and_pursuits import DESIGN, PLAN
 from tests.services.credentials.test_review_story import scores, words
 
 
@@ -18,10 +19,11 @@ def test_licensure_years_start_on_the_tenants_date() -> None:
     assert licensure_year_start(dt.date(2025, 3, 1), 2, 29) == dt.date(2025, 2, 28), "no 29 February in 2025"
 
 
-async def test_the_record_shows_what_an_educator_has_done(credentials: Credentials, backend: str) -> None:  # noqa: F811
-    c = credentials
+async def test_the_record_shows_what_an_educator_has_done(linked: Linked, backend: str) -> None:  # noqa: F811
+    c = linked.credentials
+    competency = linked.items["INS.1"]  # a framework item of the district's catalog
     body = copy.deepcopy(DESIGN)
-    body["competency_ids"] = ["item-ins-1"]
+    body["competency_ids"] = [competency]
     design = (await c.client.post("/v1/credential-designs", json=body, headers=c.as_())).json()
     await c.client.post(f"/v1/credential-designs/{design['id']}/publish", headers=c.as_())
     await c.client.put("/v1/assessors/user:a1", json={}, headers=c.as_())
@@ -84,5 +86,5 @@ async def test_the_record_shows_what_an_educator_has_done(credentials: Credentia
     assert sum(years.values()) == 390
     assert minutes["current_cycle"]["minutes"] == 390, "both within the 5-year cycle"
     assert record["stipends_cents"] == {"pending": 7500, "approved": 0, "paid": 0}
-    assert record["competency_ids"] == ["item-ins-1"]
+    assert record["competency_ids"] == [competency]
     assert [g["topic"] for g in record["goals"]] == [PLAN["topic"]]

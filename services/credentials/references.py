@@ -1,0 +1,99 @@
+"""The catalog ids this service keeps, checked with the catalog before they are kept.
+
+A design's competency alignments are catalog framework items; a pursuit may name the catalog
+offering it started from. The catalog is their source of truth: before an id is stored the
+catalog is asked — as the caller, with the caller's own internal token, so another district's
+ids are unknown exactly like ids that never existed — and an unknown id is a 422 pointing at
+it. When the catalog cannot answer, nothing is kept: a 503 names the catalog, and the same
+request can simply be sent again (docs/decisions/0013-service-to-service-calls.md).
+
+Only a request that names catalog ids asks the catalog; designs without alignments and pursuits
+without an offering never depend on it, and no read ever does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from services.catalog.client import CatalogClient
+from services.catalog.schemas import CATALOG_ID_PATTERN, ReferencedOffering, References
+from services.credentials.errors import CatalogUnavailable
+from shared.auth import Forbidden, Principal
+from shared.client import UpstreamProblem
+from shared.problems import BadGateway, FieldError, GatewayTimeout, ServiceUnavailable, UnprocessableContent
+
+# Seconds a client is asked to wait before sending the same request again.
+RETRY_AFTER_S = 5
+_CATALOG_ID = re.compile(CATALOG_ID_PATTERN)
+
+
+def _could_be_catalog_id(value: str) -> bool:
+    # Anything not shaped like a catalog id is unknown without asking (and never reaches the
+    # catalog's own validation, whose 422 would be this service's bug, not the caller's).
+    return _CATALOG_ID.fullmatch(value) is not None
+
+
+async def _ask(
+    catalog: CatalogClient, who: Principal, *, item_ids: Sequence[str] = (), offering_ids: Sequence[str] = (), what: str
+) -> References:
+    try:
+        return await catalog.references(who, item_ids=item_ids, offering_ids=offering_ids)
+    except (ServiceUnavailable, GatewayTimeout, BadGateway) as exc:
+        reason = exc.extensions.get("reason") or ("timeout" if isinstance(exc, GatewayTimeout) else "bad_answer")
+        raise CatalogUnavailable(
+            f"the catalog is unavailable ({exc.detail}), so {what} could not be checked; nothing was saved — "
+            "send the same request again shortly",
+            service="catalog",
+            reason=reason,
+            retry_after=RETRY_AFTER_S,
+        ) from exc
+    except UpstreamProblem as exc:
+        if exc.upstream_status == 403:
+            # The caller may write credentials but not read the catalog: naming catalog ids
+            # takes both.
+            raise Forbidden(
+                f"{what} are catalog ids, and the catalog refused: {exc.detail}", service="catalog"
+            ) from exc
+        raise BadGateway(f"the catalog refused to check {what}: {exc.detail}", service="catalog") from exc
+
+
+async def check_alignments(
+    catalog: CatalogClient, who: Principal, competency_ids: Sequence[str], *, pointer: str = "/body/competency_ids"
+) -> None:
+    """Every competency id names a framework item of the caller's district (422 otherwise)."""
+    if not competency_ids:
+        return
+    askable = [i for i in dict.fromkeys(competency_ids) if _could_be_catalog_id(i)]
+    known: set[str] = set()
+    if askable:
+        found = await _ask(catalog, who, item_ids=askable, what="the competency alignments")
+        known = {item.id for item in found.items}
+    errors = [
+        FieldError(
+            pointer=f"{pointer}/{n}", detail=f"no competency (framework item) {item_id} in this district's catalog"
+        )
+        for n, item_id in enumerate(competency_ids)
+        if item_id not in known
+    ]
+    if errors:
+        raise UnprocessableContent(f"{len(errors)} competency id(s) are not in the catalog", errors=errors)
+
+
+async def offering_for_pursuit(
+    catalog: CatalogClient, who: Principal, offering_id: str, design_id: str, *, pointer: str = "/body/offering_id"
+) -> ReferencedOffering:
+    """The published offering of the caller's district a pursuit of ``design_id`` starts from."""
+    offering = None
+    if _could_be_catalog_id(offering_id):
+        found = await _ask(catalog, who, offering_ids=[offering_id], what="the offering")
+        offering = next((o for o in found.offerings if o.id == offering_id), None)
+    if offering is None:
+        detail = f"no offering {offering_id} in this district's catalog"
+    elif offering.status != "published":
+        detail = f"the offering is {offering.status}: pursuits start from published offerings"
+    elif offering.credential_design_id not in (None, design_id):
+        detail = f"the offering leads to another credential design ({offering.credential_design_id})"
+    else:
+        return offering
+    raise UnprocessableContent(detail, errors=[FieldError(pointer=pointer, detail=detail)])

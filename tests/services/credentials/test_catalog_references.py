@@ -1,0 +1,226 @@
+"""Catalog ids the credentials service keeps are checked with the real catalog, as the caller:
+a design's competency alignments and a pursuit's offering. Unknown ids are 422s pointing at
+them; a catalog that cannot answer is a 503 naming it, and nothing is written either way."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import AppFactory
+from tests.services.catalog.test_offerings import PACKAGE, Catalog
+from tests.services.credentials.test_designs_and_pursuits import DESIGN, Credentials
+from tests.support import LiveServer, asgi_client, free_port, identity_headers
+
+UNKNOWN = "0b7c3a52-2f0e-4a8e-9d55-1f0f4c2d9e61"  # shaped like a catalog id, names nothing
+
+
+@dataclass
+class Linked:
+    catalog: Catalog
+    credentials: Credentials
+    items: dict[str, str]  # the demo framework's items in tenant-a, by human coding scheme
+
+
+@pytest.fixture
+async def linked(make_app: AppFactory, keys_dir: Path) -> AsyncIterator[Linked]:
+    """The real catalog app on a socket, and the credentials app told where it is."""
+    catalog_app = await make_app("catalog")
+    server = await LiveServer(catalog_app).start()
+    credentials_app = await make_app("credentials", catalog_url=server.url)
+    try:
+        async with httpx.AsyncClient(base_url=server.url) as to_catalog, asgi_client(credentials_app) as client:
+            catalog = Catalog(app=catalog_app, client=to_catalog, keys_dir=keys_dir)
+            items = await catalog.framework()
+            yield Linked(catalog, Credentials(app=credentials_app, client=client, keys_dir=keys_dir), items)
+    finally:
+        await server.stop()
+
+
+def design(*competency_ids: str) -> dict[str, Any]:
+    body = copy.deepcopy(DESIGN)
+    body["competency_ids"] = list(competency_ids)
+    return body
+
+
+async def test_competency_alignments_must_be_items_of_the_districts_catalog(linked: Linked, backend: str) -> None:
+    c, h, items = linked.credentials.client, linked.credentials.as_(), linked.items
+    other_district = await linked.catalog.framework(tenant="tenant-b")  # same package, other ids
+
+    refused = await c.post(
+        "/v1/credential-designs",
+        json=design(items["INS.1"], UNKNOWN, "not-a-catalog-id", other_district["INS.2"]),
+        headers=h,
+    )
+    nothing = await c.get("/v1/credential-designs", headers=h)
+    twice = await c.post("/v1/credential-designs", json=design(items["INS.1"], items["INS.1"]), headers=h)
+    made = await c.post("/v1/credential-designs", json=design(items["INS.1"], items["INS.3"]), headers=h)
+    design_id = made.json()["id"]
+    bad_edit = await c.put(f"/v1/credential-designs/{design_id}", json=design(items["COG.1"], UNKNOWN), headers=h)
+    kept = await c.get(f"/v1/credential-designs/{design_id}", headers=h)
+
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert [e["pointer"] for e in refused.json()["errors"]] == [
+        "/body/competency_ids/1",
+        "/body/competency_ids/2",
+        "/body/competency_ids/3",
+    ], "another district's item is unknown here, exactly like one that never existed"
+    assert UNKNOWN in refused.json()["errors"][0]["detail"]
+    assert nothing.json() == [], "nothing was written"
+    assert [e["pointer"] for e in twice.json()["errors"]] == ["/body/competency_ids/1"]
+    assert made.status_code == 201, made.text
+    assert made.json()["draft"]["content"]["competency_ids"] == [items["INS.1"], items["INS.3"]]
+    assert bad_edit.status_code == 422
+    assert [e["pointer"] for e in bad_edit.json()["errors"]] == ["/body/competency_ids/1"]
+    assert kept.json()["draft"]["content"]["competency_ids"] == [items["INS.1"], items["INS.3"]], "draft unchanged"
+
+    # The district re-imports its framework without INS.3: publishing would freeze a dangling
+    # alignment, so publishing asks the catalog again.
+    dropped = "7027fbc1-159e-595c-ae00-f2c2e45832eb"  # INS.3's CFItem identifier
+    package = copy.deepcopy(PACKAGE)
+    package["CFItems"] = [i for i in package["CFItems"] if i["identifier"] != dropped]
+    package["CFAssociations"] = [
+        a
+        for a in package["CFAssociations"]
+        if dropped not in (a["originNodeURI"]["identifier"], a["destinationNodeURI"]["identifier"])
+    ]
+    reimported = await linked.catalog.client.post("/v1/frameworks", json=package, headers=linked.catalog.as_())
+    assert reimported.status_code == 200, reimported.text
+    unpublishable = await c.post(f"/v1/credential-designs/{design_id}/publish", headers=h)
+    still_draft = await c.get(f"/v1/credential-designs/{design_id}", headers=h)
+    assert unpublishable.status_code == 422, unpublishable.text
+    assert [e["pointer"] for e in unpublishable.json()["errors"]] == ["/body/competency_ids/1"]
+    assert still_draft.json()["published_version"] is None
+
+    fixed = await c.put(f"/v1/credential-designs/{design_id}", json=design(items["INS.1"]), headers=h)
+    published = await c.post(f"/v1/credential-designs/{design_id}/publish", headers=h)
+    assert fixed.status_code == 200
+    assert published.status_code == 200, published.text
+    assert published.json()["published"]["content"]["competency_ids"] == [items["INS.1"]]
+
+
+async def test_a_pursuit_starts_from_a_published_offering_of_its_design_and_copies_its_provider(
+    linked: Linked, backend: str
+) -> None:
+    c, coordinator = linked.credentials.client, linked.credentials.as_()
+    educator = linked.credentials.as_("educator", "user:e1")
+    ours = (await c.post("/v1/credential-designs", json=design(linked.items["INS.2"]), headers=coordinator)).json()
+    await c.post(f"/v1/credential-designs/{ours['id']}/publish", headers=coordinator)
+    provider = {"kind": "external", "name": "Region 4 Education Service Center", "number": "TX-ESC4-0042"}
+    offering = await linked.catalog.offering(
+        offering_type="micro_credential",
+        title="Formative Assessment micro-credential",
+        provider=provider,
+        credential_design_id=ours["id"],
+        competency_ids=[linked.items["INS.2"]],
+    )
+    draft = await linked.catalog.offering(publish=False, title="Not yet")
+    elsewhere = await linked.catalog.offering(title="Another credential", credential_design_id=UNKNOWN)
+    other_district = await linked.catalog.offering(tenant="tenant-b", title="Theirs")
+    workshop = await linked.catalog.offering(title="Exit tickets workshop")  # names no design
+
+    async def start(offering_id: str) -> httpx.Response:
+        return await c.post(
+            "/v1/pursuits", json={"design_id": ours["id"], "offering_id": offering_id}, headers=educator
+        )
+
+    refusals = {
+        "unknown": await start(UNKNOWN),
+        "not an id": await start("offering-7"),
+        "draft": await start(draft["id"]),
+        "another design's": await start(elsewhere["id"]),
+        "another district's": await start(other_district["id"]),
+    }
+    nothing = await c.get("/v1/pursuits", headers=educator)
+    started = await start(offering["id"])
+    from_workshop = await c.post(
+        "/v1/pursuits",
+        json={"design_id": ours["id"], "offering_id": workshop["id"], "educator_id": "user:e2"},
+        headers=coordinator,
+    )
+
+    for name, refused in refusals.items():
+        assert refused.status_code == 422, (name, refused.text)
+        assert [e["pointer"] for e in refused.json()["errors"]] == ["/body/offering_id"], name
+    assert "draft" in refusals["draft"].json()["detail"]
+    assert "another credential design" in refusals["another design's"].json()["detail"]
+    assert nothing.json() == [], "nothing was written"
+    assert started.status_code == 201, started.text
+    pursuit = started.json()
+    assert (pursuit["offering_id"], pursuit["offering_title"]) == (offering["id"], offering["title"])
+    assert (pursuit["provider_name"], pursuit["provider_number"]) == (provider["name"], provider["number"])
+    assert from_workshop.status_code == 201, "an offering that names no design may lead to any"
+    assert from_workshop.json()["provider_name"] == "Demo USD"
+
+
+async def test_without_the_catalog_nothing_is_written_and_the_problem_names_it(
+    make_app: AppFactory, keys_dir: Path, backend: str
+) -> None:
+    app = await make_app("credentials", catalog_url=f"http://127.0.0.1:{free_port()}", catalog_timeout_s=1.0)
+    async with asgi_client(app) as c:
+        credentials = Credentials(app=app, client=c, keys_dir=keys_dir)
+        h = credentials.as_()
+        aligned = await c.post("/v1/credential-designs", json=design(UNKNOWN), headers=h)
+        designs_after = await c.get("/v1/credential-designs", headers=h)
+        # A design naming no catalog id does not depend on the catalog at all.
+        plain = await c.post("/v1/credential-designs", json=design(), headers=h)
+        await c.post(f"/v1/credential-designs/{plain.json()['id']}/publish", headers=h)
+        educator = credentials.as_("educator", "user:e1")
+        pursuit = await c.post(
+            "/v1/pursuits", json={"design_id": plain.json()["id"], "offering_id": UNKNOWN}, headers=educator
+        )
+        pursuits_after = await c.get("/v1/pursuits", headers=educator)
+        edit = await c.put(f"/v1/credential-designs/{plain.json()['id']}", json=design(UNKNOWN), headers=h)
+        versions = await c.get(f"/v1/credential-designs/{plain.json()['id']}/versions", headers=h)
+
+    for refused in (aligned, pursuit, edit):
+        assert refused.status_code == 503, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.headers["retry-after"] == "5"
+        problem = refused.json()
+        assert problem["type"].endswith("/credentials/catalog-unavailable")
+        assert (problem["service"], problem["reason"]) == ("catalog", "unreachable")
+        assert "catalog is unavailable" in problem["detail"]
+    assert designs_after.json() == []
+    assert plain.status_code == 201
+    assert pursuits_after.json() == []
+    assert [v["status"] for v in versions.json()] == ["published"], "the edit made no draft"
+
+
+async def test_the_catalog_is_asked_as_the_caller_or_not_at_all(linked: Linked, backend: str) -> None:
+    c, keys_dir = linked.credentials.client, linked.credentials.keys_dir
+    body = design(linked.items["INS.1"])
+    # A token the gateway made for credentials alone cannot be shown to the catalog.
+    not_delegated = await c.post(
+        "/v1/credential-designs",
+        json=body,
+        headers=identity_headers(keys_dir, "credentials", roles=frozenset({"coordinator"})),
+    )
+    # An API client that may write credentials but not read the catalog cannot name its ids.
+    no_catalog_scope = await c.post(
+        "/v1/credential-designs",
+        json=body,
+        headers=identity_headers(
+            keys_dir,
+            "credentials",
+            kind="client",
+            subject="client:sis",
+            roles=frozenset(),
+            scopes=frozenset({"credentials:read", "credentials:write"}),
+            delegates=("catalog",),
+        ),
+    )
+    listed = await c.get("/v1/credential-designs", headers=linked.credentials.as_())
+
+    assert not_delegated.status_code == 503
+    assert (not_delegated.json()["service"], not_delegated.json()["reason"]) == ("catalog", "not_delegated")
+    assert no_catalog_scope.status_code == 403, no_catalog_scope.text
+    assert "catalog:read" in no_catalog_scope.json()["detail"]
+    assert listed.json() == []
