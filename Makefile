@@ -23,7 +23,19 @@ migrate: $(STAMP)
 	@for svc in catalog credentials badges gateway; do $(BIN)/alembic -n $$svc upgrade head || exit 1; done
 
 ## test: lint, format check, types, import contracts, then pytest (SQLite, and PostgreSQL when TEST_DATABASE_URL is set)
-test: $(STAMP) lint typecheck contracts interop pytest
+test: $(STAMP) lint typecheck contracts interop browsers pytest
+
+## browsers: Debian's Chromium and chromedriver for the real-browser tests (tests/e2e/test_badge_page_browser.py).
+## Playwright drives /usr/bin/chromium; it never downloads a browser of its own (no `playwright install`).
+## As root with apt-get (CI) they are installed when missing; elsewhere the browser tests skip, saying why.
+BROWSER_PACKAGES := chromium chromium-driver fonts-liberation
+browsers:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "browsers: installing $(BROWSER_PACKAGES) from Debian"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			$(BROWSER_PACKAGES) >/dev/null || exit 1; \
+	else echo "browsers: chromium/chromium-driver missing and not root: the real-browser tests will skip" >&2; fi
 
 ## interop: the verifiers this project did not write, for the badges interop tests — the Digital
 ## Bazaar stack and jose (Node, from package-lock.json) and the IMS OB 2.0 validator (its own venv)
@@ -47,7 +59,7 @@ contracts: $(STAMP)
 	$(BIN)/lint-imports
 
 # Exit code 5 means pytest collected nothing: that is a failure of the suite, say so plainly.
-pytest: $(STAMP)
+pytest: $(STAMP) browsers
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); code=$$?; \
 	if [ $$code -eq 5 ]; then echo "pytest collected no tests: the suite is missing" >&2; exit 1; fi; exit $$code
 

@@ -101,7 +101,10 @@ def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool) -> None:
     @event.listens_for(engine.sync_engine, "before_cursor_execute")
     def _refuse_nul(_conn: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any, many: bool) -> None:
         # PostgreSQL refuses NUL in text; refuse it here too so both backends behave alike.
-        rows = parameters if many else [parameters]
+        # ``many`` comes with a list of rows — or, for a multi-row INSERT … VALUES (the ORM's
+        # "insertmanyvalues" batches), with one flat row of every value.
+        many_rows = many and bool(parameters) and isinstance(parameters[0], (tuple, list, dict))
+        rows = parameters if many_rows else [parameters]
         for row in rows:
             values = row.values() if isinstance(row, dict) else row or ()
             if any(isinstance(v, str) and "\x00" in v for v in values):

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Header, Path, Query, Request, Response, UploadFile
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.badges import documents as docs
-from services.badges import service
+from services.badges import pages, reissue, service, sharing, verify_input
 from services.badges.crypto import rsa_from_pem, rsa_jwk
 from services.badges.images import validate_upload
 from services.badges.models import Achievement, AchievementVersion, Badge, Issuer, IssuerKey, OutboxEvent
@@ -27,20 +27,22 @@ from services.badges.schemas import (
     BadgeCreate,
     BadgePage,
     BadgeRead,
+    BadgeReissue,
     IssuerRead,
     IssuerUpdate,
     IssuerWrite,
     KeyRead,
     KeyRevocation,
     KeyRotation,
+    SharingUpdate,
     StatusChange,
     VerifyReport,
-    VerifyRequest,
 )
 from services.badges.settings import BadgesSettings
 from services.badges.verifier import verify
 from shared.app import get_session
 from shared.auth import Principal, require_scopes, whoami_router
+from shared.db import utcnow
 from shared.outbox_ops import outbox_ops_router
 from shared.paging import after_cursor, encode_cursor
 from shared.problems import FieldError, NotFound, UnprocessableContent
@@ -275,6 +277,8 @@ def _badge_read(urls: docs.Urls, badge: Badge) -> BadgeRead:
         valid_from=badge.valid_from,
         valid_until=badge.valid_until,
         credential=badge.credential,
+        sharing=sharing.read(badge),
+        lineage=reissue.lineage(badge),
         links=links,
     )
 
@@ -338,6 +342,13 @@ async def list_badges(
     status: Annotated[str | None, Query(pattern="^(active|suspended|revoked)$")] = None,
     issued_after: Annotated[str | None, Query(pattern=RFC3339, description="RFC 3339 date-time")] = None,
     issued_before: Annotated[str | None, Query(pattern=RFC3339, description="RFC 3339 date-time")] = None,
+    expiring_within: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[1-9][0-9]{0,3}d$",
+            description="e.g. 30d: active badges whose validity ends within that many days (to remind earners)",
+        ),
+    ] = None,
     cursor: Annotated[str | None, Query(max_length=300)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> BadgePage:
@@ -356,6 +367,14 @@ async def list_badges(
         statement = statement.where(Badge.issued_at >= _moment("issued_after", issued_after))
     if issued_before is not None:
         statement = statement.where(Badge.issued_at < _moment("issued_before", issued_before))
+    if expiring_within is not None:
+        start, end = reissue.expiring_window(expiring_within, utcnow())
+        statement = statement.where(
+            Badge.status == "active",
+            Badge.valid_until > start,
+            Badge.valid_until <= end,
+            Badge.replaced_by_id.is_(None),
+        )
     statement = after_cursor(statement, cursor, Badge.issued_at, Badge.id)
     rows = list(await session.scalars(statement.order_by(Badge.issued_at.desc(), Badge.id.desc()).limit(limit + 1)))
     page = rows[:limit]
@@ -386,6 +405,43 @@ def _status_route(action: str, summary: str) -> None:
 _status_route("revoke", "Revoke a badge (permanent)")
 _status_route("suspend", "Suspend a badge (reversible)")
 _status_route("reinstate", "Reinstate a suspended badge")
+
+
+@router.post(
+    "/v1/badges/{badge_id}/reissue",
+    response_model=BadgeRead,
+    status_code=201,
+    summary="Reissue a badge (renewal or correction): a new badge linked to this one, which is revoked or superseded",
+)
+async def reissue_badge(
+    badge_id: IdPath, body: BadgeReissue, request: Request, response: Response, who: Issuing, session: SessionDep
+) -> BadgeRead:
+    ctx = _ctx(request, who)
+    settings = _settings(request)
+    new, _old = await reissue.reissue(
+        session,
+        ctx,
+        badge_id,
+        body,
+        list_size=settings.status_list_size,
+        list_fill=settings.status_list_fill,
+        max_bytes=settings.max_credential_bytes,
+    )
+    response.headers["Location"] = f"/v1/badges/{new.id}"
+    return _badge_read(ctx.urls, new)
+
+
+@router.patch(
+    "/v1/badges/{badge_id}/sharing",
+    response_model=BadgeRead,
+    summary="Choose what the badge's public page shows: name, results, evidence (its earner, or an issuer)",
+)
+async def update_sharing(
+    badge_id: IdPath, body: SharingUpdate, request: Request, who: Reader, session: SessionDep
+) -> BadgeRead:
+    lookup = request.app.state.signer.vault.lookup_digest
+    badge = await sharing.update(session, who, badge_id, body, lookup_digest=lookup)
+    return _badge_read(_urls(request), badge)
 
 
 # --- public documents (no token) --------------------------------------------------------------
@@ -500,14 +556,29 @@ async def _public_badge(session: AsyncSession, badge_id: str) -> Badge:
     return badge
 
 
-@public_router.get("/ob/credentials/{badge_id}", summary="OB 3.0 credential (public)", tags=["public"])
-async def public_credential(badge_id: IdPath, request: Request, session: SessionDep) -> Response:
-    badge = await _public_badge(session, badge_id)
+@public_router.get(
+    "/ob/credentials/{badge_id}",
+    summary="OB 3.0 credential (public); a browser (HTML preferred to JSON) gets the badge's page",
+    tags=["public"],
+    responses={200: {"content": {VC_JSONLD: {}, JSONLD: {}, "application/jwt": {}, "text/html": {}}}},
+)
+async def public_credential(
+    badge_id: IdPath,
+    request: Request,
+    session: SessionDep,
+    output: Annotated[
+        Literal["json"] | None, Query(alias="format", description="json: the credential whatever Accept says")
+    ] = None,
+) -> Response:
     accept = request.headers.get("accept", "")
-    if ("application/jwt" in accept or "text/plain" in accept) and "json" not in accept:
+    if output is None and pages.prefers_html(accept):
+        return await pages.page_response(request, session, badge_id)
+    badge = await _public_badge(session, badge_id)
+    vary = {"Vary": "Accept"}  # one URL, several answers: caches must key on Accept
+    if output is None and ("application/jwt" in accept or "text/plain" in accept) and "json" not in accept:
         media = "application/jwt" if "application/jwt" in accept else "text/plain"
-        return Response(badge.credential_jwt, media_type=media, headers=_CORS)
-    return _json(badge.credential, _ld_type(request, VC_JSONLD))
+        return Response(badge.credential_jwt, media_type=media, headers={**_CORS, **vary})
+    return _json(badge.credential, _ld_type(request, VC_JSONLD), headers=vary)
 
 
 @public_router.get("/ob/credentials/{badge_id}/jwt", summary="OB 3.0 credential as VC-JWT (public)", tags=["public"])
@@ -605,12 +676,17 @@ async def public_ob2_jws(badge_id: IdPath, session: SessionDep) -> Response:
 @public_router.post(
     "/v1/verify",
     response_model=VerifyReport,
-    summary="Verify an OB 3.0 credential (JSON-LD or VC-JWT) or OB 2.0 assertion (JSON, JWS or URL)",
+    summary=(
+        "Verify an OB 3.0 credential (JSON-LD or VC-JWT) or OB 2.0 assertion (JSON, JWS or URL), "
+        "sent as JSON, or a baked badge image (PNG or SVG) uploaded as multipart/form-data"
+    ),
     tags=["public"],
+    openapi_extra=verify_input.OPENAPI,
 )
-async def verify_credential(body: VerifyRequest, request: Request, session: SessionDep) -> VerifyReport:
+async def verify_credential(request: Request, session: SessionDep) -> VerifyReport:
+    body, baked = await verify_input.read(request, upload_max_bytes=_settings(request).verify_upload_max_bytes)
     report = await verify(session, request.app.state.verifier, body)
-    return report
+    return verify_input.annotate(report, baked) if baked is not None else report
 
 
 @public_router.options("/v1/verify", include_in_schema=False)
@@ -638,7 +714,10 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/ob/achievements/{achievement_id}/versions/{version}"),
         ("GET", "/ob/achievements/{achievement_id}/versions/{version}/image"),
         ("GET", "/ob/credentials/{badge_id}"),
+        ("GET", "/ob/badges/{badge_id}"),
         ("GET", "/ob/credentials/{badge_id}/jwt"),
+        ("GET", "/ob/credentials/{badge_id}/baked.png"),
+        ("GET", "/ob/credentials/{badge_id}/baked.svg"),
         ("GET", "/ob/status-lists/{list_id}"),
         ("GET", "/ob/v2/issuers/{issuer_id}"),
         ("GET", "/ob/v2/issuers/{issuer_id}/revocations"),
@@ -646,6 +725,8 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/ob/v2/badgeclasses/{achievement_id}/versions/{version}"),
         ("GET", "/ob/v2/assertions/{badge_id}"),
         ("GET", "/ob/v2/assertions/{badge_id}/jws"),
+        ("GET", "/ob/v2/assertions/{badge_id}/baked.png"),
+        ("GET", "/ob/v2/assertions/{badge_id}/baked.svg"),
         ("POST", "/v1/verify"),
         ("OPTIONS", "/v1/verify"),
     }

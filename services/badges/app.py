@@ -10,8 +10,10 @@ from pathlib import Path
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from services.badges import awards
+from services.badges import awards, bulk_run, pages
 from services.badges.api import public_router, router
+from services.badges.baked_api import router as baked_router
+from services.badges.bulk_api import router as bulk_router
 from services.badges.crypto import KeyVault, load_kek
 from services.badges.documents import Urls
 from services.badges.models import InboxEvent, Issuer, OutboxEvent
@@ -43,6 +45,12 @@ async def _dev_seed(app: FastAPI) -> AsyncIterator[None]:
     yield
 
 
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async with _dev_seed(app), bulk_run.running(app):
+        yield
+
+
 SPEC = ServiceSpec(
     name="badges",
     title="Practicum Badges",
@@ -52,11 +60,11 @@ SPEC = ServiceSpec(
     ),
     outbox_model=OutboxEvent,
     inbox_model=InboxEvent,
-    routers=[router],
-    public_routers=[public_router],
+    routers=[router, bulk_router],
+    public_routers=[public_router, baked_router, pages.router],
     event_handlers=EVENT_HANDLERS,
     event_handler_factory=awards.handlers,
-    lifespan=_dev_seed,
+    lifespan=_lifespan,
 )
 
 

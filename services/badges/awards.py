@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.badges import service
+from services.badges import service, sharing
 from services.badges.models import Badge, IdempotencyKey, OutboxEvent
 from services.badges.schemas import BadgeCreate, BadgeIssued, Evidence, Recipient, ResultGiven
 from services.badges.settings import BadgesSettings
@@ -64,6 +64,11 @@ def handlers(app: FastAPI) -> Mapping[str, EventHandler]:
                 idempotency_key=award.award_id,
                 max_bytes=settings.max_credential_bytes,
             )
+            # The page's starting choices (ADR 0014); a replay keeps what the earner chose since.
+            badge.earner_id = award.educator_id
+            badge.recipient_name = sharing.display_name(award.recipient_name)
+            badge.show_evidence = award.evidence_public or bool(award.evidence)
+            await session.flush()
         issued = BadgeIssued(award_id=award.award_id, badge_id=badge.id, links=service.badge_links(ctx.urls, badge))
         await enqueue(
             session,

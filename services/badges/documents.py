@@ -80,6 +80,14 @@ class Urls:
     def credential_jwt(self, badge_id: str) -> str:
         return f"{self.ob}/credentials/{badge_id}/jwt"
 
+    def baked(self, badge_id: str, extension: str) -> str:
+        """The OB 3.0 credential baked into the badge image (``png`` or ``svg``)."""
+        return f"{self.credential(badge_id)}/baked.{extension}"
+
+    def page(self, badge_id: str) -> str:
+        """The badge's public page (HTML; the credential's URL shows it to browsers too)."""
+        return f"{self.ob}/badges/{badge_id}"
+
     def status_list(self, list_id: str) -> str:
         return f"{self.ob}/status-lists/{list_id}"
 
@@ -103,6 +111,10 @@ class Urls:
 
     def ob2_jws(self, badge_id: str) -> str:
         return f"{self.ob}/v2/assertions/{badge_id}/jws"
+
+    def ob2_baked(self, badge_id: str, extension: str) -> str:
+        """The OB 2.0 signed assertion baked into the badge image (``png`` or ``svg``)."""
+        return f"{self.ob2_assertion(badge_id)}/baked.{extension}"
 
     def ob2_key(self, key_id: str) -> str:
         return f"{self.ob}/v2/keys/{key_id}"

@@ -39,9 +39,40 @@ class UnsupportedImage(BadgesProblem):
     slug = "badges/unsupported-image"
 
 
+class UnsupportedMediaType(BadgesProblem):
+    """A request body in a media type the operation does not take."""
+
+    status = 415
+    title = "Unsupported media type"
+    slug = "badges/unsupported-media-type"
+
+
 class NoSigningKey(BadgesProblem):
     """The issuer has no active key for a proof format (all revoked): rotate one in first."""
 
     status = 409
     title = "No active signing key"
     slug = "badges/no-signing-key"
+
+
+class DuplicateExternalId(UnprocessableContent):
+    """A bulk row whose external id an earlier row of the same file already has."""
+
+    title = "External id given twice"
+    slug = "badges/duplicate-external-id"
+
+
+class BulkFileRefused(UnprocessableContent):
+    """A bulk file whose shape is wrong as a whole (no job is made): not CSV or JSON rows,
+    missing or unknown columns, no rows or too many."""
+
+    title = "Bulk file refused"
+    slug = "badges/bulk-file-refused"
+
+
+class BulkRowAbandoned(BadgesProblem):
+    """A bulk row whose every claim ended without an outcome: the worker stopped each time."""
+
+    status = 500
+    title = "Row abandoned"
+    slug = "badges/bulk-row-abandoned"

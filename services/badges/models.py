@@ -160,6 +160,26 @@ class Badge(Base):
     ob2_assertion: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # hosted
     ob2_jws: Mapped[str | None] = mapped_column(Text, nullable=True)  # signed
     ob2_signed_id: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)  # urn:uuid
+    # Who earned it as the gateway names people (``Principal.subject``), when known: awards from
+    # the credentials service carry their educator. The earner decides what the public page shows.
+    earner_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # Display name: never in the signed credential; on the public page only while ``show_name``.
+    recipient_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # What the public badge page shows beyond the achievement (ADR 0014): nothing personal until
+    # the earner says so.
+    show_name: Mapped[bool] = mapped_column(default=False, server_default=false())
+    show_results: Mapped[bool] = mapped_column(default=False, server_default=false())
+    show_evidence: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Lineage (services/badges/reissue.py): a renewal or correction is a new badge that replaces
+    # an old one, which is revoked or left valid but superseded. One successor per badge (unique).
+    replaces_id: Mapped[str | None] = mapped_column(
+        ForeignKey("badges.id", ondelete="RESTRICT"), nullable=True, unique=True
+    )
+    replaced_by_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    reissue_kind: Mapped[str | None] = mapped_column(String(16), nullable=True)  # renewal | correction
+    reissue_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # What became of the badge this one replaces: revoked | superseded.
+    predecessor_outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 def status_slot(
@@ -184,3 +204,55 @@ class IdempotencyKey(Base):
     request_digest: Mapped[str] = mapped_column(String(64))
     badge_id: Mapped[str] = mapped_column(ForeignKey("badges.id", ondelete="CASCADE"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class BulkJob(Base):
+    """A bulk issuance job: a file of rows, each to become one badge (services/badges/bulk.py).
+
+    ``digest`` identifies the rows as submitted: the same file sent again by the same tenant is
+    this job, not a second one. Progress is counted from the rows, never kept here, so it cannot
+    drift from them.
+    """
+
+    __tablename__ = "bulk_jobs"
+    __table_args__ = (UniqueConstraint("tenant_id", "digest"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(36))
+    digest: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(8))  # csv | json
+    total: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class BulkRow(Base):
+    """One row of a bulk job. ``status``: ``pending`` (to issue), ``issued`` (``badge_id`` set;
+    ``replayed`` when its external id had been issued before, by this or an earlier job) or
+    ``failed`` (``error`` says why). Workers claim pending rows with a lease (``locked_by``,
+    ``locked_until``); a row is marked in the transaction that writes its badge."""
+
+    __tablename__ = "bulk_rows"
+    __table_args__ = (
+        UniqueConstraint("job_id", "row_number"),
+        # The claim walks pending rows oldest first, each job in row order; the job's pages walk
+        # one status in row order.
+        Index("ix_bulk_rows_due", "status", "created_at", "job_id", "row_number"),
+        Index("ix_bulk_rows_job_status", "job_id", "status", "row_number"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("bulk_jobs.id", ondelete="CASCADE"))
+    tenant_id: Mapped[str] = mapped_column(String(36))
+    row_number: Mapped[int] = mapped_column(Integer)  # 1 = the first record of the file
+    external_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    request: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # a BadgeCreate, as validated
+    status: Mapped[str] = mapped_column(String(16))
+    badge_id: Mapped[str | None] = mapped_column(ForeignKey("badges.id"), nullable=True)
+    replayed: Mapped[bool] = mapped_column(default=False, server_default=false())
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # a problem: title, detail, errors
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    processed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from shared.events import EventEnvelope, InboxReceipt
 from shared.health import Liveness, Readiness
@@ -301,8 +301,9 @@ class ResultGiven(Strict):
     level: str = Field(pattern=KEY_PATTERN, description="key of the level achieved")
 
 
-class BadgeCreate(Strict):
-    achievement_id: str = Field(max_length=36)
+class BadgeContent(Strict):
+    """What a badge says about its recipient's achievement: given to issue and to reissue."""
+
     recipient: Recipient
     evidence: list[Evidence] = Field(default_factory=list, max_length=20)
     narrative: str | None = Field(default=None, max_length=10_000)
@@ -315,7 +316,7 @@ class BadgeCreate(Strict):
     awarded_date: dt.datetime | None = None
 
     @model_validator(mode="after")
-    def _times(self) -> BadgeCreate:
+    def _times(self) -> BadgeContent:
         for name in ("activity_start", "activity_end", "valid_from", "valid_until", "awarded_date"):
             value = getattr(self, name)
             if value is not None and value.tzinfo is None:
@@ -325,6 +326,70 @@ class BadgeCreate(Strict):
         if self.activity_start and self.activity_end and self.activity_end < self.activity_start:
             raise ValueError("activity_end must not be before activity_start")
         return self
+
+
+class BadgeCreate(BadgeContent):
+    achievement_id: str = Field(max_length=36)
+
+
+class BadgeSharing(BaseModel):
+    """What the badge's public page shows besides the achievement, its issuer and its status."""
+
+    show_name: bool = Field(description="the recipient's display name is on the page")
+    recipient_name: str | None = Field(description="the display name (never in the signed credential)")
+    show_results: bool = Field(description="the rubric results are on the page")
+    show_evidence: bool = Field(description="the evidence links are on the page")
+    earner_id: str | None = Field(description="the person who earned it, when known: they may change these choices")
+
+
+class SharingUpdate(Strict):
+    """Only the fields given change. Nothing personal is public until the earner says so."""
+
+    show_name: StrictBool | None = None
+    recipient_name: str | None = Field(
+        default=None, min_length=1, max_length=200, description="the display name to show; null removes it"
+    )
+    show_results: StrictBool | None = None
+    show_evidence: StrictBool | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> SharingUpdate:
+        if not self.model_fields_set:
+            raise ValueError("give at least one of show_name, recipient_name, show_results, show_evidence")
+        return self
+
+
+class BadgeLineage(BaseModel):
+    """Where a reissued badge comes from and what replaced it (renewals and corrections)."""
+
+    replaces: str | None = Field(description="the badge this one replaces")
+    replaced_by: str | None = Field(description="the badge that replaces this one")
+    kind: Literal["renewal", "correction"] | None = Field(description="why this badge was issued again")
+    reason: str | None
+    predecessor_outcome: Literal["revoked", "superseded"] | None = Field(
+        description="what became of the replaced badge: revoked, or left valid and superseded"
+    )
+
+
+class BadgeReissue(BadgeContent):
+    """A new badge of the same achievement for the same recipient, replacing this one.
+
+    The content is given afresh, as for a new badge (a correction says what is right; a renewal
+    gives the new validity); the achievement's current version is used. The recipient must be
+    the same person: the email (or DID/URL) is checked against the old badge, which keeps only
+    a keyed digest of it.
+    """
+
+    kind: Literal["renewal", "correction"]
+    old_badge: Literal["revoke", "supersede"] = Field(
+        description="revoke: the old credential stops verifying; supersede: it stays valid, marked as replaced"
+    )
+    reason: str | None = Field(default=None, max_length=500)
+
+    def as_create(self, achievement_id: str) -> BadgeCreate:
+        """The issue request this reissue amounts to (its checks run there)."""
+        fields = self.model_dump(exclude={"kind", "old_badge", "reason"})
+        return BadgeCreate.model_validate({"achievement_id": achievement_id, **fields})
 
 
 class BadgeRead(BaseModel):
@@ -338,6 +403,8 @@ class BadgeRead(BaseModel):
     valid_from: dt.datetime
     valid_until: dt.datetime | None
     credential: dict[str, Any]
+    sharing: BadgeSharing
+    lineage: BadgeLineage
     links: dict[str, str]
 
 
@@ -348,6 +415,68 @@ class BadgePage(BaseModel):
 
 class StatusChange(Strict):
     reason: str | None = Field(default=None, max_length=500)
+
+
+# --- bulk issuance ----------------------------------------------------------------------------
+
+
+class BulkRowIn(BadgeCreate):
+    """One row of a bulk job sent as JSON: a badge as ``POST /v1/badges`` takes it, with the
+    row's id in the caller's system. The id is the row's Idempotency-Key: one badge per
+    external id and tenant, however often it is sent."""
+
+    external_id: str = Field(
+        min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$", description="the row's id in your system"
+    )
+
+
+class RowProblem(BaseModel):
+    """Why one row of a bulk job issued no badge (a problem, as RFC 9457, for one row)."""
+
+    row: int = Field(description="1 = the first record of the file (a CSV's header is not counted)")
+    external_id: str | None
+    type: str
+    title: str
+    detail: str | None
+    errors: list[dict[str, str]] = Field(
+        description="pointer (into the row: a JSON pointer, or /<CSV column>) and detail"
+    )
+
+
+class RowBadge(BaseModel):
+    """The badge one row of a bulk job issued."""
+
+    row: int
+    external_id: str
+    badge_id: str
+    replayed: bool = Field(description="the external id was issued before: this is that badge, nothing new was signed")
+    links: dict[str, str]
+
+
+class RowProblemPage(BaseModel):
+    items: list[RowProblem]
+    next: str | None = Field(description="the next page, or null")
+
+
+class RowBadgePage(BaseModel):
+    items: list[RowBadge]
+    next: str | None = Field(description="the next page, or null")
+
+
+class JobRead(BaseModel):
+    id: str
+    status: Literal["queued", "running", "done"]
+    source: Literal["csv", "json"]
+    total: int
+    done: int = Field(description="rows that have their badge")
+    failed: int = Field(description="rows that issued no badge; errors says why")
+    pending: int
+    replayed: int = Field(description="of done: rows whose external id had been issued before")
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
+    errors: RowProblemPage = Field(description="the first page of row errors, in row order")
+    badges: RowBadgePage = Field(description="the first page of issued badges, in row order")
+    links: dict[str, str]
 
 
 # --- verifier ---------------------------------------------------------------------------------

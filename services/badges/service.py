@@ -398,6 +398,126 @@ async def _open_list(session: AsyncSession, ctx: Context, issuer_id: str, purpos
     return created
 
 
+@dataclass(frozen=True)
+class Award:
+    """What every badge of one achievement is issued with: its current version, its issuer and
+    the issuer's active keys. A bulk job loads it once per achievement and batch."""
+
+    achievement: Achievement
+    version: AchievementVersion
+    issuer: Issuer
+    di_key: IssuerKey
+    jose_key: IssuerKey
+
+    @property
+    def purposes(self) -> tuple[str, ...]:
+        return status_purposes(self.issuer)
+
+
+async def load_award(session: AsyncSession, ctx: Context, achievement_id: str) -> Award:
+    """The achievement in the caller's tenant (404 otherwise) with what signing needs."""
+    achievement = await get_in_tenant(session, Achievement, achievement_id, ctx.tenant_id, noun="achievement")
+    version = await current_version(session, achievement)
+    issuer = await session.get(Issuer, achievement.issuer_id)
+    assert issuer is not None
+    di_key = await active_key(session, issuer.id, "data_integrity")
+    jose_key = await active_key(session, issuer.id, "jose")
+    return Award(achievement=achievement, version=version, issuer=issuer, di_key=di_key, jose_key=jose_key)
+
+
+def check_request(award: Award, body: BadgeCreate) -> None:
+    """Refuse (422) results outside the achievement's rubric and text no credential can carry."""
+    _check_results(body, award.version)
+    _check_text(body.model_dump(include={"narrative", "evidence", "recipient"}), "/body")
+
+
+async def open_lists(session: AsyncSession, ctx: Context, award: Award, size: int) -> dict[str, StatusList]:
+    """The issuer's open status list for each purpose its new credentials carry."""
+    return {purpose: await _open_list(session, ctx, award.issuer.id, purpose, size) for purpose in award.purposes}
+
+
+def sign_badge(
+    ctx: Context,
+    award: Award,
+    body: BadgeCreate,
+    *,
+    badge_id: str,
+    lists: dict[str, StatusList],
+    indexes: dict[str, int],
+    now: dt.datetime,
+    max_bytes: int,
+) -> Badge:
+    """One award in every representation, signed: CPU work only, nothing touches the database.
+
+    ``indexes`` are the badge's status list indexes (one per purpose of ``lists``); the caller
+    draws them and makes sure they are free when the badge is written.
+    """
+    issuer, achievement, version = award.issuer, award.achievement, award.version
+    salt = secrets.token_hex(16)
+    email = body.recipient.email.strip().lower() if body.recipient.email else None
+    valid_from = body.valid_from or now
+    awarded = body.awarded_date or now
+    credential = _ob3_credential(ctx, issuer, achievement, version, body, badge_id, salt, email, indexes, lists)
+    credential["validFrom"] = docs.iso(valid_from)
+    if body.valid_until:
+        credential["validUntil"] = docs.iso(body.valid_until)
+    credential["awardedDate"] = docs.iso(awarded)
+    size = len(json.dumps(credential, ensure_ascii=False).encode())
+    if size > max_bytes:
+        raise NotRepresentable(
+            f"the credential would be {size} bytes; the limit is {max_bytes}",
+            errors=[FieldError(pointer="/body", detail="shorten the narrative, evidence or results")],
+        )
+    signed = _sign_ob3(ctx, issuer, award.di_key, credential, now)
+    badge = Badge(
+        id=badge_id,
+        tenant_id=ctx.tenant_id,
+        issuer_id=issuer.id,
+        achievement_id=achievement.id,
+        achievement_version=version.version,
+        recipient_lookup=ctx.signer.vault.lookup_digest(email) if email else None,
+        recipient_id=body.recipient.id,
+        recipient_name=body.recipient.name,
+        status="active",
+        issued_at=now,
+        valid_from=valid_from,
+        valid_until=body.valid_until,
+        revocation_list_id=lists["revocation"].id,
+        revocation_index=indexes["revocation"],
+        suspension_list_id=lists["suspension"].id if "suspension" in lists else None,
+        suspension_index=indexes.get("suspension"),
+        credential=signed,
+        credential_jwt=_vc_jwt(ctx, award.jose_key, signed, body, valid_from, now),
+    )
+    _add_ob2(ctx, badge, issuer, achievement, version, body, salt, email, award.jose_key, awarded)
+    return badge
+
+
+async def count_allocated(session: AsyncSession, lists: dict[str, StatusList], count: int, fill: float) -> None:
+    """Add ``count`` new badges to each list; a list is closed for new ones once ``fill`` of it
+    is taken (a bulk batch may pass that mark by its own size: random draws stay cheap)."""
+    for row in lists.values():
+        await session.execute(
+            update(StatusList)
+            .where(StatusList.id == row.id)
+            .values(
+                allocated=StatusList.allocated + count,
+                closed=StatusList.allocated + count >= int(row.size * fill),
+            )
+        )
+
+
+def idempotency_row(ctx: Context, key: str, body: BadgeCreate, badge_id: str, now: dt.datetime) -> IdempotencyKey:
+    return IdempotencyKey(
+        id=str(uuid.uuid4()),
+        tenant_id=ctx.tenant_id,
+        key=key,
+        request_digest=request_digest(body),
+        badge_id=badge_id,
+        created_at=now,
+    )
+
+
 async def issue_badge(
     session: AsyncSession,
     ctx: Context,
@@ -408,60 +528,19 @@ async def issue_badge(
     idempotency_key: str | None,
     max_bytes: int,
 ) -> Badge:
-    achievement = await get_in_tenant(session, Achievement, body.achievement_id, ctx.tenant_id, noun="achievement")
-    version = await current_version(session, achievement)
-    issuer = await session.get(Issuer, achievement.issuer_id)
-    assert issuer is not None
-    _check_results(body, version)
-    _check_text(body.model_dump(include={"narrative", "evidence", "recipient"}), "/body")
-    di_key = await active_key(session, issuer.id, "data_integrity")
-    jose_key = await active_key(session, issuer.id, "jose")
-    purposes = status_purposes(issuer)
-    lists = {purpose: await _open_list(session, ctx, issuer.id, purpose, list_size) for purpose in purposes}
-
+    award = await load_award(session, ctx, body.achievement_id)
+    check_request(award, body)
+    lists = await open_lists(session, ctx, award, list_size)
     now = utcnow()
     badge_id = str(uuid.uuid4())
-    salt = secrets.token_hex(16)
-    email = body.recipient.email.strip().lower() if body.recipient.email else None
-    valid_from = body.valid_from or now
-    awarded = body.awarded_date or now
 
     # Random indexes (herd privacy: an index says nothing about when or to whom it was given).
     # A taken index is refused by the unique constraints and another is drawn.
     for _attempt in range(_ALLOCATION_TRIES):
-        indexes = {purpose: secrets.randbelow(lists[purpose].size) for purpose in purposes}
-        credential = _ob3_credential(ctx, issuer, achievement, version, body, badge_id, salt, email, indexes, lists)
-        credential["validFrom"] = docs.iso(valid_from)
-        if body.valid_until:
-            credential["validUntil"] = docs.iso(body.valid_until)
-        credential["awardedDate"] = docs.iso(awarded)
-        size = len(json.dumps(credential, ensure_ascii=False).encode())
-        if size > max_bytes:
-            raise NotRepresentable(
-                f"the credential would be {size} bytes; the limit is {max_bytes}",
-                errors=[FieldError(pointer="/body", detail="shorten the narrative, evidence or results")],
-            )
-        signed = _sign_ob3(ctx, issuer, di_key, credential, now)
-        badge = Badge(
-            id=badge_id,
-            tenant_id=ctx.tenant_id,
-            issuer_id=issuer.id,
-            achievement_id=achievement.id,
-            achievement_version=version.version,
-            recipient_lookup=ctx.signer.vault.lookup_digest(email) if email else None,
-            recipient_id=body.recipient.id,
-            status="active",
-            issued_at=now,
-            valid_from=valid_from,
-            valid_until=body.valid_until,
-            revocation_list_id=lists["revocation"].id,
-            revocation_index=indexes["revocation"],
-            suspension_list_id=lists["suspension"].id if "suspension" in lists else None,
-            suspension_index=indexes.get("suspension"),
-            credential=signed,
-            credential_jwt=_vc_jwt(ctx, jose_key, signed, body, valid_from, now),
+        indexes = {purpose: secrets.randbelow(lists[purpose].size) for purpose in award.purposes}
+        badge = sign_badge(
+            ctx, award, body, badge_id=badge_id, lists=lists, indexes=indexes, now=now, max_bytes=max_bytes
         )
-        _add_ob2(ctx, badge, issuer, achievement, version, body, salt, email, jose_key, awarded)
         try:
             async with session.begin_nested():
                 session.add(badge)
@@ -473,28 +552,11 @@ async def issue_badge(
     else:
         raise Conflict("no free status list index was found; try again")
 
-    for purpose in purposes:
-        await session.execute(
-            update(StatusList)
-            .where(StatusList.id == lists[purpose].id)
-            .values(
-                allocated=StatusList.allocated + 1,
-                closed=StatusList.allocated + 1 >= int(lists[purpose].size * list_fill),
-            )
-        )
+    await count_allocated(session, lists, 1, list_fill)
     if idempotency_key is not None:
         try:
             async with session.begin_nested():
-                session.add(
-                    IdempotencyKey(
-                        id=str(uuid.uuid4()),
-                        tenant_id=ctx.tenant_id,
-                        key=idempotency_key,
-                        request_digest=request_digest(body),
-                        badge_id=badge.id,
-                        created_at=now,
-                    )
-                )
+                session.add(idempotency_row(ctx, idempotency_key, body, badge.id, now))
                 await session.flush()
         except IntegrityError as exc:
             # A concurrent request with the same key won the race; this one's badge is rolled
@@ -691,10 +753,13 @@ def badge_links(urls: docs.Urls, badge: Badge) -> dict[str, str]:
     links = {
         "credential": urls.credential(badge.id),
         "jwt": urls.credential_jwt(badge.id),
+        "baked_png": urls.baked(badge.id, "png"),
+        "baked_svg": urls.baked(badge.id, "svg"),
         "achievement": urls.achievement(badge.achievement_id, badge.achievement_version),
         "issuer": urls.profile(badge.issuer_id),
         "did_document": urls.did_document(badge.issuer_id),
         "revocation_list": urls.status_list(badge.revocation_list_id),
+        "page": urls.page(badge.id),
     }
     if badge.suspension_list_id is not None:
         links["suspension_list"] = urls.status_list(badge.suspension_list_id)
@@ -702,6 +767,8 @@ def badge_links(urls: docs.Urls, badge: Badge) -> dict[str, str]:
         links |= {
             "ob2_assertion": urls.ob2_assertion(badge.id),
             "ob2_jws": urls.ob2_jws(badge.id),
+            "ob2_baked_png": urls.ob2_baked(badge.id, "png"),
+            "ob2_baked_svg": urls.ob2_baked(badge.id, "svg"),
             "ob2_badgeclass": urls.ob2_badgeclass(badge.achievement_id, badge.achievement_version),
             "ob2_issuer": urls.ob2_issuer(badge.issuer_id),
         }

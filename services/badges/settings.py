@@ -42,6 +42,8 @@ class BadgesSettings(ServiceSettings):
     image_max_pixels: int = Field(default=2048, ge=64, description="largest width or height of an uploaded image")
     # What anyone may send to the public verifier, and what it may fetch for a foreign credential.
     verify_max_bytes: int = Field(default=256 * 1024, ge=1024)
+    # Largest baked badge image (PNG or SVG) uploaded to the verifier to be unbaked.
+    verify_upload_max_bytes: int = Field(default=1024 * 1024, ge=1024)
     verify_fetch_timeout_s: float = Field(default=5.0, gt=0)
     verify_allow_private: bool = Field(
         default=False, description="let the verifier fetch from loopback/private addresses (tests, on-premises)"
@@ -49,6 +51,19 @@ class BadgesSettings(ServiceSettings):
     # Largest credential (serialized JSON) accepted for issuing or verifying: canonicalization
     # work grows with it, so it is bounded before any JSON-LD processing starts.
     max_credential_bytes: int = Field(default=64 * 1024, ge=4096)
+
+    # Bulk issuance (services/badges/bulk.py): rows per job, and the worker every replica runs.
+    bulk_max_rows: int = Field(default=10_000, ge=1, le=100_000)
+    bulk_worker_enabled: bool = True
+    # 0: the worker is a task of the service process; n: n processes of its own (bulk_run.py).
+    bulk_worker_processes: int = Field(default=0, ge=0, le=32)
+    # Rows one worker claims, signs and writes per transaction.
+    bulk_batch_size: int = Field(default=200, ge=1, le=2000)
+    # A claim's lease: rows of a worker that died go to another one after it.
+    bulk_lease_s: float = Field(default=120.0, gt=0)
+    bulk_poll_interval_s: float = Field(default=0.5, gt=0)
+    # A row whose every claim ended without an outcome (the worker died each time) fails after this many.
+    bulk_max_attempts: int = Field(default=5, ge=1)
 
     @field_validator("public_base_url")
     @classmethod
