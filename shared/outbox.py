@@ -175,24 +175,16 @@ class OutboxDispatcher:
             # Ignored by SQLite (no row locks: its single writer makes the UPDATE atomic).
             .with_for_update(skip_locked=True)
         )
-        # One statement: on SQLite a SELECT followed by an UPDATE would have to upgrade its lock
-        # and can fail under contention; on PostgreSQL the sub-select skips rows other
-        # replicas hold, so no two dispatchers ever claim the same event.
-        claim = (
-            update(model)
-            .where(
-                model.id.in_(due.scalar_subquery()),
-                model.status == "pending",
-                or_(model.locked_until.is_(None), model.locked_until < now),
-            )
-            .values(
-                locked_by=self.name,
-                locked_until=now + dt.timedelta(seconds=self.policy.lease_s),
-                attempts=model.attempts + 1,
-            )
-            .returning(model)
-            .execution_options(synchronize_session=False)
-        )
+        # Two statements, not UPDATE … WHERE id IN (that SELECT): PostgreSQL may run such a
+        # sub-select more than once, each run skipping the rows the previous one locked, and
+        # so claim several batches at once (seen in the bulk worker's test). The SELECT's locks
+        # hold until the UPDATE; on SQLite the transaction holds the write lock from its BEGIN
+        # IMMEDIATE (shared/db.py), so nobody claims in between there either.
+        lease = {
+            "locked_by": self.name,
+            "locked_until": now + dt.timedelta(seconds=self.policy.lease_s),
+            "attempts": model.attempts + 1,
+        }
         # An event whose every attempt ended with the dispatcher dying (its lease ran out, the
         # outcome never recorded) would otherwise be claimed forever.
         exhausted = (
@@ -207,7 +199,16 @@ class OutboxDispatcher:
         )
         async with self.sessionmaker() as session, session.begin():
             await session.execute(exhausted)
-            rows = sorted((await session.scalars(claim)).all(), key=lambda r: (r.created_at, r.id))
+            ids = list(await session.scalars(due))
+            claim = (
+                update(model)
+                .where(model.id.in_(ids))
+                .values(**lease)
+                .returning(model)
+                .execution_options(synchronize_session=False)
+            )
+            claimed = (await session.scalars(claim)).all() if ids else []
+            rows = sorted(claimed, key=lambda r: (r.created_at, r.id))
             envelopes = []
             for row in rows:
                 try:

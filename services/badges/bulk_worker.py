@@ -3,9 +3,9 @@
 Every replica runs one (``BADGES_BULK_WORKER_ENABLED``). A batch goes:
 
 1. **claim** (one short transaction): up to ``bulk_batch_size`` pending rows whose lease is free,
-   oldest job first and in row order, leased to this worker — one ``UPDATE … WHERE id IN (SELECT
-   … FOR UPDATE SKIP LOCKED)``, the outbox's claim (ADR 0004): on PostgreSQL no two replicas
-   claim a row; SQLite's single writer makes the statement atomic. Rows whose claims all ended
+   oldest job first and in row order, leased to this worker — ``SELECT … FOR UPDATE SKIP
+   LOCKED`` then ``UPDATE`` of those ids, as the outbox claims (ADR 0004): on PostgreSQL no two
+   replicas claim a row; on SQLite the transaction's BEGIN IMMEDIATE makes the pair atomic. Rows whose claims all ended
    without an outcome (the worker died each time) fail as abandoned instead of looping forever.
 2. **prepare** (one short transaction): rows whose external id was issued before become replays
    of that badge (or errors, if their content differs); per achievement, what signing needs
