@@ -48,62 +48,63 @@ def _image_response(media_type: str) -> dict[int | str, dict[str, object]]:
     }
 
 
-@router.get(
+_PROOF_QUERY = Query(description="bake the JSON with its Data Integrity proof, or the VC-JWT")
+
+
+def _route(path: str, version: baking.Version, media_type: str, summary: str, name: str) -> None:
+    """Declare one baked-image route: OB 3.0 ones choose their proof, OB 2.0 ones carry the JWS."""
+    declare = router.get(
+        path, summary=summary, tags=["public"], response_class=Response, responses=_image_response(media_type)
+    )
+    if version == "ob3":
+
+        async def ob3(
+            badge_id: IdPath,
+            request: Request,
+            session: SessionDep,
+            proof: Annotated[_PROOFS, _PROOF_QUERY] = "data-integrity",
+        ) -> Response:
+            return await _serve(request, session, badge_id, version, media_type, proof)
+
+        ob3.__name__ = name  # the OpenAPI operation id
+        declare(ob3)
+    else:
+
+        async def ob2(badge_id: IdPath, request: Request, session: SessionDep) -> Response:
+            return await _serve(request, session, badge_id, version, media_type, "jws")
+
+        ob2.__name__ = name
+        declare(ob2)
+
+
+_route(
     "/ob/credentials/{badge_id}/baked.png",
-    summary="OB 3.0 baked badge: PNG with the credential in an iTXt chunk (public)",
-    tags=["public"],
-    response_class=Response,
-    responses=_image_response(images.PNG),
+    "ob3",
+    images.PNG,
+    "OB 3.0 baked badge: PNG with the credential in an iTXt chunk (public)",
+    "baked_png",
 )
-async def baked_png(
-    badge_id: IdPath,
-    request: Request,
-    session: SessionDep,
-    proof: Annotated[_PROOFS, Query(description="bake the JSON with its Data Integrity proof, or the VC-JWT")] = (
-        "data-integrity"
-    ),
-) -> Response:
-    return await _serve(request, session, badge_id, "ob3", images.PNG, proof)
-
-
-@router.get(
+_route(
     "/ob/credentials/{badge_id}/baked.svg",
-    summary="OB 3.0 baked badge: SVG with an <openbadges:credential> element (public)",
-    tags=["public"],
-    response_class=Response,
-    responses=_image_response(images.SVG),
+    "ob3",
+    images.SVG,
+    "OB 3.0 baked badge: SVG with an <openbadges:credential> element (public)",
+    "baked_svg",
 )
-async def baked_svg(
-    badge_id: IdPath,
-    request: Request,
-    session: SessionDep,
-    proof: Annotated[_PROOFS, Query(description="bake the JSON with its Data Integrity proof, or the VC-JWT")] = (
-        "data-integrity"
-    ),
-) -> Response:
-    return await _serve(request, session, badge_id, "ob3", images.SVG, proof)
-
-
-@router.get(
+_route(
     "/ob/v2/assertions/{badge_id}/baked.png",
-    summary="OB 2.0 baked badge: PNG with the signed assertion in an iTXt chunk (public)",
-    tags=["public"],
-    response_class=Response,
-    responses=_image_response(images.PNG),
+    "ob2",
+    images.PNG,
+    "OB 2.0 baked badge: PNG with the signed assertion in an iTXt chunk (public)",
+    "ob2_baked_png",
 )
-async def ob2_baked_png(badge_id: IdPath, request: Request, session: SessionDep) -> Response:
-    return await _serve(request, session, badge_id, "ob2", images.PNG, "jws")
-
-
-@router.get(
+_route(
     "/ob/v2/assertions/{badge_id}/baked.svg",
-    summary="OB 2.0 baked badge: SVG with an <openbadges:assertion> element (public)",
-    tags=["public"],
-    response_class=Response,
-    responses=_image_response(images.SVG),
+    "ob2",
+    images.SVG,
+    "OB 2.0 baked badge: SVG with an <openbadges:assertion> element (public)",
+    "ob2_baked_svg",
 )
-async def ob2_baked_svg(badge_id: IdPath, request: Request, session: SessionDep) -> Response:
-    return await _serve(request, session, badge_id, "ob2", images.SVG, "jws")
 
 
 async def _serve(
