@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.badges import documents as docs
-from services.badges import pages, reissue, service, sharing, verify_input
+from services.badges import issuing, pages, reissue, service, sharing, verify_input
 from services.badges.crypto import rsa_from_pem, rsa_jwk
 from services.badges.images import validate_upload
 from services.badges.models import Achievement, AchievementVersion, Badge, Issuer, IssuerKey, OutboxEvent
@@ -302,12 +302,12 @@ async def issue_badge(
 ) -> BadgeRead:
     ctx = _ctx(request, who)
     if idempotency_key is not None:
-        earlier = await service.replay(session, ctx, idempotency_key, body)
+        earlier = await issuing.replay(session, ctx, idempotency_key, body)
         if earlier is not None:
             response.headers["Idempotent-Replayed"] = "true"
             return _badge_read(ctx.urls, earlier)
     settings = _settings(request)
-    badge = await service.issue_badge(
+    badge = await issuing.issue_badge(
         session,
         ctx,
         body,

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.badges import service, sharing
+from services.badges import issuing, service, sharing
 from services.badges.models import Badge, IdempotencyKey, OutboxEvent
 from services.badges.schemas import BadgeCreate, BadgeIssued, Evidence, Recipient, ResultGiven
 from services.badges.settings import BadgesSettings
@@ -53,9 +53,9 @@ def handlers(app: FastAPI) -> Mapping[str, EventHandler]:
             valid_from=award.awarded_at,
             valid_until=award.valid_until,
         )
-        badge = await service.replay(session, ctx, award.award_id, body)
+        badge = await issuing.replay(session, ctx, award.award_id, body)
         if badge is None:
-            badge = await service.issue_badge(
+            badge = await issuing.issue_badge(
                 session,
                 ctx,
                 body,

@@ -9,7 +9,7 @@ Every replica runs one (``BADGES_BULK_WORKER_ENABLED``). A batch goes:
    without an outcome (the worker died each time) fail as abandoned instead of looping forever.
 2. **prepare** (one short transaction): rows whose external id was issued before become replays
    of that badge (or errors, if their content differs); per achievement, what signing needs
-   (``service.load_award``), the open status lists, and free random indexes.
+   (``issuing.load_award``), the open status lists, and free random indexes.
 3. **sign** (no transaction, CPU only; the event loop is given back between rows so requests
    keep being served): every representation of every badge.
 4. **write** (one transaction): the status lists are locked (concurrent writers of one list queue
@@ -45,7 +45,7 @@ from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.badges import bulk, service
+from services.badges import bulk, issuing, service
 from services.badges.bulk_input import Source, row_error
 from services.badges.documents import Urls
 from services.badges.errors import BulkRowAbandoned, IdempotencyMismatch
@@ -94,7 +94,7 @@ class _Group:
     ctx: service.Context
     achievement_id: str
     rows: list[Claimed] = field(default_factory=list)
-    award: service.Award | None = None
+    award: issuing.Award | None = None
     lists: dict[str, StatusList] = field(default_factory=dict)
     indexes: dict[str, list[int]] = field(default_factory=dict)  # per purpose, one per row
 
@@ -233,12 +233,12 @@ class BulkWorker:
                 groups[key].rows.append(row)
             for group in groups.values():
                 try:
-                    group.award = await service.load_award(session, group.ctx, group.achievement_id)
+                    group.award = await issuing.load_award(session, group.ctx, group.achievement_id)
                 except Problem as problem:
                     for row in group.rows:
                         row.fail(problem)
                     continue
-                group.lists = await service.open_lists(session, group.ctx, group.award, self.settings.status_list_size)
+                group.lists = await issuing.open_lists(session, group.ctx, group.award, self.settings.status_list_size)
                 for purpose, status_list in group.lists.items():
                     # Achievements of one issuer share its lists: one draw must avoid the other's.
                     drawn = batch.setdefault(status_list.id, set())
@@ -268,7 +268,7 @@ class BulkWorker:
             for key, digest, badge_id in found.all():
                 row = rows[key]
                 assert row.body is not None
-                if digest == service.request_digest(row.body):
+                if digest == issuing.request_digest(row.body):
                     row.badge_id, row.replayed = badge_id, True
                 else:
                     row.fail(
@@ -292,8 +292,8 @@ class BulkWorker:
         assert group.award is not None
         assert row.body is not None
         try:
-            service.check_request(group.award, row.body)
-            row.badge = service.sign_badge(
+            issuing.check_request(group.award, row.body)
+            row.badge = issuing.sign_badge(
                 group.ctx,
                 group.award,
                 row.body,
@@ -333,7 +333,7 @@ class BulkWorker:
                 # the database here.
                 await session.execute(insert(_BADGES), [_values(row.badge) for row in written if row.badge])
                 keys = [
-                    service.idempotency_row(
+                    issuing.idempotency_row(
                         service.Context(tenant_id=row.tenant_id, urls=self.urls, signer=self.signer),
                         bulk.idempotency_key(row.external_id),
                         row.body,
@@ -347,7 +347,7 @@ class BulkWorker:
             for group in groups:
                 issued = sum(1 for row in group.rows if row.badge is not None)
                 if issued:
-                    await service.count_allocated(session, group.lists, issued, self.settings.status_list_fill)
+                    await issuing.count_allocated(session, group.lists, issued, self.settings.status_list_fill)
             await self._mark(session, claimed, now)
 
     async def _redraw_taken(

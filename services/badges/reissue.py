@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.badges import service
+from services.badges import issuing, service
 from services.badges.errors import StatusTransition
 from services.badges.models import Badge
 from services.badges.schemas import BadgeLineage, BadgeReissue
@@ -76,7 +76,7 @@ async def reissue(
             allowed_actions=["reinstate", "revoke"] if old.status == "suspended" else [],
         )
     _check_same_recipient(ctx, old, body)
-    new = await service.issue_badge(
+    new = await issuing.issue_badge(
         session,
         ctx,
         body.as_create(old.achievement_id),

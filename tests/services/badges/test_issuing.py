@@ -197,10 +197,10 @@ async def test_badges_are_listed_newest_first_with_filters_and_a_cursor(badges: 
 async def test_a_taken_status_index_is_drawn_again(
     badges: Badges, backend: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from services.badges import service
+    from services.badges import issuing
 
     draws = iter([5, 5, 7])  # the second badge first draws the first badge's index
-    monkeypatch.setattr(service.secrets, "randbelow", lambda _n: next(draws))
+    monkeypatch.setattr(issuing.secrets, "randbelow", lambda _n: next(draws))
     issuer = await badges.issuer()
     achievement = await badges.achievement(issuer["id"])
     first = await badges.issue(achievement["id"])
