@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,7 +122,7 @@ async def _status(page: Any) -> tuple[str, str]:
 
 
 async def test_the_badge_page_in_chromium(stack: Stack, backend: str) -> None:
-    from playwright.async_api import async_playwright
+    from playwright.async_api import async_playwright, expect
 
     issuer = (await stack.client.post("/v1/issuers", json={**ISSUER, "suspendable": True})).json()
     achievement = (await stack.client.post("/v1/achievements", json={**ACHIEVEMENT, "issuer_id": issuer["id"]})).json()
@@ -181,7 +182,9 @@ async def test_the_badge_page_in_chromium(stack: Stack, backend: str) -> None:
 
             # The copy button copies the embed snippet.
             await page.click("button[data-copy=embed]")
-            await page.wait_for_function("document.getElementById('embed-copied').textContent.length > 0")
+            # A locator wait, not wait_for_function: its string predicate is evaluated by eval()
+            # in the page, which the page's CSP forbids (the wait failed whenever it had to poll).
+            await expect(page.locator("#embed-copied")).to_have_text(re.compile(r"\S"))
             copied = await page.evaluate("navigator.clipboard.readText()")
             snippet = await page.input_value("#embed")
 
