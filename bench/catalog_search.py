@@ -16,11 +16,12 @@ alignments, and about half of them sessions (past and upcoming, some full, some 
 
 Rows are loaded with Core ``insert()`` executemany in batches, not through the per-offering
 service functions, but every derived column is made by the service's own code: the frameworks
-through ``services.catalog.service.import_package``, ``search_title``/``search_body`` through
-``search.document`` (statements in the order ``offerings.aligned_items`` reads them),
-``search_rowid`` through ``search.search_rowid``, the FTS5 rows as ``search.write_index`` writes
-them, and the audience rows as ``offerings._set_audience`` makes them. PostgreSQL's
-``search_vector`` is a generated column. After loading, PostgreSQL's tables are vacuumed and
+through ``services.catalog.service.import_package``, each offering's search row
+(``OfferingSearch``) as ``search.write_index`` writes it (words through ``search.document``, with
+statements in the order ``offerings.aligned_items`` reads them; ``search.facet_key``;
+``search.search_rowid``), the FTS5 rows as ``search.write_index`` writes them, and the audience
+rows as ``offerings._set_audience`` makes them. PostgreSQL's ``search_vector`` is a generated
+column. After loading, PostgreSQL's tables are vacuumed and
 analyzed (as autovacuum would soon do to a live catalog), SQLite's analyzed and optimized.
 
 The searches (``--searches``, 1,000) mix text (one word, a prefix as typed, two or three words,
@@ -83,6 +84,7 @@ from services.catalog.models import (  # noqa: E402
     Offering,
     OfferingAlignment,
     OfferingAudience,
+    OfferingSearch,
     OfferingSession,
 )
 from services.catalog.service import import_package  # noqa: E402
@@ -453,6 +455,7 @@ class Catalog:
     now: dt.datetime
     packages: dict[str, list[dict[str, Any]]]  # tenant -> CFPackages
     offerings: list[dict[str, Any]]
+    search_rows: list[dict[str, Any]]  # OfferingSearch rows, as search.write_index writes them
     alignments: list[tuple[str, Item]]  # (offering id, item)
     audiences: list[dict[str, Any]]
     sessions: list[dict[str, Any]]
@@ -520,7 +523,7 @@ def generate(count: int, seed: int) -> Catalog:
     externals = [(name, f"PRV-{n:04d}" if n % 3 else None) for n, name in enumerate(EXTERNAL_PROVIDERS, 101)]
     districts = [(name, None) for name in DISTRICT_PROVIDERS]
 
-    catalog = Catalog(now, packages, [], [], [], [], items, sorted(set(externals + districts), key=str))
+    catalog = Catalog(now, packages, [], [], [], [], [], items, sorted(set(externals + districts), key=str))
     for _ in range(count):
         tenant = MAIN_TENANT if rng.random() < MAIN_SHARE else rng.choice(SMALL_TENANTS)
         catalog.tenant_sizes[tenant] += 1
@@ -570,7 +573,6 @@ def generate(count: int, seed: int) -> Catalog:
             "currency": "USD",
             "tags": tags,
             "credential_design_id": str(uuid.uuid5(NAMESPACE, topic)) if offering_type == "micro_credential" else None,
-            "search_rowid": search.search_rowid(offering_id),
             "created_at": created,
             "updated_at": created + dt.timedelta(days=rng.uniform(0, 1)),
             "published_at": created + dt.timedelta(hours=rng.uniform(1, 20)) if status != "draft" else None,
@@ -586,8 +588,21 @@ def generate(count: int, seed: int) -> Catalog:
         # (codes are unique within a tenant's frameworks here, so the id never decides).
         statements = [i.statement for i in sorted(aligned, key=lambda i: i.code)]
         document = Offering(title=row["title"], summary=row["summary"], description=row["description"])
-        row["search_title"], row["search_body"] = search.document(document, tags, statements)
+        title, body = search.document(document, tags, statements)
         catalog.offerings.append(row)
+        catalog.search_rows.append(
+            {
+                "offering_id": offering_id,
+                "tenant_id": tenant,
+                "status": status,
+                "facet_key": search.facet_key({name: row[name] for name in search.FACETS}),
+                "duration_minutes": minutes,
+                "created_at": created,
+                "search_rowid": search.search_rowid(offering_id),
+                "search_title": title,
+                "search_body": body,
+            }
+        )
         # As offerings._set_audience writes them: audience values, and the provider's keys.
         kinds = {"roles": "role", "grade_bands": "grade_band", "subjects": "subject"}
         values = {(kind, v.strip().lower()) for name, kind in kinds.items() for v in audience[name]}
@@ -873,7 +888,8 @@ async def load(url: str, label: str, catalog: Catalog, *, reuse: bool) -> Loaded
                 # and the visibility map that lets index-only scans skip the table.
                 async with engine.connect() as conn:
                     await conn.execution_options(isolation_level="AUTOCOMMIT")
-                    await conn.execute(text("VACUUM (ANALYZE) catalog.offerings, catalog.sessions"))
+                    await conn.execute(text("VACUUM (ANALYZE) catalog.offerings, catalog.offering_search"))
+                    await conn.execute(text("VACUUM (ANALYZE) catalog.sessions"))
                     await conn.execute(text("VACUUM (ANALYZE) catalog.offering_alignments, catalog.offering_audiences"))
                     await conn.execute(text("VACUUM (ANALYZE) catalog.framework_items, catalog.frameworks"))
         async with engine.connect() as conn:
@@ -885,6 +901,7 @@ async def load(url: str, label: str, catalog: Catalog, *, reuse: bool) -> Loaded
             loaded.item_ids = {(t, f, i): item_id for t, f, i, item_id in rows}
             for name, table in (
                 ("offerings", Offering),
+                ("search rows", OfferingSearch),
                 ("sessions", OfferingSession),
                 ("alignments", OfferingAlignment),
                 ("audience rows", OfferingAudience),
@@ -933,6 +950,7 @@ async def load_rows(engine: AsyncEngine, catalog: Catalog, loaded: Loaded, *, sq
         async with engine.begin() as conn:
             for table, rows in (
                 (Offering.__table__, catalog.offerings),
+                (OfferingSearch.__table__, catalog.search_rows),
                 (OfferingAudience.__table__, catalog.audiences),
                 (OfferingAlignment.__table__, alignments),
                 (OfferingSession.__table__, catalog.sessions),
@@ -942,7 +960,7 @@ async def load_rows(engine: AsyncEngine, catalog: Catalog, loaded: Loaded, *, sq
             if sqlite:
                 # What search.write_index writes for each offering.
                 fts = text("INSERT INTO offering_fts (rowid, search_title, search_body) VALUES (:rowid, :title, :body)")
-                for batch in batches(catalog.offerings):
+                for batch in batches(catalog.search_rows):
                     await conn.execute(
                         fts,
                         [
@@ -1111,7 +1129,20 @@ def by(answers: Sequence[Answer], key: str) -> dict[str, list[float]]:
     return grouped
 
 
-def report(results: dict[str, list[Answer]]) -> None:
+def compare(first: Sequence[Answer], second: Sequence[Answer]) -> None:
+    """Whether both backends answered alike, and the first few searches where they did not."""
+    same = sum(a.total == b.total and a.facets == b.facets for a, b in zip(first, second, strict=True))
+    same_pages = sum(a.ids == b.ids for a, b in zip(first, second, strict=True))
+    print(f"same answers on both: totals and facets {same}/{len(first)}; pages {same_pages}/{len(first)}")
+    differing = [
+        (a, b) for a, b in zip(first, second, strict=True) if (a.total, a.facets, a.ids) != (b.total, b.facets, b.ids)
+    ]
+    for a, b in differing[:5]:
+        where = [n for n, (x, y) in enumerate(zip(a.ids, b.ids, strict=False)) if x != y]
+        print(f"  differs: {a.url} (page {a.query.page}): totals {a.total}/{b.total}, page positions {where}")
+
+
+def report(results: dict[str, list[Answer]], *, comparable: bool = True) -> None:
     labels = list(results)
     for label, answers in results.items():
         failed = [a for a in answers if a.status != 200]
@@ -1147,9 +1178,12 @@ def report(results: dict[str, list[Answer]]) -> None:
             )
         )
         print(f"\nratio {labels[0]}/{labels[1]} (same run): {ratios}")
-        same = sum(a.total == b.total and a.facets == b.facets for a, b in zip(first, second, strict=True))
-        same_pages = sum(a.ids == b.ids for a, b in zip(first, second, strict=True))
-        print(f"same answers on both: totals and facets {same}/{len(first)}; pages {same_pages}/{len(first)}")
+        if comparable:
+            compare(first, second)
+        else:
+            # Sessions are generated relative to the generation time, so a reused database's
+            # upcoming sessions are not the ones this run gave SQLite.
+            print("same answers on both: not compared (--reuse: PostgreSQL holds an earlier run's sessions)")
     for label, answers in results.items():
         if label.startswith("PostgreSQL"):
             p95 = percentile([a.ms for a in answers], 95)
@@ -1173,6 +1207,7 @@ async def bench(args: argparse.Namespace) -> None:
     queries = plan(catalog, args.searches, args.seed + 100)
     warmup = plan(catalog, WARMUP, args.seed + 200)
     results: dict[str, list[Answer]] = {}
+    reuse = False
     with tempfile.TemporaryDirectory(prefix="catalog-search-bench-") as tmp:
         data_dir = Path(tmp) / "data"
         if not args.skip_pg:
@@ -1195,7 +1230,7 @@ async def bench(args: argparse.Namespace) -> None:
             with timed(t := {}, "run"):
                 results["SQLite"] = await run_searches(loaded, data_dir, queries, warmup)
             print(f"  searched in {t['run']:.1f} s")
-    report(results)
+    report(results, comparable=not reuse)
     if args.dump:
         with args.dump.open("w") as out:
             for label, answers in results.items():

@@ -18,11 +18,12 @@ class Base(DeclarativeBase):
     metadata = service_metadata(SCHEMA)
 
 
-# Made by migration 0003, not by the ORM: the PostgreSQL generated tsvector column and its GIN
-# index, and SQLite's FTS5 table (with its shadow tables). Alembic's comparison skips them.
+# Made by migrations 0003 and 0007, not by the ORM: the PostgreSQL generated tsvector column of
+# ``offering_search`` and its GIN index, and SQLite's FTS5 table (with its shadow tables).
+# Alembic's comparison skips them.
 Base.metadata.info["unmanaged"] = (
     "search_vector",
-    "ix_offerings_search_vector",
+    "ix_offering_search_vector",
     *("offering_fts" + suffix for suffix in ("", "_data", "_idx", "_content", "_docsize", "_config")),
 )
 
@@ -108,68 +109,13 @@ class Offering(Base):
     """Something an educator can learn from: a workshop, an academy, a micro-credential …
 
     ``revision`` counts changes and is the ETag: an update naming an older one (If-Match) is
-    refused with 412. ``search_title``/``search_body`` are the normalized words the full-text
-    index reads (services/catalog/search.py); PostgreSQL adds a generated ``search_vector``
-    column with a GIN index, SQLite an FTS5 table keyed by ``search_rowid``, both outside the
-    ORM (see the migration).
+    refused with 412. What search reads of it lives in ``OfferingSearch``.
     """
 
     __tablename__ = "offerings"
     __table_args__ = (
         Index("ix_offerings_tenant_status_created", "tenant_id", "status", "created_at"),
         Index("ix_offerings_tenant_status_duration", "tenant_id", "status", "duration_minutes"),
-        Index(
-            "ix_offerings_search_facets",
-            "tenant_id",
-            "status",
-            "offering_type",
-            "modality",
-            "pacing",
-            "level",
-            "provider_kind",
-            "duration_minutes",
-            "created_at",
-            "id",
-        ),
-        Index(
-            "ix_offerings_search_by_id",
-            "tenant_id",
-            "status",
-            "id",
-            "offering_type",
-            "modality",
-            "pacing",
-            "level",
-            "provider_kind",
-            "duration_minutes",
-            "created_at",
-        ),
-        Index(
-            "ix_offerings_search_newest",
-            "tenant_id",
-            "status",
-            "created_at",
-            "id",
-            "offering_type",
-            "modality",
-            "pacing",
-            "level",
-            "provider_kind",
-            "duration_minutes",
-        ),
-        Index(
-            "ix_offerings_search_shortest",
-            "tenant_id",
-            "status",
-            "duration_minutes",
-            "id",
-            "offering_type",
-            "modality",
-            "pacing",
-            "level",
-            "provider_kind",
-            "created_at",
-        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -196,12 +142,42 @@ class Offering(Base):
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     tags: Mapped[list[str]] = mapped_column(JSON)
     credential_design_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
-    search_title: Mapped[str] = mapped_column(Text, default="")
-    search_body: Mapped[str] = mapped_column(Text, default="")
-    search_rowid: Mapped[int] = mapped_column(BigInteger, unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class OfferingSearch(Base):
+    """What search reads of an offering, one narrow row per offering (ADR 0012).
+
+    A projection, rewritten by ``services/catalog/search.py: write_index`` in the same
+    transaction as every change to the offering, its status or its aligned statements. Searches
+    filter, count and sort here, never on ``offerings``: a search for a common word matches tens
+    of thousands of offerings, and reading that many wide offering rows (descriptions, JSON) is
+    what made large searches slow. ``facet_key`` packs the five facet values into one integer
+    (``search.facet_key``), so facet counts group one small column and facet filters are one
+    ``IN``. ``search_body`` is kept out of line on PostgreSQL (migration 0007); its words are
+    only read through the full-text index: the generated ``search_vector`` with a GIN index on
+    PostgreSQL, the FTS5 table ``offering_fts`` (keyed by ``search_rowid``) on SQLite.
+    """
+
+    __tablename__ = "offering_search"
+    __table_args__ = (
+        Index("ix_offering_search_facets", "tenant_id", "status", "facet_key", "duration_minutes", "created_at"),
+        Index("ix_offering_search_newest", "tenant_id", "status", "created_at", "offering_id", "facet_key"),
+        Index("ix_offering_search_shortest", "tenant_id", "status", "duration_minutes", "offering_id", "facet_key"),
+        Index("ix_offering_search_by_id", "tenant_id", "status", "offering_id", "facet_key", "duration_minutes"),
+    )
+
+    offering_id: Mapped[str] = mapped_column(ForeignKey("offerings.id", ondelete="CASCADE"), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(36))
+    status: Mapped[str] = mapped_column(String(16))
+    facet_key: Mapped[int] = mapped_column(Integer)
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    search_rowid: Mapped[int] = mapped_column(BigInteger, unique=True)
+    search_title: Mapped[str] = mapped_column(Text)
+    search_body: Mapped[str] = mapped_column(Text)
 
 
 class OfferingAlignment(Base):

@@ -175,11 +175,9 @@ async def aligned_items(session: AsyncSession, offering_ids: Sequence[str]) -> d
 async def reindex(session: AsyncSession, offering: Offering) -> None:
     """Rewrite the offering's search words from its fields, tags and aligned statements."""
     items = (await aligned_items(session, [offering.id]))[offering.id]
-    offering.search_title, offering.search_body = search.document(
-        offering, offering.tags, [i.full_statement for i in items]
-    )
+    title, body = search.document(offering, offering.tags, [i.full_statement for i in items])
     await session.flush()
-    await search.write_index(session, offering)
+    await search.write_index(session, offering, title, body)
 
 
 async def create_offering(session: AsyncSession, tenant_id: str, body: OfferingCreate) -> Offering:
@@ -212,7 +210,6 @@ async def create_offering(session: AsyncSession, tenant_id: str, body: OfferingC
         currency=body.currency,
         tags=list(dict.fromkeys(body.tags)),
         credential_design_id=body.credential_design_id,
-        search_rowid=search.search_rowid(offering_id),
         created_at=now,
         updated_at=now,
     )
@@ -312,6 +309,7 @@ async def change_status(
     if target == "published" and offering.published_at is None:
         offering.published_at = offering.updated_at
     await session.flush()
+    await search.write_index(session, offering)  # searches filter on the status
     return offering
 
 

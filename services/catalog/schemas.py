@@ -93,6 +93,7 @@ Modality = Literal["in_person", "online_synchronous", "online_asynchronous", "bl
 Pacing = Literal["self_paced", "cohort"]
 GroupFormat = Literal["individual", "group", "either"]
 Level = Literal["introductory", "intermediate", "advanced"]
+ProviderKind = Literal["district", "external"]
 Label = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
@@ -108,7 +109,7 @@ class Prerequisites(Strict):
 
 
 class Provider(Strict):
-    kind: Literal["district", "external"] = "district"
+    kind: ProviderKind = "district"
     name: str = Field(min_length=1, max_length=300)
     number: str | None = Field(default=None, max_length=100, description="the state's provider number, if any")
 

@@ -2,7 +2,7 @@
 
 Both backends must answer the same query with the same offerings, so neither tokenizes or stems
 on its own: Python turns text into normalized words once (``words``), the index stores those
-words (``Offering.search_title`` / ``search_body``), and a query is normalized the same way.
+words (``OfferingSearch.search_title`` / ``search_body``), and a query is normalized the same way.
 PostgreSQL indexes them with the ``simple`` configuration (no stemming of its own), SQLite with
 FTS5's ``unicode61`` tokenizer; every query word must match (AND), the last one as a prefix, so
 typing "formative assess" finds "formative assessment".
@@ -22,12 +22,13 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import itertools
 import json
 import re
 import unicodedata
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,7 @@ from services.catalog.models import (
     Offering,
     OfferingAlignment,
     OfferingAudience,
+    OfferingSearch,
     OfferingSession,
 )
 from shared.problems import BadRequest
@@ -54,7 +56,29 @@ _WORD = re.compile(r"[0-9a-z]+")
 # documents and queries, which is what keeps both backends' answers the same.
 _SUFFIXES = (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("es", ""), ("s", ""))
 
-FACETS = ("offering_type", "modality", "pacing", "level", "provider_kind")
+# The facets, and each one's values in a fixed order: a value's position (from 1; 0 is "none")
+# is its code in ``facet_key``. Stored keys depend on this order, so a new value goes at the end
+# (anything else needs a migration that rewrites every offering's key). A test checks that these
+# are exactly the values the API accepts.
+FACET_VALUES: dict[str, tuple[str, ...]] = {
+    "offering_type": (
+        "workshop",
+        "academy",
+        "online_course",
+        "micro_credential",
+        "degree_program",
+        "coaching_cycle",
+        "plc",
+        "conference",
+        "self_directed",
+    ),
+    "modality": ("in_person", "online_synchronous", "online_asynchronous", "blended"),
+    "pacing": ("self_paced", "cohort"),
+    "level": ("introductory", "intermediate", "advanced"),
+    "provider_kind": ("district", "external"),
+}
+FACETS = tuple(FACET_VALUES)
+_FACET_BITS = 6  # up to 63 values per facet; the five fit in 30 bits
 SORTS = ("relevance", "soonest", "shortest", "newest")
 MAX_QUERY_WORDS = 12
 MAX_WORD_LENGTH = 60
@@ -95,6 +119,36 @@ def search_rowid(offering_id: str) -> int:
     return int(uuid.UUID(offering_id).hex[:15], 16)
 
 
+def facet_key(values: Mapping[str, str | None]) -> int:
+    """The five facet values packed into one integer, ``_FACET_BITS`` bits each."""
+    key = 0
+    for name, known in FACET_VALUES.items():
+        value = values[name]
+        key = (key << _FACET_BITS) | (known.index(value) + 1 if value is not None else 0)
+    return key
+
+
+def facet_values(key: int) -> dict[str, str | None]:
+    """The facet values a ``facet_key`` packs (the inverse of ``facet_key``)."""
+    found: dict[str, str | None] = {}
+    for name in reversed(FACETS):
+        code = key & ((1 << _FACET_BITS) - 1)
+        found[name] = FACET_VALUES[name][code - 1] if code else None
+        key >>= _FACET_BITS
+    return {name: found[name] for name in FACETS}
+
+
+def _facet_keys(wanted: Mapping[str, Sequence[str]]) -> list[int]:
+    """Every key whose facet values are among the wanted ones (a facet not named: any value)."""
+    choices: list[list[str | None]] = []
+    for name, known in FACET_VALUES.items():
+        if wanted.get(name):
+            choices.append([value for value in known if value in wanted[name]])
+        else:
+            choices.append([*known, None] if name == "level" else list(known))
+    return [facet_key(dict(zip(FACETS, combination, strict=True))) for combination in itertools.product(*choices)]
+
+
 def document(offering: Offering, tags: Iterable[str], competency_statements: Iterable[str]) -> tuple[str, str]:
     """The normalized title words and body words (summary, description, tags, competencies).
 
@@ -115,24 +169,34 @@ def _indexed(value: str | None) -> list[str]:
     return found
 
 
-async def write_index(session: AsyncSession, offering: Offering) -> None:
-    """Bring the backend's full-text index up to date with ``offering.search_*``.
+async def write_index(
+    session: AsyncSession, offering: Offering, title: str | None = None, body: str | None = None
+) -> None:
+    """Bring the offering's search row (``OfferingSearch``) and the backend's full-text index up
+    to date with the offering, in its transaction. ``title``/``body`` are new search words (from
+    ``document``); without them the stored words stay (a status change, say).
 
-    PostgreSQL's generated column follows the row by itself; SQLite's FTS5 table is written here,
-    in the same transaction as the offering.
+    PostgreSQL's generated vector follows the row by itself; SQLite's FTS5 table is written here.
     """
-    if session.get_bind().dialect.name != "sqlite":
+    row = await session.get(OfferingSearch, offering.id)
+    if row is None:
+        row = OfferingSearch(offering_id=offering.id, search_rowid=search_rowid(offering.id))
+        session.add(row)
+    row.tenant_id = offering.tenant_id
+    row.status = offering.status
+    row.facet_key = facet_key({name: getattr(offering, name) for name in FACETS})
+    row.duration_minutes = offering.duration_minutes
+    row.created_at = offering.created_at
+    if title is not None and body is not None:
+        row.search_title, row.search_body = title, body
+    await session.flush()
+    if session.get_bind().dialect.name != "sqlite" or title is None or body is None:
         return
-    await session.execute(text("DELETE FROM offering_fts WHERE rowid = :rowid"), {"rowid": offering.search_rowid})
+    await session.execute(text("DELETE FROM offering_fts WHERE rowid = :rowid"), {"rowid": row.search_rowid})
     await session.execute(
         text("INSERT INTO offering_fts (rowid, search_title, search_body) VALUES (:rowid, :title, :body)"),
-        {"rowid": offering.search_rowid, "title": offering.search_title, "body": offering.search_body},
+        {"rowid": row.search_rowid, "title": title, "body": body},
     )
-
-
-async def drop_index(session: AsyncSession, rowid: int) -> None:
-    if session.get_bind().dialect.name == "sqlite":
-        await session.execute(text("DELETE FROM offering_fts WHERE rowid = :rowid"), {"rowid": rowid})
 
 
 # --- queries ----------------------------------------------------------------------------------
@@ -211,7 +275,7 @@ def _tsquery(terms: list[str]) -> ColumnElement[Any]:
 def _title_hits(terms: list[str]) -> ColumnElement[Any]:
     """The relevance score: how many query words the title holds (the last as a prefix). Plain
     string matching over the stored title words, which both backends do alike."""
-    padded = " " + Offering.search_title + " "
+    padded = " " + OfferingSearch.search_title + " "
     hits: list[ColumnElement[Any]] = []
     for position, term in enumerate(terms):
         last = position == len(terms) - 1
@@ -220,7 +284,7 @@ def _title_hits(terms: list[str]) -> ColumnElement[Any]:
     return sum(hits[1:], hits[0])
 
 
-_VECTOR: ColumnElement[Any] = literal_column("offerings.search_vector")
+_VECTOR: ColumnElement[Any] = literal_column("offering_search.search_vector")
 
 
 def _upcoming_sessions(now: dt.datetime) -> Select[Any]:
@@ -231,27 +295,31 @@ def _upcoming_sessions(now: dt.datetime) -> Select[Any]:
 
 
 def _having(kind: str, value: str) -> ColumnElement[bool]:
-    return Offering.id.in_(
+    return OfferingSearch.offering_id.in_(
         select(OfferingAudience.offering_id).where(OfferingAudience.kind == kind, OfferingAudience.value == value)
     )
 
 
 def _where(filters: Filters, dialect: str, terms: list[str]) -> list[ColumnElement[bool]]:
     f = filters
-    conditions: list[ColumnElement[bool]] = [Offering.tenant_id == f.tenant_id, Offering.status.in_(f.statuses)]
+    conditions: list[ColumnElement[bool]] = [
+        OfferingSearch.tenant_id == f.tenant_id,
+        OfferingSearch.status.in_(f.statuses),
+    ]
     if terms and dialect == "sqlite":
-        conditions.append(Offering.search_rowid.in_(_fts(terms)))
+        conditions.append(OfferingSearch.search_rowid.in_(_fts(terms)))
     elif terms:
         conditions.append(_VECTOR.op("@@")(_tsquery(terms)))
-    for column, values in (
-        (Offering.offering_type, f.offering_types),
-        (Offering.modality, f.modalities),
-        (Offering.pacing, f.pacings),
-        (Offering.level, f.levels),
-        (Offering.provider_kind, f.provider_kinds),
-    ):
-        if values:
-            conditions.append(column.in_(values))
+    wanted = {
+        "offering_type": f.offering_types,
+        "modality": f.modalities,
+        "pacing": f.pacings,
+        "level": f.levels,
+        "provider_kind": f.provider_kinds,
+    }
+    if any(wanted.values()):
+        # The facet filters as the facet keys they allow: one IN on an indexed integer.
+        conditions.append(OfferingSearch.facet_key.in_(_facet_keys(wanted)))
     # Conditions on other tables are IN (sub-select), not correlated EXISTS: SQLite runs an
     # EXISTS once per offering (a competency domain's dozens of items each time), an IN once.
     if f.provider:
@@ -259,11 +327,11 @@ def _where(filters: Filters, dialect: str, terms: list[str]) -> list[ColumnEleme
         conditions.append(_having("provider", f.provider.strip().casefold()[:100]))
     if f.competency_item_ids:
         aligned = select(OfferingAlignment.offering_id).where(OfferingAlignment.item_id.in_(f.competency_item_ids))
-        conditions.append(Offering.id.in_(aligned))
+        conditions.append(OfferingSearch.offering_id.in_(aligned))
     if f.min_minutes is not None:
-        conditions.append(Offering.duration_minutes >= f.min_minutes)
+        conditions.append(OfferingSearch.duration_minutes >= f.min_minutes)
     if f.max_minutes is not None:
-        conditions.append(Offering.duration_minutes <= f.max_minutes)
+        conditions.append(OfferingSearch.duration_minutes <= f.max_minutes)
     conditions.extend(_having(kind, value) for kind, value in f.audience)
     if f.has_open_seats or f.session_from or f.session_to:
         upcoming = _upcoming_sessions(f.now)
@@ -279,7 +347,7 @@ def _where(filters: Filters, dialect: str, terms: list[str]) -> list[ColumnEleme
             upcoming = upcoming.where(OfferingSession.starts_at >= f.session_from)
         if f.session_to:
             upcoming = upcoming.where(OfferingSession.starts_at < f.session_to)
-        conditions.append(Offering.id.in_(upcoming))
+        conditions.append(OfferingSearch.offering_id.in_(upcoming))
     return conditions
 
 
@@ -329,14 +397,15 @@ async def search(
         await session.execute(text("SET LOCAL work_mem = '32MB'"))
 
     score: ColumnElement[Any] | None = None
-    statement: Select[Any] = select(Offering.id)
+    row = OfferingSearch
+    statement: Select[Any] = select(row.offering_id)
     if sort == "relevance":
         score = _title_hits(terms)
-        statement = statement.add_columns(score).order_by(score.desc(), Offering.created_at.desc(), Offering.id.desc())
+        statement = statement.add_columns(score).order_by(score.desc(), row.created_at.desc(), row.offering_id.desc())
     elif sort == "shortest":
-        statement = statement.order_by(Offering.duration_minutes, Offering.id)
+        statement = statement.order_by(row.duration_minutes, row.offering_id)
     elif sort != "soonest":  # newest; soonest pages come from _soonest
-        statement = statement.order_by(Offering.created_at.desc(), Offering.id.desc())
+        statement = statement.order_by(row.created_at.desc(), row.offering_id.desc())
     rows: Sequence[Any]
     if sort == "soonest":
         rows = [(i,) for i in await _soonest(session, conditions, filters.now, offset, limit + 1)]
@@ -349,7 +418,7 @@ async def search(
     if facets:
         counts, total = await facet_counts(session, conditions)
     else:
-        total = int(await session.scalar(select(func.count()).select_from(Offering).where(*conditions)) or 0)
+        total = int(await session.scalar(select(func.count()).select_from(OfferingSearch).where(*conditions)) or 0)
     next_cursor = _encode_cursor(offset + limit, digest) if len(rows) > limit else None
     return Page(ids=ids, total=total, facets=counts, next_cursor=next_cursor, relevance=relevance)
 
@@ -358,7 +427,7 @@ def _next_start(now: dt.datetime) -> ColumnElement[Any]:
     return (
         select(func.min(OfferingSession.starts_at))
         .where(
-            OfferingSession.offering_id == Offering.id,
+            OfferingSession.offering_id == OfferingSearch.offering_id,
             OfferingSession.status == "scheduled",
             OfferingSession.starts_at >= now,
         )
@@ -389,7 +458,7 @@ async def _soonest(
     )
     met = await session.scalars(
         select(first_sessions.c.offering_id)
-        .join(Offering, Offering.id == first_sessions.c.offering_id)
+        .join(OfferingSearch, OfferingSearch.offering_id == first_sessions.c.offering_id)
         .where(*conditions)
         .order_by(first_sessions.c.starts_at, first_sessions.c.offering_id)
     )
@@ -397,7 +466,11 @@ async def _soonest(
     if len(ordered) >= wanted:
         return ordered[offset:wanted]
     # Offerings without an upcoming session (self-paced ones) come last.
-    statement = select(Offering.id).where(*conditions).order_by(_next_start(now).asc().nulls_last(), Offering.id)
+    statement = (
+        select(OfferingSearch.offering_id)
+        .where(*conditions)
+        .order_by(_next_start(now).asc().nulls_last(), OfferingSearch.offering_id)
+    )
     return list(await session.scalars(statement.offset(offset).limit(count)))
 
 
@@ -405,15 +478,17 @@ async def facet_counts(
     session: AsyncSession, conditions: Sequence[ColumnElement[bool]]
 ) -> tuple[dict[str, dict[str, int]], int]:
     """How many matching offerings have each value of each facet, and how many match at all:
-    one grouped scan of the matching rows over every facet column at once, summed per facet
-    here (every offering is in exactly one group, so the groups also add up to the total)."""
-    columns = [getattr(Offering, name) for name in FACETS]
-    grouped = await session.execute(select(*columns, func.count()).where(*conditions).group_by(*columns))
+    the matching rows grouped by their one ``facet_key`` column (a few hundred groups at most),
+    each group's count added to the values its key packs. Every offering is in exactly one
+    group, so the groups also add up to the total."""
+    grouped = await session.execute(
+        select(OfferingSearch.facet_key, func.count()).where(*conditions).group_by(OfferingSearch.facet_key)
+    )
     counts: dict[str, Counter[str]] = {name: Counter() for name in FACETS}
     total = 0
-    for row in grouped:
-        total += int(row[-1])
-        for name, value in zip(FACETS, row[:-1], strict=True):
+    for key, count in grouped:
+        total += int(count)
+        for name, value in facet_values(int(key)).items():
             if value is not None:
-                counts[name][value] += int(row[-1])
+                counts[name][value] += int(count)
     return {name: dict(sorted(counter.items())) for name, counter in counts.items()}, total

@@ -531,3 +531,53 @@ async def test_words_the_postgresql_parser_would_split_are_found_whole(catalog: 
     assert [o["id"] for o in (await catalog.search(q="2e8f"))["items"]] == [code["id"]]
     assert [o["id"] for o in (await catalog.search(q="1e5x orient"))["items"]] == [code["id"]]
     assert (await catalog.search(q="2e8 f"))["total"] == 1, "the other room, whose words these are"
+
+
+async def test_search_follows_edits_and_status_changes(catalog: Catalog, backend: str) -> None:
+    """Searches read each offering's search row, not the offering: every change must reach it."""
+    offering = await catalog.offering(title="Restorative Circles", level="intermediate", duration_minutes=90)
+    before = await catalog.search(q="restorative", modality="in_person", max_minutes=100)
+    edited = await catalog.client.patch(
+        f"/v1/offerings/{offering['id']}",
+        json={"title": "Peace Circles", "modality": "blended", "level": None, "duration_minutes": 300},
+        headers=catalog.as_(),
+    )
+    assert edited.status_code == 200, edited.text
+    old_words = await catalog.search(q="restorative")
+    new_words = await catalog.search(q="peace", modality="blended", min_minutes=300)
+    facets = (await catalog.search())["facets"]
+    retired = await catalog.client.post(f"/v1/offerings/{offering['id']}/retire", headers=catalog.as_())
+    assert retired.status_code == 200, retired.text
+    after_retire = await catalog.search(q="peace")
+
+    assert [o["id"] for o in before["items"]] == [offering["id"]]
+    assert old_words["total"] == 0, "the old title's words are gone from the index"
+    assert [o["id"] for o in new_words["items"]] == [offering["id"]]
+    assert facets["modality"] == {"blended": 1}
+    assert facets["level"] == {}, "no level: counted under no level value"
+    assert after_retire["total"] == 0, "a retired offering leaves the public search"
+
+
+def test_facet_keys_pack_exactly_the_values_the_api_accepts() -> None:
+    from typing import get_args
+
+    from services.catalog import schemas, search
+
+    accepted = {
+        "offering_type": get_args(schemas.OfferingType),
+        "modality": get_args(schemas.Modality),
+        "pacing": get_args(schemas.Pacing),
+        "level": get_args(schemas.Level),
+        "provider_kind": get_args(schemas.ProviderKind),
+    }
+    assert {name: set(values) for name, values in search.FACET_VALUES.items()} == {
+        name: set(values) for name, values in accepted.items()
+    }
+    every = search._facet_keys({})
+    assert len(every) == len(set(every)) == 9 * 4 * 2 * 4 * 2
+    for key in every:
+        assert search.facet_key(search.facet_values(key)) == key
+    workshops = search._facet_keys({"offering_type": ["workshop"], "level": ["advanced"]})
+    assert {search.facet_values(k)["offering_type"] for k in workshops} == {"workshop"}
+    assert {search.facet_values(k)["level"] for k in workshops} == {"advanced"}
+    assert len(workshops) == 4 * 2 * 2
