@@ -1227,7 +1227,10 @@ async def bench(args: argparse.Namespace) -> None:
                 if not args.keep:
                     await drop_pg(args.pg_url)
         if not args.skip_sqlite:
-            url = f"sqlite+aiosqlite:///{Path(tmp) / 'catalog.sqlite3'}"
+            sqlite_file = args.sqlite_file or Path(tmp) / "catalog.sqlite3"
+            for stale in sqlite_file.parent.glob(sqlite_file.name + "*"):
+                stale.unlink()
+            url = f"sqlite+aiosqlite:///{sqlite_file}"
             loaded = await load(url, "SQLite", catalog, reuse=False)
             report_load(loaded, False)
             with timed(t := {}, "run"):
@@ -1252,6 +1255,7 @@ def main() -> None:
     parser.add_argument("--skip-sqlite", action="store_true", help="PostgreSQL only")
     parser.add_argument("--keep", action="store_true", help="leave the PostgreSQL database in place")
     parser.add_argument("--reuse", action="store_true", help="search a kept PostgreSQL database of the same size")
+    parser.add_argument("--sqlite-file", type=Path, help="load SQLite here (replaced) and leave it, not in a temp dir")
     parser.add_argument("--dump", type=Path, help="write every search's time, total and URL here (JSON lines)")
     args = parser.parse_args()
     refuse_test_database(args.pg_url)

@@ -166,7 +166,10 @@ class OfferingSearch(Base):
         Index("ix_offering_search_facets", "tenant_id", "status", "facet_key", "duration_minutes", "created_at"),
         Index("ix_offering_search_newest", "tenant_id", "status", "created_at", "offering_id", "facet_key"),
         Index("ix_offering_search_shortest", "tenant_id", "status", "duration_minutes", "offering_id", "facet_key"),
-        Index("ix_offering_search_by_id", "tenant_id", "status", "offering_id", "facet_key", "duration_minutes"),
+        # Duration before facet key: SQLite 3.40 returned rows outside a duration range when a
+        # join's inner loop searched an index by equality, then facet_key IN (…), then that range
+        # (seen in bench/catalog_search.py: a soonest page with 240-minute limit listed 990).
+        Index("ix_offering_search_by_id", "tenant_id", "status", "offering_id", "duration_minutes", "facet_key"),
     )
 
     offering_id: Mapped[str] = mapped_column(ForeignKey("offerings.id", ondelete="CASCADE"), primary_key=True)

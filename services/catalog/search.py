@@ -32,7 +32,22 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, cast, func, literal, literal_column, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    null,
+    or_,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -391,12 +406,18 @@ async def search(
         # The best plan depends on the values (a tenant's size, how common a word or a facet value
         # is): asyncpg prepares every statement, and PostgreSQL would switch a prepared statement
         # to one generic plan after five runs. Planning anew costs well under a millisecond.
-        await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-        # Sorting or grouping tens of thousands of matches by five facet columns needs more than
-        # the default 4 MB, else it spills to disk (measured: a third of a large search's time).
-        await session.execute(text("SET LOCAL work_mem = '32MB'"))
+        # Sorting tens of thousands of matches needs more than the default 4 MB of work memory,
+        # else it spills to disk (measured: a third of a large search's time). Both settings
+        # last for this transaction only, and are made in one round trip.
+        await session.execute(
+            text(
+                "SELECT set_config('plan_cache_mode', 'force_custom_plan', true), set_config('work_mem', '32MB', true)"
+            )
+        )
 
     score: ColumnElement[Any] | None = None
+    counts: dict[str, dict[str, int]] = {}
+    total: int | None = None
     row = OfferingSearch
     statement: Select[Any] = select(row.offering_id)
     if sort == "relevance":
@@ -409,18 +430,89 @@ async def search(
     rows: Sequence[Any]
     if sort == "soonest":
         rows = [(i,) for i in await _soonest(session, conditions, filters.now, offset, limit + 1)]
+    elif terms and facets:
+        rows, counts, total = await _text_page_and_facets(session, conditions, sort, terms, offset, limit + 1)
     else:
         rows = (await session.execute(statement.where(*conditions).offset(offset).limit(limit + 1))).all()
     ids = [row[0] for row in rows[:limit]]
     relevance = {row[0]: float(row[1]) for row in rows[:limit]} if score is not None else {}
 
-    counts: dict[str, dict[str, int]] = {}
-    if facets:
+    if total is None and facets:
         counts, total = await facet_counts(session, conditions)
-    else:
+    elif total is None:
         total = int(await session.scalar(select(func.count()).select_from(OfferingSearch).where(*conditions)) or 0)
     next_cursor = _encode_cursor(offset + limit, digest) if len(rows) > limit else None
     return Page(ids=ids, total=total, facets=counts, next_cursor=next_cursor, relevance=relevance)
+
+
+async def _text_page_and_facets(
+    session: AsyncSession,
+    conditions: Sequence[ColumnElement[bool]],
+    sort: str,
+    terms: list[str],
+    offset: int,
+    count: int,
+) -> tuple[list[tuple[str, int]], dict[str, dict[str, int]], int]:
+    """A text search's page (id, title hits) and its facet counts from one read of the matches.
+
+    Sorting a text search's matches needs every one of them (no index holds them in order), and
+    so does counting their facets: reading the matches once into a materialized CTE, then
+    grouping it and taking the page from it, spares the second full-text look-up and row walk
+    (a common word: tens of thousands of rows). The page rows come back with their sort keys
+    and are put in order here: a UNION does not promise to keep a sub-select's order.
+    """
+    title_hits = _title_hits(terms) if sort == "relevance" else literal_column("0")
+    matched = (
+        select(
+            OfferingSearch.offering_id,
+            OfferingSearch.facet_key,
+            OfferingSearch.created_at,
+            OfferingSearch.duration_minutes,
+            title_hits.label("score"),
+        )
+        .where(*conditions)
+        .cte("matched")
+        .prefix_with("MATERIALIZED")
+    )
+    m = matched.c
+    order = {
+        "relevance": (m.score.desc(), m.created_at.desc(), m.offering_id.desc()),
+        "shortest": (m.duration_minutes, m.offering_id),
+        "newest": (m.created_at.desc(), m.offering_id.desc()),
+    }[sort]
+    page = (
+        select(m.offering_id, m.score, m.created_at, m.duration_minutes)
+        .order_by(*order)
+        .offset(offset)
+        .limit(count)
+        .subquery("page")
+    )
+    nothing = cast(null(), Integer)
+    statement = union_all(
+        select(page.c.offering_id, page.c.score, page.c.created_at, page.c.duration_minutes, nothing, nothing),
+        select(
+            cast(null(), String),
+            nothing,
+            cast(null(), m.created_at.type),
+            nothing,
+            m.facet_key,
+            func.count(),
+        ).group_by(m.facet_key),
+    )
+    page_rows, groups = [], []
+    for offering_id, score, created_at, minutes, key, n in await session.execute(statement):
+        if offering_id is None:
+            groups.append((int(key), int(n)))
+        else:
+            page_rows.append((offering_id, int(score), created_at, int(minutes)))
+    if sort == "shortest":
+        page_rows.sort(key=lambda r: (r[3], r[0]))
+    elif sort == "relevance":
+        page_rows.sort(key=lambda r: (r[1], r[2], r[0]), reverse=True)
+    else:
+        page_rows.sort(key=lambda r: (r[2], r[0]), reverse=True)
+    counts, total = _add_up(groups)
+    return [(r[0], r[1]) for r in page_rows], counts, total
 
 
 def _next_start(now: dt.datetime) -> ColumnElement[Any]:
@@ -484,11 +576,16 @@ async def facet_counts(
     grouped = await session.execute(
         select(OfferingSearch.facet_key, func.count()).where(*conditions).group_by(OfferingSearch.facet_key)
     )
+    return _add_up((int(key), int(n)) for key, n in grouped)
+
+
+def _add_up(groups: Iterable[tuple[int, int]]) -> tuple[dict[str, dict[str, int]], int]:
+    """Facet counts and the total from (facet key, count) groups."""
     counts: dict[str, Counter[str]] = {name: Counter() for name in FACETS}
     total = 0
-    for key, count in grouped:
-        total += int(count)
-        for name, value in facet_values(int(key)).items():
+    for key, count in groups:
+        total += count
+        for name, value in facet_values(key).items():
             if value is not None:
-                counts[name][value] += int(count)
+                counts[name][value] += count
     return {name: dict(sorted(counter.items())) for name, counter in counts.items()}, total

@@ -60,7 +60,8 @@ SEARCH_INDEXES = {
     "ix_offering_search_facets": ["tenant_id", "status", "facet_key", "duration_minutes", "created_at"],
     "ix_offering_search_newest": ["tenant_id", "status", "created_at", "offering_id", "facet_key"],
     "ix_offering_search_shortest": ["tenant_id", "status", "duration_minutes", "offering_id", "facet_key"],
-    "ix_offering_search_by_id": ["tenant_id", "status", "offering_id", "facet_key", "duration_minutes"],
+    # Duration before facet key: see the model (a SQLite 3.40 wrong-result case).
+    "ix_offering_search_by_id": ["tenant_id", "status", "offering_id", "duration_minutes", "facet_key"],
 }
 
 
