@@ -30,7 +30,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy import (
     ColumnElement,
@@ -58,6 +58,7 @@ from services.catalog.models import (
     OfferingSearch,
     OfferingSession,
 )
+from services.catalog.schemas import Level, Modality, OfferingType, Pacing, ProviderKind
 from shared.problems import BadRequest
 
 # Words too common to help a search; dropped from documents and queries alike.
@@ -71,26 +72,16 @@ _WORD = re.compile(r"[0-9a-z]+")
 # documents and queries, which is what keeps both backends' answers the same.
 _SUFFIXES = (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("es", ""), ("s", ""))
 
-# The facets, and each one's values in a fixed order: a value's position (from 1; 0 is "none")
-# is its code in ``facet_key``. Stored keys depend on this order, so a new value goes at the end
-# (anything else needs a migration that rewrites every offering's key). A test checks that these
-# are exactly the values the API accepts.
+# The facets, and each one's values in the order the API declares them: a value's position
+# (from 1; 0 is "none") is its code in ``facet_key``. Stored keys depend on that order, so a new
+# value goes at the end of its Literal (anything else needs a migration that rewrites every
+# search row's key); a test holds the codes to those migration 0007 stored.
 FACET_VALUES: dict[str, tuple[str, ...]] = {
-    "offering_type": (
-        "workshop",
-        "academy",
-        "online_course",
-        "micro_credential",
-        "degree_program",
-        "coaching_cycle",
-        "plc",
-        "conference",
-        "self_directed",
-    ),
-    "modality": ("in_person", "online_synchronous", "online_asynchronous", "blended"),
-    "pacing": ("self_paced", "cohort"),
-    "level": ("introductory", "intermediate", "advanced"),
-    "provider_kind": ("district", "external"),
+    "offering_type": get_args(OfferingType),
+    "modality": get_args(Modality),
+    "pacing": get_args(Pacing),
+    "level": get_args(Level),
+    "provider_kind": get_args(ProviderKind),
 }
 FACETS = tuple(FACET_VALUES)
 _FACET_BITS = 6  # up to 63 values per facet; the five fit in 30 bits
