@@ -151,7 +151,9 @@ def _facet_keys(wanted: Mapping[str, Sequence[str]]) -> list[int]:
         if wanted.get(name):
             choices.append([value for value in known if value in wanted[name]])
         else:
-            choices.append([*known, None] if name == "level" else list(known))
+            # A facet its column lets be empty (the level) also has the "none" code.
+            nullable = Offering.__table__.c[name].nullable
+            choices.append([*known, None] if nullable else list(known))
     return [facet_key(dict(zip(FACETS, combination, strict=True))) for combination in itertools.product(*choices)]
 
 
@@ -409,15 +411,12 @@ async def search(
     score: ColumnElement[Any] | None = None
     counts: dict[str, dict[str, int]] = {}
     total: int | None = None
-    row = OfferingSearch
-    statement: Select[Any] = select(row.offering_id)
+    statement: Select[Any] = select(OfferingSearch.offering_id)
     if sort == "relevance":
         score = _title_hits(terms)
-        statement = statement.add_columns(score).order_by(score.desc(), row.created_at.desc(), row.offering_id.desc())
-    elif sort == "shortest":
-        statement = statement.order_by(row.duration_minutes, row.offering_id)
-    elif sort != "soonest":  # newest; soonest pages come from _soonest
-        statement = statement.order_by(row.created_at.desc(), row.offering_id.desc())
+        statement = statement.add_columns(score)
+    if sort != "soonest":  # soonest pages come from _soonest
+        statement = statement.order_by(*_order_by(sort, OfferingSearch, score))
     rows: Sequence[Any]
     if sort == "soonest":
         rows = [(i,) for i in await _soonest(session, conditions, filters.now, offset, limit + 1)]
@@ -434,6 +433,16 @@ async def search(
         total = int(await session.scalar(select(func.count()).select_from(OfferingSearch).where(*conditions)) or 0)
     next_cursor = _encode_cursor(offset + limit, digest) if len(rows) > limit else None
     return Page(ids=ids, total=total, facets=counts, next_cursor=next_cursor, relevance=relevance)
+
+
+def _order_by(sort: str, row: Any, score: ColumnElement[Any] | None) -> tuple[ColumnElement[Any], ...]:
+    """The ORDER BY of every sort but soonest, over ``row``'s columns: the search row's own, or
+    a sub-select's that carries them. Every order ends with the offering id, so pages are stable."""
+    if sort == "relevance" and score is not None:
+        return (score.desc(), row.created_at.desc(), row.offering_id.desc())
+    if sort == "shortest":
+        return (row.duration_minutes, row.offering_id)
+    return (row.created_at.desc(), row.offering_id.desc())
 
 
 async def _text_page_and_facets(
@@ -466,14 +475,9 @@ async def _text_page_and_facets(
         .prefix_with("MATERIALIZED")
     )
     m = matched.c
-    order = {
-        "relevance": (m.score.desc(), m.created_at.desc(), m.offering_id.desc()),
-        "shortest": (m.duration_minutes, m.offering_id),
-        "newest": (m.created_at.desc(), m.offering_id.desc()),
-    }[sort]
     page = (
         select(m.offering_id, m.score, m.created_at, m.duration_minutes)
-        .order_by(*order)
+        .order_by(*_order_by(sort, m, m.score))
         .offset(offset)
         .limit(count)
         .subquery("page")

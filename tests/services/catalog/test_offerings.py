@@ -211,6 +211,8 @@ async def test_search_filters_facets_sorts_and_paging(catalog: Catalog, backend:
 
     text = await catalog.search(q="formative assessments")
     prefix = await catalog.search(q="format")
+    text_shortest = await catalog.search(q="formative", sort="shortest")
+    text_newest = await catalog.search(q="formative", sort="newest", limit=1)
     by_competency = await catalog.search(competency=items["INS.1"])
     typed = await catalog.search(offering_type=["coaching_cycle", "online_course"], sort="shortest")
     short = await catalog.search(max_minutes=240, sort="shortest")
@@ -232,6 +234,10 @@ async def test_search_filters_facets_sorts_and_paging(catalog: Catalog, backend:
     assert ids(text) == [fa["id"], coaching["id"]], "title match ranks above a body match; drafts and tenant-b never"
     assert text["items"][0]["relevance"] > text["items"][1]["relevance"]
     assert set(ids(prefix)) == {fa["id"], coaching["id"]}
+    assert ids(text_shortest) == [fa["id"], coaching["id"]], "90 minutes before 360"
+    assert ids(text_newest) == [coaching["id"]], "created last"
+    assert text_newest["total"] == 2
+    assert text_newest["facets"]["offering_type"] == {"coaching_cycle": 1, "workshop": 1}
     assert ids(by_competency) == [fa["id"]]
     assert by_competency["items"][0]["competencies"][0]["human_coding_scheme"] == "INS.1"
     assert ids(typed) == [course["id"], coaching["id"]]
