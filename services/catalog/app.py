@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from services.catalog import case
 from services.catalog.api import public_router, router
 from services.catalog.models import InboxEvent, OutboxEvent
+from services.catalog.search_index import SearchIndex
 from services.catalog.service import EVENT_HANDLERS, import_package
 from services.catalog.settings import CatalogSettings
 from shared.app import ServiceSpec, build_service_app
@@ -56,4 +57,9 @@ def create_app(
     engine: AsyncEngine | None = None,
 ) -> FastAPI:
     """Tests pass an ``engine`` and a ``sessionmaker`` bound to a transaction they roll back."""
-    return build_service_app(SPEC, settings or CatalogSettings(), sessionmaker=sessionmaker, engine=engine)
+    settings = settings or CatalogSettings()
+    app = build_service_app(SPEC, settings, sessionmaker=sessionmaker, engine=engine)
+    # One per app (so per process in production): each tenant's snapshot is read on its first
+    # search here and kept in step with the database from then on (ADR 0013).
+    app.state.search_index = SearchIndex() if settings.search_engine == "memory" else None
+    return app

@@ -170,6 +170,8 @@ class OfferingSearch(Base):
         # join's inner loop searched an index by equality, then facet_key IN (…), then that range
         # (seen in bench/catalog_search.py: a soonest page with 240-minute limit listed 990).
         Index("ix_offering_search_by_id", "tenant_id", "status", "offering_id", "duration_minutes", "facet_key"),
+        # What changed since a search index snapshot was read (services/catalog/search_index.py).
+        Index("ix_offering_search_changes", "tenant_id", "search_version"),
     )
 
     offering_id: Mapped[str] = mapped_column(ForeignKey("offerings.id", ondelete="CASCADE"), primary_key=True)
@@ -181,6 +183,26 @@ class OfferingSearch(Base):
     search_rowid: Mapped[int] = mapped_column(BigInteger, unique=True)
     search_title: Mapped[str] = mapped_column(Text)
     search_body: Mapped[str] = mapped_column(Text)
+    # The tenant's search version (``SearchVersion``) of the last transaction that changed
+    # anything a search reads of this offering: this row, its audience, alignments or sessions.
+    search_version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SearchVersion(Base):
+    """A tenant's catalog search version, raised once by every committed transaction that
+    changed what a search of the tenant could answer (``search.touch``), which also stamps the
+    offerings it changed with the new value (``OfferingSearch.search_version``).
+
+    The in-memory search index (services/catalog/search_index.py, ADR 0013) compares it with the
+    version of its snapshot before each search and reads only the offerings stamped later. The
+    row is locked from the raise to the commit, so versions commit in order: once a version is
+    visible, every offering stamped with it or an earlier one is too.
+    """
+
+    __tablename__ = "search_versions"
+
+    tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
 
 
 class OfferingAlignment(Base):

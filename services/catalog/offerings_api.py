@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog import offerings, recommend, scheduling, search
-from services.catalog.deps import IdPath, Reader, SessionDep, Writer
-from services.catalog.models import (
-    Offering,
-)
+from services.catalog.deps import IdPath, Reader, SearchIndexDep, SessionDep, Writer
+from services.catalog.models import Offering
 from services.catalog.schemas import (
     Audience,
     CatalogPreferencesRead,
@@ -36,6 +34,9 @@ from shared.db import utcnow
 from shared.params import IsoDateTime
 from shared.problems import FieldError, NotFound, UnprocessableContent
 from shared.tenancy import get_in_tenant
+
+if TYPE_CHECKING:
+    from services.catalog.search_index import SearchIndex
 
 router = APIRouter()
 public_router = APIRouter()  # no token: only what api.PUBLIC_ROUTES lists
@@ -106,6 +107,7 @@ def _audience(
 
 async def _search(
     session: AsyncSession,
+    index: SearchIndex | None,
     tenant_id: str,
     statuses: tuple[str, ...],
     *,
@@ -157,7 +159,7 @@ async def _search(
         session_from=session_from,
         session_to=session_to,
     )
-    page = await search.search(session, filters, sort=sort, limit=limit, cursor=cursor)
+    page = await search.search(session, filters, sort=sort, limit=limit, cursor=cursor, index=index)
     rows = {row.id: row for row in await session.scalars(select(Offering).where(Offering.id.in_(page.ids or ["-"])))}
     reads = await _offering_reads(session, [rows[i] for i in page.ids])
     return OfferingPage(
@@ -245,6 +247,7 @@ async def list_offerings(
     params: Search,
     who: Reader,
     session: SessionDep,
+    index: SearchIndexDep,
     status: Annotated[
         list[Annotated[str, Query(pattern="^(draft|published|retired)$")]] | None,
         Query(max_length=3, description="coordinators (catalog:write) may list drafts and retired offerings"),
@@ -253,7 +256,7 @@ async def list_offerings(
     statuses = tuple(status or ["published"])
     if set(statuses) - {"published"} and "catalog:write" not in who.scopes:
         raise Forbidden("listing draft or retired offerings needs catalog:write", required_scopes=["catalog:write"])
-    return await _search(session, who.tenant_id, statuses, **params.values)
+    return await _search(session, index, who.tenant_id, statuses, **params.values)
 
 
 @router.get("/v1/offerings/{offering_id}", response_model=OfferingRead, summary="One offering (ETag)")
@@ -323,11 +326,11 @@ async def put_catalog_settings(
     response_model=OfferingPage,
     summary="A tenant's public catalog: its published offerings, no token (when the tenant switched it on)",
 )
-async def public_catalog(tenant_id: IdPath, params: Search, session: SessionDep) -> OfferingPage:
+async def public_catalog(tenant_id: IdPath, params: Search, session: SessionDep, index: SearchIndexDep) -> OfferingPage:
     row = await offerings.preferences(session, tenant_id)
     if row is None or not row.public_catalog:
         raise NotFound("this catalog is not public")
-    return await _search(session, tenant_id, ("published",), **params.values)
+    return await _search(session, index, tenant_id, ("published",), **params.values)
 
 
 # --- recommendations --------------------------------------------------------------------------

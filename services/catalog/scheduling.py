@@ -18,6 +18,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.catalog import search
 from services.catalog.errors import RegistrationClosed, WrongState
 from services.catalog.models import Attendance, Offering, OfferingSession, OutboxEvent, Registration
 from services.catalog.schemas import AttendanceEntry, SessionAttended, SessionCreate
@@ -111,6 +112,7 @@ async def create_session(
     )
     session.add(row)
     await session.flush()
+    search.touch(session, tenant_id, offering.id)  # searches filter and sort on sessions
     return row
 
 
@@ -123,6 +125,7 @@ async def cancel_session(session: AsyncSession, tenant_id: str, session_id: str)
     scheduled.status = "cancelled"
     scheduled.updated_at = utcnow()
     await session.flush()
+    search.touch(session, tenant_id, scheduled.offering_id)
     return scheduled
 
 
@@ -190,6 +193,8 @@ async def register(
         if not changed_rows(claimed):
             return existing, False
     seated = await _take_seat(session, session_id)
+    if seated:  # the seats left decide the open-seats filter
+        search.touch(session, tenant_id, scheduled.offering_id)
     row = existing or Registration(
         id=str(uuid.uuid4()), tenant_id=tenant_id, session_id=session_id, educator_id=educator_id
     )
@@ -255,6 +260,7 @@ async def cancel(
     promoted = None
     if was_seated:
         await _free_seat(session, session_id)
+        search.touch(session, tenant_id, scheduled.offering_id)
         promoted = await _promote(session, session_id)
     return row, promoted
 

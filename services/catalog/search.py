@@ -30,7 +30,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 from sqlalchemy import (
     ColumnElement,
@@ -39,6 +39,7 @@ from sqlalchemy import (
     String,
     case,
     cast,
+    event,
     func,
     literal,
     literal_column,
@@ -47,9 +48,13 @@ from sqlalchemy import (
     select,
     text,
     union_all,
+    update,
 )
 from sqlalchemy.dialects.postgresql import TSQUERY
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from services.catalog.models import (
     Offering,
@@ -57,9 +62,13 @@ from services.catalog.models import (
     OfferingAudience,
     OfferingSearch,
     OfferingSession,
+    SearchVersion,
 )
 from services.catalog.schemas import Level, Modality, OfferingType, Pacing, ProviderKind
 from shared.problems import BadRequest
+
+if TYPE_CHECKING:
+    from services.catalog.search_index import SearchIndex
 
 # Words too common to help a search; dropped from documents and queries alike.
 STOP_WORDS = frozenset(
@@ -144,7 +153,7 @@ def facet_values(key: int) -> dict[str, str | None]:
     return {name: found[name] for name in FACETS}
 
 
-def _facet_keys(wanted: Mapping[str, Sequence[str]]) -> list[int]:
+def facet_keys_allowed(wanted: Mapping[str, Sequence[str]]) -> list[int]:
     """Every key whose facet values are among the wanted ones (a facet not named: any value)."""
     choices: list[list[str | None]] = []
     for name, known in FACET_VALUES.items():
@@ -198,6 +207,7 @@ async def write_index(
     if title is not None and body is not None:
         row.search_title, row.search_body = title, body
     await session.flush()
+    touch(session, offering.tenant_id, offering.id)
     if session.get_bind().dialect.name != "sqlite" or title is None or body is None:
         return
     await session.execute(text("DELETE FROM offering_fts WHERE rowid = :rowid"), {"rowid": row.search_rowid})
@@ -205,6 +215,56 @@ async def write_index(
         text("INSERT INTO offering_fts (rowid, search_title, search_body) VALUES (:rowid, :title, :body)"),
         {"rowid": row.search_rowid, "title": title, "body": body},
     )
+
+
+# --- search versions ----------------------------------------------------------------------------
+
+_TOUCHED = "catalog.search_touched"
+
+
+def touch(session: AsyncSession, tenant_id: str, offering_id: str) -> None:
+    """Note that this transaction changed what a search may answer about the offering (the
+    offering, its search row, audience, alignments or sessions). At commit, the tenant's search
+    version is raised once and the offering stamped with it (``_raise_search_versions``), so an
+    in-memory search index (services/catalog/search_index.py) knows to read it again."""
+    touched: set[tuple[str, str]] = session.info.setdefault(_TOUCHED, set())
+    touched.add((tenant_id, offering_id))
+
+
+@event.listens_for(Session, "before_commit")
+def _raise_search_versions(session: Session) -> None:
+    # At the commit, not at each change: the tenant's version row stays locked from here to the
+    # commit, which serializes the tenant's catalog writes for that moment only (and, taken
+    # last, it cannot be part of a lock cycle with the rows the transaction changed before).
+    touched: set[tuple[str, str]] | None = session.info.pop(_TOUCHED, None)
+    if not touched:
+        return
+    session.flush()
+    by_tenant: dict[str, set[str]] = {}
+    for tenant_id, offering_id in touched:
+        by_tenant.setdefault(tenant_id, set()).add(offering_id)
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    for tenant_id in sorted(by_tenant):
+        raise_version = (
+            insert(SearchVersion)
+            .values(tenant_id=tenant_id, version=1)
+            .on_conflict_do_update(
+                index_elements=[SearchVersion.tenant_id], set_={"version": SearchVersion.version + 1}
+            )
+            .returning(SearchVersion.version)
+        )
+        version = session.execute(raise_version).scalar_one()
+        session.execute(
+            update(OfferingSearch)
+            .where(OfferingSearch.offering_id.in_(sorted(by_tenant[tenant_id])))
+            .values(search_version=version)
+            .execution_options(synchronize_session=False)
+        )
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_touched(session: Session) -> None:
+    session.info.pop(_TOUCHED, None)
 
 
 # --- queries ----------------------------------------------------------------------------------
@@ -327,12 +387,11 @@ def _where(filters: Filters, dialect: str, terms: list[str]) -> list[ColumnEleme
     }
     if any(wanted.values()):
         # The facet filters as the facet keys they allow: one IN on an indexed integer.
-        conditions.append(OfferingSearch.facet_key.in_(_facet_keys(wanted)))
+        conditions.append(OfferingSearch.facet_key.in_(facet_keys_allowed(wanted)))
     # Conditions on other tables are IN (sub-select), not correlated EXISTS: SQLite runs an
     # EXISTS once per offering (a competency domain's dozens of items each time), an IN once.
     if f.provider:
-        # Case-folded in Python on both sides (SQLite's lower() knows only ASCII).
-        conditions.append(_having("provider", f.provider.strip().casefold()[:100]))
+        conditions.append(_having("provider", provider_value(f.provider)))
     if f.competency_item_ids:
         aligned = select(OfferingAlignment.offering_id).where(OfferingAlignment.item_id.in_(f.competency_item_ids))
         conditions.append(OfferingSearch.offering_id.in_(aligned))
@@ -359,6 +418,12 @@ def _where(filters: Filters, dialect: str, terms: list[str]) -> list[ColumnEleme
     return conditions
 
 
+def provider_value(provider: str) -> str:
+    """A provider filter as the audience rows hold providers: case-folded in Python on both
+    sides (SQLite's lower() knows only ASCII), at most 100 characters."""
+    return provider.strip().casefold()[:100]
+
+
 def _digest(filters: Filters, sort: str) -> str:
     # A cursor is only valid for the search that produced it.
     material = json.dumps([repr(filters.__dict__ | {"now": None}), sort], sort_keys=True)
@@ -382,9 +447,18 @@ def _decode_cursor(cursor: str | None, digest: str) -> int:
 
 
 async def search(
-    session: AsyncSession, filters: Filters, *, sort: str, limit: int, cursor: str | None, facets: bool = True
+    session: AsyncSession,
+    filters: Filters,
+    *,
+    sort: str,
+    limit: int,
+    cursor: str | None,
+    facets: bool = True,
+    index: SearchIndex | None = None,
 ) -> Page:
-    """One page of matching offering ids in the requested order, the total and facet counts."""
+    """One page of matching offering ids in the requested order, the total and facet counts:
+    from the in-memory ``index`` when given (services/catalog/search_index.py), else from the
+    database's full-text index. Both answer alike; the tests hold them to it."""
     dialect = session.get_bind().dialect.name
     terms = _query_words(filters.text)
     if filters.text and filters.text.strip() and not terms:
@@ -394,6 +468,8 @@ async def search(
         sort = "newest"  # nothing to be relevant to
     digest = _digest(filters, sort)
     offset = _decode_cursor(cursor, digest)
+    if index is not None:
+        return await _from_index(session, index, filters, terms, sort, offset, limit, digest, facets)
     conditions = _where(filters, dialect, terms)
     if dialect == "postgresql":
         # The best plan depends on the values (a tenant's size, how common a word or a facet value
@@ -433,6 +509,30 @@ async def search(
         total = int(await session.scalar(select(func.count()).select_from(OfferingSearch).where(*conditions)) or 0)
     next_cursor = _encode_cursor(offset + limit, digest) if len(rows) > limit else None
     return Page(ids=ids, total=total, facets=counts, next_cursor=next_cursor, relevance=relevance)
+
+
+async def _from_index(
+    session: AsyncSession,
+    index: SearchIndex,
+    filters: Filters,
+    terms: list[str],
+    sort: str,
+    offset: int,
+    limit: int,
+    digest: str,
+    facets: bool,
+) -> Page:
+    snapshot = await index.current(session, filters.tenant_id)
+    matched = snapshot.matching(filters, terms)
+    found = snapshot.page(matched, sort, terms, filters.now, offset, limit + 1)
+    counts, total = _add_up(snapshot.facets(matched)) if facets else ({}, matched.bit_count())
+    return Page(
+        ids=[offering_id for offering_id, _ in found[:limit]],
+        total=total,
+        facets=counts,
+        next_cursor=_encode_cursor(offset + limit, digest) if len(found) > limit else None,
+        relevance={i: float(score) for i, score in found[:limit]} if sort == "relevance" else {},
+    )
 
 
 def _order_by(sort: str, row: Any, score: ColumnElement[Any] | None) -> tuple[ColumnElement[Any], ...]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -24,5 +24,9 @@ class CatalogSettings(ServiceSettings):
     case_fetch_timeout_s: float = Field(default=20.0, gt=0)
     # session.attended goes to the credentials service (PD minutes); the default is the dev port.
     outbox_subscribers: dict[str, str] = Field(default_factory=lambda: {"session.": "http://127.0.0.1:8002"})
+    # Where searches are answered (ADR 0013): "memory", an index per tenant in this process kept
+    # in step with the database; "database", PostgreSQL's or SQLite's full-text index directly
+    # (no memory held, slower for large catalogs). Both give the same answers.
+    search_engine: Literal["memory", "database"] = "memory"
     # Dev only: load the demo competency framework for the demo district on start.
     dev_seed: bool = True
