@@ -2,7 +2,9 @@
 
 One run generates a catalog (seeded, so every run and both backends get the same rows), loads it
 into a fresh PostgreSQL database and a fresh SQLite file, and sends the same mixed searches to
-``GET /v1/offerings`` of the real catalog app on each, in-process over ``httpx.ASGITransport``,
+``GET /v1/offerings`` of the real catalog app on each, once per search engine (``--engines``,
+ADR 0016: the in-memory index, whose reading of each tenant is timed first and reported with
+the memory it took, and the database's full-text index), in-process over ``httpx.ASGITransport``,
 one request at a time, after a warm-up. Each search is timed from request to parsed response, so
 the figure includes authentication, the descendants lookup of a competency filter, the page,
 total and facet queries and building the page's ``OfferingHit``s.
@@ -1015,14 +1017,45 @@ def http_params(query: Query, loaded: Loaded) -> list[tuple[str, str]]:
     return pairs
 
 
-async def run_searches(loaded: Loaded, data_dir: Path, queries: list[Query], warmup: list[Query]) -> list[Answer]:
+def resident_mb() -> float:
+    """This process's resident memory (Linux), for what the in-memory index holds."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+async def read_index(app: Any, tenants: Sequence[str]) -> None:
+    """Have the in-memory index read every tenant before searching, and say what that cost: in
+    the service this happens on a tenant's first search in a process."""
+    before = resident_mb()
+    start = time.perf_counter()
+    for tenant in tenants:
+        async with app.state.sessionmaker() as session:
+            await app.state.search_index.current(session, tenant)
+    seconds = time.perf_counter() - start
+    grown = resident_mb() - before
+    print(f"  memory index: read {len(tenants)} tenants in {seconds:.1f} s; resident memory +{grown:.0f} MB")
+
+
+async def run_searches(
+    loaded: Loaded, data_dir: Path, queries: list[Query], warmup: list[Query], engine: str
+) -> list[Answer]:
     settings = CatalogSettings(
-        environment="test", database_url=loaded.url, data_dir=data_dir, outbox_enabled=False, dev_seed=False
+        environment="test",
+        database_url=loaded.url,
+        data_dir=data_dir,
+        outbox_enabled=False,
+        dev_seed=False,
+        search_engine=engine,
     )
     app = create_app(settings)
     who = Identities(settings.keys_dir)
     answers: list[Answer] = []
     async with lifespan(app):
+        if engine == "memory":
+            await read_index(app, [MAIN_TENANT, *SMALL_TENANTS])
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
 
@@ -1055,7 +1088,7 @@ async def run_searches(loaded: Loaded, data_dir: Path, queries: list[Query], war
             with machine_use() as use:
                 for query in queries:
                     answers.append(await one(query))
-    print(f"  while searching: {use}")
+    print(f"  while searching ({engine} engine): {use}")
     return answers
 
 
@@ -1132,17 +1165,22 @@ def by(answers: Sequence[Answer], key: str) -> dict[str, list[float]]:
     return grouped
 
 
-def compare(first: Sequence[Answer], second: Sequence[Answer]) -> None:
-    """Whether both backends answered alike, and the first few searches where they did not."""
+def compare(first: Sequence[Answer], second: Sequence[Answer], which: str) -> None:
+    """Whether two runs (backends, engines) answered alike, and the first few searches where
+    they did not."""
     same = sum(a.total == b.total and a.facets == b.facets for a, b in zip(first, second, strict=True))
     same_pages = sum(a.ids == b.ids for a, b in zip(first, second, strict=True))
-    print(f"same answers on both: totals and facets {same}/{len(first)}; pages {same_pages}/{len(first)}")
+    print(f"same answers from {which}: totals and facets {same}/{len(first)}; pages {same_pages}/{len(first)}")
     differing = [
         (a, b) for a, b in zip(first, second, strict=True) if (a.total, a.facets, a.ids) != (b.total, b.facets, b.ids)
     ]
     for a, b in differing[:5]:
         where = [n for n, (x, y) in enumerate(zip(a.ids, b.ids, strict=False)) if x != y]
         print(f"  differs: {a.url} (page {a.query.page}): totals {a.total}/{b.total}, page positions {where}")
+
+
+def _short(label: str) -> str:
+    return label.replace("PostgreSQL", "PG").replace("memory", "mem").replace("database", "db")
 
 
 def report(results: dict[str, list[Answer]], *, comparable: bool = True) -> None:
@@ -1155,7 +1193,7 @@ def report(results: dict[str, list[Answer]], *, comparable: bool = True) -> None
     for key in ("kind", "sort"):
         groups = {label: by(answers, key) for label, answers in results.items()}
         names = sorted(set().union(*(g.keys() for g in groups.values())))
-        header = "".join(f" {label[:10] + ' p50':>15} {label[:10] + ' p95':>15}" for label in labels)
+        header = "".join(f" {_short(label) + ' p50':>15} {_short(label) + ' p95':>15}" for label in labels)
         print(f"\nby {key:<17}{'n':>5}{header}")
         for name in names:
             cells = "".join(
@@ -1169,8 +1207,9 @@ def report(results: dict[str, list[Answer]], *, comparable: bool = True) -> None
         for a in sorted(answers, key=lambda a: -a.ms)[:5]:
             page = f" (page {a.query.page})" if a.query.page > 1 else ""
             print(f"  {a.ms:7.1f} ms  {a.query.kind:<16} total {a.total!s:>6}  {a.url}{page}")
-    if len(results) == 2:
-        first, second = (results[label] for label in labels)
+    first = results[labels[0]]
+    for other in labels[1:]:
+        second = results[other]
         ms1, ms2 = [a.ms for a in first], [a.ms for a in second]
         ratios = ", ".join(
             f"{name} {fn(ms1) / fn(ms2):.2f}"
@@ -1180,13 +1219,13 @@ def report(results: dict[str, list[Answer]], *, comparable: bool = True) -> None
                 ("mean", statistics.fmean),
             )
         )
-        print(f"\nratio {labels[0]}/{labels[1]} (same run): {ratios}")
-        if comparable:
-            compare(first, second)
+        print(f"\nratio {labels[0]}/{other} (same run): {ratios}")
+        if comparable or labels[0].split()[0] == other.split()[0]:
+            compare(first, second, f"{labels[0]} and {other}")
         else:
             # Sessions are generated relative to the generation time, so a reused database's
             # upcoming sessions are not the ones this run gave SQLite.
-            print("same answers on both: not compared (--reuse: PostgreSQL holds an earlier run's sessions)")
+            print(f"same answers: not compared with {other} (--reuse: PostgreSQL holds an earlier run's sessions)")
     for label, answers in results.items():
         if label.startswith("PostgreSQL"):
             p95 = percentile([a.ms for a in answers], 95)
@@ -1220,9 +1259,10 @@ async def bench(args: argparse.Namespace) -> None:
             loaded = await load(args.pg_url, "PostgreSQL", catalog, reuse=reuse)
             report_load(loaded, reuse)
             try:
-                with timed(t := {}, "run"):
-                    results["PostgreSQL"] = await run_searches(loaded, data_dir, queries, warmup)
-                print(f"  searched in {t['run']:.1f} s")
+                for engine in args.engines:
+                    with timed(t := {}, "run"):
+                        results[f"PostgreSQL {engine}"] = await run_searches(loaded, data_dir, queries, warmup, engine)
+                    print(f"  searched in {t['run']:.1f} s")
             finally:
                 if not args.keep:
                     await drop_pg(args.pg_url)
@@ -1233,9 +1273,10 @@ async def bench(args: argparse.Namespace) -> None:
             url = f"sqlite+aiosqlite:///{sqlite_file}"
             loaded = await load(url, "SQLite", catalog, reuse=False)
             report_load(loaded, False)
-            with timed(t := {}, "run"):
-                results["SQLite"] = await run_searches(loaded, data_dir, queries, warmup)
-            print(f"  searched in {t['run']:.1f} s")
+            for engine in args.engines:
+                with timed(t := {}, "run"):
+                    results[f"SQLite {engine}"] = await run_searches(loaded, data_dir, queries, warmup, engine)
+                print(f"  searched in {t['run']:.1f} s")
     report(results, comparable=not reuse)
     if args.dump:
         with args.dump.open("w") as out:
@@ -1257,7 +1298,15 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="search a kept PostgreSQL database of the same size")
     parser.add_argument("--sqlite-file", type=Path, help="load SQLite here (replaced) and leave it, not in a temp dir")
     parser.add_argument("--dump", type=Path, help="write every search's time, total and URL here (JSON lines)")
+    parser.add_argument(
+        "--engines",
+        default="memory,database",
+        help="search engines to time on each backend, comma-separated (ADR 0016): memory, database",
+    )
     args = parser.parse_args()
+    args.engines = [e for e in args.engines.split(",") if e]
+    if not args.engines or set(args.engines) - {"memory", "database"}:
+        parser.error("--engines takes memory and/or database")
     refuse_test_database(args.pg_url)
     try:
         import uvloop

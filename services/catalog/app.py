@@ -60,6 +60,6 @@ def create_app(
     settings = settings or CatalogSettings()
     app = build_service_app(SPEC, settings, sessionmaker=sessionmaker, engine=engine)
     # One per app (so per process in production): each tenant's snapshot is read on its first
-    # search here and kept in step with the database from then on (ADR 0013).
+    # search here and kept in step with the database from then on (ADR 0016).
     app.state.search_index = SearchIndex() if settings.search_engine == "memory" else None
     return app

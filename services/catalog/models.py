@@ -193,7 +193,7 @@ class SearchVersion(Base):
     changed what a search of the tenant could answer (``search.touch``), which also stamps the
     offerings it changed with the new value (``OfferingSearch.search_version``).
 
-    The in-memory search index (services/catalog/search_index.py, ADR 0013) compares it with the
+    The in-memory search index (services/catalog/search_index.py, ADR 0016) compares it with the
     version of its snapshot before each search and reads only the offerings stamped later. The
     row is locked from the raise to the commit, so versions commit in order: once a version is
     visible, every offering stamped with it or an earlier one is too.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 from sqlalchemy import select
@@ -45,15 +45,28 @@ public_router = APIRouter()  # no token: only what api.PUBLIC_ROUTES lists
 # --- offerings --------------------------------------------------------------------------------
 
 IfMatch = Annotated[str | None, Header(description="the ETag you read; a changed offering answers 412")]
+ReadT = TypeVar("ReadT", bound=OfferingRead)
 ListParam = Annotated[list[str] | None, Query(max_length=20)]
 
 
 async def _offering_reads(session: AsyncSession, rows: list[Offering]) -> list[OfferingRead]:
+    return await _shown(OfferingRead, session, rows, {})
+
+
+async def _offering_hits(session: AsyncSession, rows: list[Offering], relevance: dict[str, float]) -> list[OfferingHit]:
+    return await _shown(OfferingHit, session, rows, {"relevance": relevance})
+
+
+async def _shown(
+    model: type[ReadT], session: AsyncSession, rows: list[Offering], extra: dict[str, dict[str, Any]]
+) -> list[ReadT]:
+    """The offerings as the API shows them, as ``model`` (a search's hits carry their relevance,
+    ``extra``: per field, the value of each offering that has one): each made once, not copied."""
     ids = [row.id for row in rows]
     items = await offerings.aligned_items(session, ids)
     upcoming = await offerings.next_sessions(session, ids, utcnow())
     return [
-        OfferingRead(
+        model(
             id=row.id,
             status=row.status,
             revision=row.revision,
@@ -80,6 +93,7 @@ async def _offering_reads(session: AsyncSession, rows: list[Offering]) -> list[O
             created_at=row.created_at,
             updated_at=row.updated_at,
             published_at=row.published_at,
+            **{name: values.get(row.id) for name, values in extra.items()},
         )
         for row in rows
     ]
@@ -161,9 +175,8 @@ async def _search(
     )
     page = await search.search(session, filters, sort=sort, limit=limit, cursor=cursor, index=index)
     rows = {row.id: row for row in await session.scalars(select(Offering).where(Offering.id.in_(page.ids or ["-"])))}
-    reads = await _offering_reads(session, [rows[i] for i in page.ids])
     return OfferingPage(
-        items=[OfferingHit(**read.model_dump(), relevance=page.relevance.get(read.id)) for read in reads],
+        items=await _offering_hits(session, [rows[i] for i in page.ids], page.relevance),
         total=page.total,
         facets=page.facets,
         next_cursor=page.next_cursor,

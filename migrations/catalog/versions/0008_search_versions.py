@@ -1,4 +1,4 @@
-"""Catalog: search versions, so that an in-memory search index can follow the database (ADR 0013).
+"""Catalog: search versions, so that an in-memory search index can follow the database (ADR 0016).
 
 ``search_versions`` holds one counter per tenant, raised once by every transaction that changes
 what a search of that tenant could answer; ``offering_search.search_version`` records, per

@@ -92,7 +92,7 @@ class Catalog:
 
 @pytest.fixture(params=["memory", "database"])
 async def catalog(request: pytest.FixtureRequest, make_app: AppFactory, keys_dir: Path) -> AsyncIterator[Catalog]:
-    """Each test runs with both search engines (ADR 0013): the in-memory index, kept in step by
+    """Each test runs with both search engines (ADR 0016): the in-memory index, kept in step by
     search versions, must answer exactly as the database's full-text index does."""
     app = await make_app("catalog", search_engine=request.param)
     async with asgi_client(app) as client:

@@ -1,4 +1,4 @@
-"""The two search engines answer alike (ADR 0013): the in-memory index, kept in step with the
+"""The two search engines answer alike (ADR 0016): the in-memory index, kept in step with the
 database by search versions, and the database's full-text index (PostgreSQL tsvector + GIN,
 SQLite FTS5).
 
@@ -45,7 +45,10 @@ def offering_body(rng: random.Random, items: dict[str, str]) -> dict[str, Any]:
         "level": rng.choice(("introductory", "intermediate", "advanced", None)),
         "tags": rng.sample(OTHER, rng.randint(0, 2)),
         "competency_ids": rng.sample(sorted(items.values()), rng.randint(0, 2)),
-        "audience": {"roles": rng.sample(ROLES, rng.randint(0, 2)), "grade_bands": rng.sample(BANDS, rng.randint(0, 1))},
+        "audience": {
+            "roles": rng.sample(ROLES, rng.randint(0, 2)),
+            "grade_bands": rng.sample(BANDS, rng.randint(0, 1)),
+        },
         "provider": rng.choice(PROVIDERS),
     }
 
@@ -133,9 +136,7 @@ async def catalog(make_app: AppFactory, keys_dir: Path) -> AsyncIterator[Catalog
         yield Catalog(app=app, client=client, keys_dir=keys_dir)
 
 
-async def test_memory_index_answers_as_the_database_does_and_follows_changes(
-    catalog: Catalog, backend: str
-) -> None:
+async def test_memory_index_answers_as_the_database_does_and_follows_changes(catalog: Catalog, backend: str) -> None:
     rng = random.Random(5)
     now = dt.datetime.now(dt.UTC)
     items = await catalog.framework()
