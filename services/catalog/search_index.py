@@ -38,7 +38,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Union
 
-from sqlalchemy import select
+from sqlalchemy import literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog import search
@@ -62,7 +62,7 @@ _REREAD_CHANGES = 2_000
 _IN_CLAUSE = 500
 # A label (audience value, provider, aligned item) is kept beside the words, under a prefix no
 # word can have (words are [0-9a-z]).
-_COMPETENCY = "~competency:"
+_ALIGNED = "competency"  # the label kind of an aligned framework item
 # The set bits of each byte value, for turning a bitset into ordinals.
 _BYTE_BITS = tuple(tuple(i for i in range(8) if value >> i & 1) for value in range(256))
 _NONZERO = re.compile(rb"[^\x00]")
@@ -191,29 +191,44 @@ class Snapshot:
 
     # --- building ------------------------------------------------------------------------------
 
-    def fill(self, offerings: Sequence[_Offering]) -> None:
-        """Index a whole tenant at once."""
+    def fill(self, rows: _Rows) -> None:
+        """Index a whole tenant at once: CPU work only, so it can run off the event loop (the
+        snapshot is not shared until it is done). ``rows`` is emptied as it is read, so the
+        words of the whole tenant are not held twice."""
         words: dict[str, list[int]] = {}
         title: dict[str, list[int]] = {}
         labels: dict[str, list[int]] = {}
         statuses: dict[str, list[int]] = {}
         keys: dict[int, list[int]] = {}
-        for offering in offerings:
-            o = self._add_row(offering)
-            statuses.setdefault(offering.status, []).append(o)
-            keys.setdefault(offering.facet_key, []).append(o)
-            for word in offering.words:
-                words.setdefault(word, []).append(o)
-            for word in offering.title:
+        offerings, rows.offerings = rows.offerings, []
+        offerings.reverse()
+        while offerings:
+            offering_id, status, key, minutes, created, title_text, body = offerings.pop()
+            o = self._ordinal_for(offering_id, _micros(created), minutes)
+            statuses.setdefault(status, []).append(o)
+            keys.setdefault(key, []).append(o)
+            title_words = set(title_text.split())
+            for word in title_words:
                 title.setdefault(word, []).append(o)
-            for label in offering.labels:
-                labels.setdefault(label, []).append(o)
+            for word in title_words.union(body.split()):
+                words.setdefault(word, []).append(o)
+        for offering_id, kind, value in rows.labels:
+            labelled = self.ordinal.get(offering_id)
+            if labelled is not None:
+                labels.setdefault(label(kind, value), []).append(labelled)
+        for offering_id, starts, capacity, taken, opens, closes in rows.sessions:
+            scheduled = self.ordinal.get(offering_id)
+            if scheduled is not None:
+                self._add_session(offering_id, scheduled, _session_values(starts, capacity, taken, opens, closes))
+        rows.labels, rows.sessions = [], []
+        for ascending in self.sessions_of.values():
+            ascending.sort()
         count = len(self.ids)
         self.status_bits = {status: _bits(found) for status, found in statuses.items()}
         self.key_bits = {key: _bits(found) for key, found in keys.items()}
-        self.words = {word: self._posting(found, count) for word, found in words.items()}
-        self.title = {word: self._posting(found, count) for word, found in title.items()}
-        self.labels = {label: self._posting(found, count) for label, found in labels.items()}
+        self.words = {word: self._posting(sorted(found), count) for word, found in words.items()}
+        self.title = {word: self._posting(sorted(found), count) for word, found in title.items()}
+        self.labels = {label: self._posting(sorted(found), count) for label, found in labels.items()}
         self.vocabulary = sorted(self.words)
         ordinals = range(count)
         self.oldest_first = sorted(ordinals, key=lambda o: (self.created[o], self.ids[o]))
@@ -234,19 +249,24 @@ class Snapshot:
     def _posting(found: list[int], count: int) -> Posting:
         return _bits(found) if len(found) * _DENSE >= count else array("q", found)
 
-    def _add_row(self, offering: _Offering) -> int:
-        """Give the offering an ordinal and its columns and sessions (not yet its bitsets)."""
+    def _ordinal_for(self, offering_id: str, created: int, duration: int) -> int:
+        """A new ordinal for the offering, with its columns (not yet its bitsets)."""
         o = len(self.ids)
-        self.ids.append(offering.offering_id)
-        self.ordinal[offering.offering_id] = o
-        self.created.append(offering.created)
-        self.duration.append(offering.duration)
-        starts = []
-        for start, capacity, seats_taken, opens, closes in offering.sessions:
-            self.sessions.append(_Session(start, offering.offering_id, o, capacity, seats_taken, opens, closes))
-            starts.append(start)
-        if starts:
-            self.sessions_of[o] = sorted(starts)
+        self.ids.append(offering_id)
+        self.ordinal[offering_id] = o
+        self.created.append(created)
+        self.duration.append(duration)
+        return o
+
+    def _add_session(self, offering_id: str, o: int, values: tuple[int, int, int, int | None, int | None]) -> None:
+        self.sessions.append(_Session(values[0], offering_id, o, *values[1:]))
+        self.sessions_of.setdefault(o, []).append(values[0])
+
+    def _add_row(self, offering: _Offering) -> int:
+        o = self._ordinal_for(offering.offering_id, offering.created, offering.duration)
+        for values in offering.sessions:
+            self._add_session(offering.offering_id, o, values)
+        self.sessions_of.get(o, []).sort()
         return o
 
     def replace(self, offerings: Sequence[_Offering]) -> None:
@@ -324,7 +344,7 @@ class Snapshot:
         if bits and f.competency_item_ids:
             aligned = 0
             for item_id in f.competency_item_ids:
-                aligned |= _posting_bits(self.labels.get(_COMPETENCY + item_id))
+                aligned |= _posting_bits(self.labels.get(label(_ALIGNED, item_id)))
             bits &= aligned
         if bits and (f.min_minutes is not None or f.max_minutes is not None):
             bits &= self._minutes(f.min_minutes, f.max_minutes)
@@ -512,12 +532,46 @@ def label(kind: str, value: str) -> str:
 # --- reading the database --------------------------------------------------------------------
 
 
-async def _read(session: AsyncSession, tenant_id: str, offering_ids: Sequence[str] | None) -> list[_Offering]:
-    """The tenant's offerings as the index needs them: all, or only those named."""
+@dataclass
+class _Rows:
+    """Some of a tenant's offerings as the database returned them (turned into the index's
+    shapes by ``Snapshot.fill``, off the event loop, or ``_Rows.grouped``)."""
+
+    # (offering id, status, facet key, minutes, created, title words, body words)
+    offerings: list[Any] = field(default_factory=list)
+    labels: list[Any] = field(default_factory=list)  # (offering id, kind, value)
+    # (offering id, starts, capacity, seats taken, registration opens, registration closes)
+    sessions: list[Any] = field(default_factory=list)
+
+    def grouped(self) -> list[_Offering]:
+        """One ``_Offering`` each (for the few offerings of a change)."""
+        found: dict[str, _Offering] = {}
+        for offering_id, status, key, minutes, created, title, body in self.offerings:
+            title_words = set(title.split())
+            found[offering_id] = _Offering(
+                offering_id, status, key, minutes, _micros(created), title_words, title_words.union(body.split())
+            )
+        for offering_id, kind, value in self.labels:
+            if offering_id in found:
+                found[offering_id].labels.add(label(kind, value))
+        for offering_id, starts, capacity, taken, opens, closes in self.sessions:
+            if offering_id in found:
+                found[offering_id].sessions.append(_session_values(starts, capacity, taken, opens, closes))
+        return list(found.values())
+
+
+def _session_values(
+    starts: dt.datetime, capacity: int, taken: int, opens: dt.datetime | None, closes: dt.datetime | None
+) -> tuple[int, int, int, int | None, int | None]:
+    return (_micros(starts), capacity, taken, _micros(opens) if opens else None, _micros(closes) if closes else None)
+
+
+async def _read(session: AsyncSession, tenant_id: str, offering_ids: Sequence[str] | None) -> _Rows:
+    """What the index needs of the tenant's offerings: all, or only those named."""
     since = dt.datetime.now(dt.UTC) - _SESSIONS_MARGIN
-    found: dict[str, _Offering] = {}
+    rows = _Rows()
     for chunk in _chunks(offering_ids):
-        rows = select(
+        offerings = select(
             OfferingSearch.offering_id,
             OfferingSearch.status,
             OfferingSearch.facet_key,
@@ -526,20 +580,13 @@ async def _read(session: AsyncSession, tenant_id: str, offering_ids: Sequence[st
             OfferingSearch.search_title,
             OfferingSearch.search_body,
         ).where(OfferingSearch.tenant_id == tenant_id)
-        if chunk is not None:
-            rows = rows.where(OfferingSearch.offering_id.in_(chunk))
-        for offering_id, status, key, minutes, created, title, body in await session.execute(rows):
-            title_words = set(title.split())
-            found[offering_id] = _Offering(
-                offering_id, status, key, minutes, _micros(created), title_words, title_words | set(body.split())
-            )
         audience = (
             select(OfferingAudience.offering_id, OfferingAudience.kind, OfferingAudience.value)
             .join(OfferingSearch, OfferingSearch.offering_id == OfferingAudience.offering_id)
             .where(OfferingSearch.tenant_id == tenant_id)
         )
         alignments = (
-            select(OfferingAlignment.offering_id, OfferingAlignment.item_id)
+            select(OfferingAlignment.offering_id, literal(_ALIGNED), OfferingAlignment.item_id)
             .join(OfferingSearch, OfferingSearch.offering_id == OfferingAlignment.offering_id)
             .where(OfferingSearch.tenant_id == tenant_id)
         )
@@ -556,27 +603,16 @@ async def _read(session: AsyncSession, tenant_id: str, offering_ids: Sequence[st
             OfferingSession.starts_at >= since,
         )
         if chunk is not None:
+            offerings = offerings.where(OfferingSearch.offering_id.in_(chunk))
             audience = audience.where(OfferingAudience.offering_id.in_(chunk))
             alignments = alignments.where(OfferingAlignment.offering_id.in_(chunk))
             sessions = sessions.where(OfferingSession.offering_id.in_(chunk))
-        for offering_id, kind, value in await session.execute(audience):
-            if offering_id in found:
-                found[offering_id].labels.add(label(kind, value))
-        for offering_id, item_id in await session.execute(alignments):
-            if offering_id in found:
-                found[offering_id].labels.add(_COMPETENCY + item_id)
-        for offering_id, starts, capacity, taken, opens, closes in await session.execute(sessions):
-            if offering_id in found:
-                found[offering_id].sessions.append(
-                    (
-                        _micros(starts),
-                        capacity,
-                        taken,
-                        _micros(opens) if opens else None,
-                        _micros(closes) if closes else None,
-                    )
-                )
-    return list(found.values())
+        # Rows unpack as tuples: (offering id, status, key, minutes, created, title, body), ...
+        rows.offerings.extend(await session.execute(offerings))
+        rows.labels.extend(await session.execute(audience))
+        rows.labels.extend(await session.execute(alignments))
+        rows.sessions.extend(await session.execute(sessions))
+    return rows
 
 
 def _chunks(ids: Sequence[str] | None) -> Iterator[Sequence[str] | None]:
@@ -618,13 +654,16 @@ class SearchIndex:
                     )
                 )
                 if len(changed) < _REREAD_CHANGES:
-                    snapshot.replace(await _read(session, tenant_id, sorted(changed)))
+                    snapshot.replace((await _read(session, tenant_id, sorted(changed))).grouped())
                     snapshot.version = version
                     return snapshot
             # The first search of the tenant here, or too much changed: read it whole.
             fresh = Snapshot(version)
             with _collector_paused():
-                fresh.fill(await _read(session, tenant_id, None))
+                rows = await _read(session, tenant_id, None)
+                # In a thread: a large tenant takes seconds of CPU, and other requests (other
+                # tenants' searches, writes) go on meanwhile, between the thread's turns.
+                await asyncio.to_thread(fresh.fill, rows)
             self.snapshots[tenant_id] = fresh
             return fresh
 
