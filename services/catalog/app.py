@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
@@ -10,10 +11,9 @@ from pathlib import Path
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from services.catalog import case
+from services.catalog import case, search_index
 from services.catalog.api import public_router, router
 from services.catalog.models import InboxEvent, OutboxEvent
-from services.catalog.search_index import SearchIndex
 from services.catalog.service import EVENT_HANDLERS, import_package
 from services.catalog.settings import CatalogSettings
 from shared.app import ServiceSpec, build_service_app
@@ -24,14 +24,24 @@ DEMO_FRAMEWORK = Path(__file__).parent / "seed" / "educator-competencies.case.js
 
 
 @contextlib.asynccontextmanager
-async def _dev_seed(app: FastAPI) -> AsyncIterator[None]:
-    """Dev only: the demo district gets the demo competency framework (idempotent)."""
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Dev only: the demo district gets the demo competency framework (idempotent). Then, when
+    searches are answered in memory, every tenant's index is read in the background (ADR 0016)."""
     settings: CatalogSettings = app.state.settings
     if settings.dev_seed and settings.environment is Environment.dev:
         package = case.parse(json.loads(DEMO_FRAMEWORK.read_text()))
         async with app.state.sessionmaker() as session, session.begin():
             await import_package(session, DEMO_TENANT_ID, package)
-    yield
+    warming = None
+    if app.state.search_index is not None and app.state.search_warm:
+        warming = asyncio.create_task(search_index.warm(app.state.search_index, app.state.sessionmaker))
+    try:
+        yield
+    finally:
+        if warming is not None:
+            warming.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await warming
 
 
 SPEC = ServiceSpec(
@@ -46,7 +56,7 @@ SPEC = ServiceSpec(
     routers=[router],
     public_routers=[public_router],
     event_handlers=EVENT_HANDLERS,
-    lifespan=_dev_seed,
+    lifespan=_lifespan,
 )
 
 
@@ -61,5 +71,8 @@ def create_app(
     app = build_service_app(SPEC, settings, sessionmaker=sessionmaker, engine=engine)
     # One per app (so per process in production): each tenant's snapshot is read on its first
     # search here and kept in step with the database from then on (ADR 0016).
-    app.state.search_index = SearchIndex() if settings.search_engine == "memory" else None
+    app.state.search_index = search_index.SearchIndex() if settings.search_engine == "memory" else None
+    # Not with a sessionmaker a test passes: it shares one connection, which a background
+    # reader would use at the same time as the test's requests.
+    app.state.search_warm = settings.search_warm_on_start and sessionmaker is None
     return app

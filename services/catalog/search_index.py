@@ -32,14 +32,16 @@ import bisect
 import contextlib
 import datetime as dt
 import gc
+import logging
 import re
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Union
 
-from sqlalchemy import literal, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import func, literal, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.catalog import search
 from services.catalog.models import (
@@ -49,6 +51,8 @@ from services.catalog.models import (
     OfferingSession,
     SearchVersion,
 )
+
+logger = logging.getLogger("practicum.catalog.search_index")
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MICROSECOND = dt.timedelta(microseconds=1)
@@ -666,6 +670,24 @@ class SearchIndex:
                 await asyncio.to_thread(fresh.fill, rows)
             self.snapshots[tenant_id] = fresh
             return fresh
+
+
+async def warm(index: SearchIndex, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """Read every tenant's snapshot, largest first, so that no search waits for its tenant's
+    first read (run in the background when the service starts). A tenant that fails to read
+    is left for its first search, which reads it again."""
+    async with sessionmaker() as session:
+        tenants = list(
+            await session.scalars(
+                select(OfferingSearch.tenant_id).group_by(OfferingSearch.tenant_id).order_by(func.count().desc())
+            )
+        )
+    for tenant_id in tenants:
+        try:
+            async with sessionmaker() as session:
+                await index.current(session, tenant_id)
+        except SQLAlchemyError:
+            logger.warning("search index: reading tenant %s at start failed", tenant_id, exc_info=True)
 
 
 @contextlib.contextmanager

@@ -28,5 +28,8 @@ class CatalogSettings(ServiceSettings):
     # in step with the database; "database", PostgreSQL's or SQLite's full-text index directly
     # (no memory held, slower for large catalogs). Both give the same answers.
     search_engine: Literal["memory", "database"] = "memory"
+    # With the memory engine: read every tenant's index in the background when the service
+    # starts, so that no tenant's first search waits for it.
+    search_warm_on_start: bool = True
     # Dev only: load the demo competency framework for the demo district on start.
     dev_seed: bool = True

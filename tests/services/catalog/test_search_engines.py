@@ -11,8 +11,10 @@ catch-up reads are checked too, not only its first read.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import random
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -192,3 +194,29 @@ async def test_memory_index_answers_as_the_database_does_and_follows_changes(cat
     assert freed.status_code in (200, 204), freed.text
     assert open_one["offering_id"] in await with_open_seats()
     assert await compare(catalog, index, rng, items, 40) > 15
+
+
+async def test_a_starting_service_reads_every_tenants_index_in_the_background(
+    make_committing_app: AppFactory, keys_dir: Path, backend: str
+) -> None:
+    """With committed offerings in a tenant, a new catalog process reads that tenant's index
+    on start, before any search, and the first search is answered from it."""
+    tenant = str(uuid.uuid4())
+    writer = await make_committing_app("catalog", dev_seed=False, search_warm_on_start=False)
+    async with asgi_client(writer) as client:
+        first = Catalog(app=writer, client=client, keys_dir=keys_dir)
+        made = await first.offering(tenant=tenant, title="Warm Start Literacy")
+
+    restarted = await make_committing_app("catalog", dev_seed=False)
+    async with asgi_client(restarted) as client:
+        index: SearchIndex = restarted.state.search_index
+        for _ in range(200):  # the read runs beside the app; give it up to 10 s
+            if tenant in index.snapshots:
+                break
+            await asyncio.sleep(0.05)
+        assert tenant in index.snapshots, "the tenant was not read on start"
+        snapshot = index.snapshots[tenant]
+        second = Catalog(app=restarted, client=client, keys_dir=keys_dir)
+        found = await client.get("/v1/offerings", params={"q": "warm"}, headers=second.as_("educator", tenant=tenant))
+        assert [hit["id"] for hit in found.json()["items"]] == [made["id"]]
+        assert index.snapshots[tenant] is snapshot, "the search used the snapshot read on start"
