@@ -262,14 +262,21 @@ class Snapshot:
         self.duration.append(duration)
         return o
 
-    def _add_session(self, offering_id: str, o: int, values: tuple[int, int, int, int | None, int | None]) -> None:
-        self.sessions.append(_Session(values[0], offering_id, o, *values[1:]))
+    def _add_session(
+        self, offering_id: str, o: int, values: tuple[int, int, int, int | None, int | None], *, in_order: bool = False
+    ) -> None:
+        """Add a session: at its place in start order, or (``fill``) at the end, sorted later."""
+        added = _Session(values[0], offering_id, o, *values[1:])
+        if in_order:
+            bisect.insort(self.sessions, added, key=_session_order)
+        else:
+            self.sessions.append(added)
         self.sessions_of.setdefault(o, []).append(values[0])
 
     def _add_row(self, offering: _Offering) -> int:
         o = self._ordinal_for(offering.offering_id, offering.created, offering.duration)
         for values in offering.sessions:
-            self._add_session(offering.offering_id, o, values)
+            self._add_session(offering.offering_id, o, values, in_order=True)
         self.sessions_of.get(o, []).sort()
         return o
 
@@ -281,10 +288,16 @@ class Snapshot:
             for status, bits in self.status_bits.items():
                 if bits & bit:
                     self.status_bits[status] = bits & ~bit
-            self.sessions_of.pop(old, None)
+            # Its sessions, found by their starts (not a pass over all of the tenant's sessions:
+            # a registration changes one offering, and the next search pays for this).
+            for start in self.sessions_of.pop(old, []):
+                at = bisect.bisect_left(self.sessions, start, key=_starts)
+                while at < len(self.sessions) and self.sessions[at].starts == start:
+                    if self.sessions[at].ordinal == old:
+                        del self.sessions[at]
+                        break
+                    at += 1
         self.dropped += len(gone)
-        if gone:
-            self.sessions = [s for s in self.sessions if s.ordinal not in gone]
         for offering in offerings:
             o = self._add_row(offering)
             bit = 1 << o
@@ -307,7 +320,6 @@ class Snapshot:
                 self.up_to.insert(at, self.up_to[at - 1] if at else 0)
             for i in range(at, len(self.up_to)):
                 self.up_to[i] |= bit
-        self.sessions.sort(key=_session_order)
         self.upcoming = self.open_seats = None
 
     @staticmethod
