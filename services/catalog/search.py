@@ -292,6 +292,16 @@ class Filters:
     session_to: dt.datetime | None = None
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
+    def facets_wanted(self) -> dict[str, tuple[str, ...]]:
+        """The facet filters by facet name (an empty tuple: any value)."""
+        return {
+            "offering_type": self.offering_types,
+            "modality": self.modalities,
+            "pacing": self.pacings,
+            "level": self.levels,
+            "provider_kind": self.provider_kinds,
+        }
+
 
 @dataclass(frozen=True)
 class Page:
@@ -378,13 +388,7 @@ def _where(filters: Filters, dialect: str, terms: list[str]) -> list[ColumnEleme
         conditions.append(OfferingSearch.search_rowid.in_(_fts(terms)))
     elif terms:
         conditions.append(_VECTOR.op("@@")(_tsquery(terms)))
-    wanted = {
-        "offering_type": f.offering_types,
-        "modality": f.modalities,
-        "pacing": f.pacings,
-        "level": f.levels,
-        "provider_kind": f.provider_kinds,
-    }
+    wanted = f.facets_wanted()
     if any(wanted.values()):
         # The facet filters as the facet keys they allow: one IN on an indexed integer.
         conditions.append(OfferingSearch.facet_key.in_(facet_keys_allowed(wanted)))

@@ -343,13 +343,7 @@ class Snapshot:
             bits &= _posting_bits(self.words.get(term))
         if terms:
             bits &= self._prefixed(self.words, terms[-1])
-        wanted = {
-            "offering_type": f.offering_types,
-            "modality": f.modalities,
-            "pacing": f.pacings,
-            "level": f.levels,
-            "provider_kind": f.provider_kinds,
-        }
+        wanted = f.facets_wanted()
         if bits and any(wanted.values()):
             allowed = 0
             for key in search.facet_keys_allowed(wanted):
