@@ -1049,6 +1049,7 @@ async def run_searches(
         outbox_enabled=False,
         dev_seed=False,
         search_engine=engine,
+        search_warm_on_start=False,  # read_index reads the tenants, timed, before searching
     )
     app = create_app(settings)
     who = Identities(settings.keys_dir)
