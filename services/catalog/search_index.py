@@ -682,17 +682,22 @@ async def warm(index: SearchIndex, sessionmaker: async_sessionmaker[AsyncSession
     """Read every tenant's snapshot, largest first, so that no search waits for its tenant's
     first read (run in the background when the service starts). A tenant that fails to read
     is left for its first search, which reads it again."""
-    async with sessionmaker() as session:
-        tenants = list(
-            await session.scalars(
-                select(OfferingSearch.tenant_id).group_by(OfferingSearch.tenant_id).order_by(func.count().desc())
+    try:
+        async with sessionmaker() as session:
+            tenants = list(
+                await session.scalars(
+                    select(OfferingSearch.tenant_id).group_by(OfferingSearch.tenant_id).order_by(func.count().desc())
+                )
             )
-        )
+    except (SQLAlchemyError, OSError):
+        # Not migrated yet, or the database is away: /readyz says so; searches read on demand.
+        logger.warning("search index: listing tenants at start failed", exc_info=True)
+        return
     for tenant_id in tenants:
         try:
             async with sessionmaker() as session:
                 await index.current(session, tenant_id)
-        except SQLAlchemyError:
+        except (SQLAlchemyError, OSError):
             logger.warning("search index: reading tenant %s at start failed", tenant_id, exc_info=True)
 
 
