@@ -64,8 +64,6 @@ _DENSE = 32
 # Read the tenant anew when more of its ordinals are dropped than live, or a change is this big.
 _REREAD_CHANGES = 2_000
 _IN_CLAUSE = 500
-# A label (audience value, provider, aligned item) is kept beside the words, under a prefix no
-# word can have (words are [0-9a-z]).
 _ALIGNED = "competency"  # the label kind of an aligned framework item
 # The set bits of each byte value, for turning a bitset into ordinals.
 _BYTE_BITS = tuple(tuple(i for i in range(8) if value >> i & 1) for value in range(256))
@@ -81,11 +79,11 @@ def _micros(value: dt.datetime) -> int:
 
 
 def _bits(ordinals: Iterable[int]) -> int:
-    """The bitset with these ordinals."""
-    found = sorted(ordinals)
+    """The bitset with these ordinals (in any order)."""
+    found = ordinals if isinstance(ordinals, list | array) else list(ordinals)
     if not found:
         return 0
-    buffer = bytearray((found[-1] >> 3) + 1)
+    buffer = bytearray((max(found) >> 3) + 1)
     for o in found:
         buffer[o >> 3] |= 1 << (o & 7)
     return int.from_bytes(buffer, "little")
@@ -235,9 +233,9 @@ class Snapshot:
         self.labels = {label: self._posting(sorted(found), count) for label, found in labels.items()}
         self.vocabulary = sorted(self.words)
         ordinals = range(count)
-        self.oldest_first = sorted(ordinals, key=lambda o: (self.created[o], self.ids[o]))
-        self.shortest_first = sorted(ordinals, key=lambda o: (self.duration[o], self.ids[o]))
-        self.by_id = sorted(ordinals, key=lambda o: self.ids[o])
+        self.oldest_first = sorted(ordinals, key=self._newest_key)
+        self.shortest_first = sorted(ordinals, key=self._shortest_key)
+        self.by_id = sorted(ordinals, key=self.ids.__getitem__)
         by_duration: dict[int, list[int]] = {}
         for o in ordinals:
             by_duration.setdefault(self.duration[o], []).append(o)
@@ -311,9 +309,9 @@ class Snapshot:
                 self.title[word] = self._with(self.title.get(word), o)
             for label in offering.labels:
                 self.labels[label] = self._with(self.labels.get(label), o)
-            bisect.insort(self.oldest_first, o, key=lambda x: (self.created[x], self.ids[x]))
-            bisect.insort(self.shortest_first, o, key=lambda x: (self.duration[x], self.ids[x]))
-            bisect.insort(self.by_id, o, key=lambda x: self.ids[x])
+            bisect.insort(self.oldest_first, o, key=self._newest_key)
+            bisect.insort(self.shortest_first, o, key=self._shortest_key)
+            bisect.insort(self.by_id, o, key=self.ids.__getitem__)
             at = bisect.bisect_left(self.durations, offering.duration)
             if at == len(self.durations) or self.durations[at] != offering.duration:
                 self.durations.insert(at, offering.duration)
@@ -384,9 +382,6 @@ class Snapshot:
             bits &= ~up_to(least - 1)
         return bits
 
-    def _first_upcoming(self, now: int) -> int:
-        return self._first_from(now)
-
     def _first_from(self, moment: int) -> int:
         return bisect.bisect_left(self.sessions, moment, key=_starts)
 
@@ -406,7 +401,7 @@ class Snapshot:
         cached = self.open_seats
         if cached is not None and cached.good_at(now):
             return cached.bits
-        first = self._first_upcoming(now)
+        first = self._first_from(now)
         upcoming = self.sessions[first:]
         # Good until the next session starts or a registration window opens or closes.
         until = upcoming[0].starts if upcoming else _FAR
@@ -424,7 +419,7 @@ class Snapshot:
         cached = self.upcoming
         if cached is not None and cached.good_at(now):
             return cached.bits
-        first = self._first_upcoming(now)
+        first = self._first_from(now)
         upcoming = self.sessions[first:]
         self.upcoming = _Timed(now, upcoming[0].starts if upcoming else _FAR, _bits(s.ordinal for s in upcoming))
         return self.upcoming.bits
@@ -447,13 +442,17 @@ class Snapshot:
         if sort == "soonest":
             return [(self.ids[o], 0) for o in self._soonest(bits, _micros(now), offset, count)]
         if sort == "shortest":
-            ordinals = self._ordered(bits, self.shortest_first, lambda o: (self.duration[o], self.ids[o]), False)
+            ordinals = self._ordered(bits, self.shortest_first, self._shortest_key, False)
         else:
             ordinals = self._ordered(bits, reversed(self.oldest_first), self._newest_key, True)
         return [(self.ids[o], 0) for o in _slice(ordinals, offset, count)]
 
+    # The orders' keys, ascending; ties between offerings are broken by id, as in the database.
     def _newest_key(self, o: int) -> tuple[int, str]:
         return (self.created[o], self.ids[o])
+
+    def _shortest_key(self, o: int) -> tuple[int, str]:
+        return (self.duration[o], self.ids[o])
 
     @staticmethod
     def _ordered(bits: int, order: Iterable[int], key: Any, descending: bool) -> Iterator[int]:
@@ -507,7 +506,7 @@ class Snapshot:
             return ordered[offset:wanted]
         members = _Members(bits)
         seen: dict[int, None] = {}
-        for s in self.sessions[self._first_upcoming(now) :]:
+        for s in self.sessions[self._first_from(now) :]:
             if s.ordinal in members and s.ordinal not in seen:
                 seen[s.ordinal] = None
                 if len(seen) >= wanted:
@@ -536,6 +535,8 @@ def _slice(ordered: Iterable[int], offset: int, count: int) -> list[int]:
 
 
 def label(kind: str, value: str) -> str:
+    """A label (audience value, provider, aligned item) is indexed like a word, under a prefix no
+    word can have (words are [0-9a-z])."""
     return f"~{kind}:{value}"
 
 
