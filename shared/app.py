@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -35,6 +35,7 @@ from shared.outbox import (
 )
 from shared.problems import document_problems, install_problem_handlers
 from shared.settings import Environment, ServiceSettings
+from shared.state import ServiceState, attach_state, get_session
 
 VERSION = "0.1.0"
 
@@ -43,22 +44,6 @@ VERSION = "0.1.0"
 STANDARD_PUBLIC_ROUTES = frozenset({("GET", "/healthz"), ("GET", "/readyz"), ("POST", "/internal/events")})
 
 logger = logging.getLogger("practicum.app")
-
-
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request, committed before the response is sent.
-
-    Use as ``Depends(get_session, scope="function")`` so the commit runs when the endpoint
-    returns, not after the client already saw a success.
-    """
-    maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    async with maker() as session:
-        try:
-            yield session
-            await session.commit()
-        except BaseException:
-            await session.rollback()
-            raise
 
 
 @dataclass
@@ -145,21 +130,27 @@ def build_service_app(
         redoc_url=None,
         openapi_url="/openapi.json" if spec.standard_openapi else None,
     )
+    state = ServiceState(
+        settings=settings,
+        key_ring=PublicKeyRing(settings.keys_dir),
+        engine=engine,
+        sessionmaker=maker,
+        database_check=database_check(
+            engine=engine, service=spec.name, schema=settings.db_schema, timeout_s=settings.readiness_timeout_s
+        ),
+    )
+    attach_state(app, state)
+    # TEMPORARY while the services move to their typed state (issue 15): removed before landing.
     app.state.settings = settings
-    app.state.key_ring = PublicKeyRing(settings.keys_dir)
-    app.state.engine = engine
     app.state.sessionmaker = maker
     install_problem_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(RequestContextMiddleware)
-    app.state.database_check = database_check(
-        engine=engine, service=spec.name, schema=settings.db_schema, timeout_s=settings.readiness_timeout_s
-    )
     # Everything reachable without a verified principal; each service declares its own share in
     # ``api.PUBLIC_ROUTES`` and a test holds the two equal.
     public: set[tuple[str, str]] = set()
     if spec.standard_health:
-        health = health_router(service=spec.name, check=app.state.database_check)
+        health = health_router(service=spec.name, check=state.database_check)
         app.include_router(health)
         public |= _operations(health)
     if spec.event_inbox:
@@ -174,7 +165,7 @@ def build_service_app(
     for router in spec.public_routers:
         app.include_router(router)
         public |= _operations(router)
-    app.state.public_routes = frozenset(public)
+    state.public_routes = frozenset(public)
     app.openapi = _problem_openapi(app)  # type: ignore[method-assign]
     if spec.standard_openapi:
         mount_docs(app)

@@ -30,6 +30,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
 from shared.problems import Problem
+from shared.state import request_state
 
 INTERNAL_ISSUER = "practicum-gateway"
 INTERNAL_TYP = "practicum-internal+jwt"
@@ -192,7 +193,7 @@ async def authenticated(request: Request) -> Principal:
     token = request.headers.get(IDENTITY_HEADER)
     if not token:
         raise Unauthorized("authentication required: send a bearer token through the gateway", error="invalid_request")
-    state = request.app.state
+    state = request_state(request)
     principal = verify_internal_token(token, keys=state.key_ring, audience=state.settings.service_name)
     request.state.principal = principal
     return principal

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from services.gateway.models import AuditEvent
 from shared.app import STANDARD_PUBLIC_ROUTES
 from shared.auth import IDENTITY_HEADER, INTERNAL_ISSUER, INTERNAL_TYP
+from shared.state import ServiceState, state_of
 from tests.conftest import AppFactory
 from tests.support import DOMAIN_SERVICES, LiveServer, asgi_client, bearer, identity_headers, signing_key, token_service
 
@@ -27,7 +28,7 @@ def concrete(path: str) -> str:
 async def test_every_route_but_the_declared_public_ones_needs_a_principal(make_app: AppFactory, service: str) -> None:
     app = await make_app(service)
     declared = STANDARD_PUBLIC_ROUTES | import_module(f"services.{service}.api").PUBLIC_ROUTES
-    assert app.state.public_routes == declared
+    assert state_of(app, ServiceState).public_routes == declared
     async with asgi_client(app) as client:
         document = (await client.get("/openapi.json")).json()
         protected = 0

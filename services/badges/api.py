@@ -40,7 +40,7 @@ from services.badges.schemas import (
 )
 from services.badges.settings import BadgesSettings
 from services.badges.verifier import verify
-from shared.app import get_session
+from shared.state import get_session
 from shared.auth import Principal, require_scopes, whoami_router
 from shared.db import utcnow
 from shared.outbox_ops import outbox_ops_router

@@ -33,7 +33,7 @@ from services.badges import page_view
 from services.badges.models import Badge
 from services.badges.schemas import VerifyRequest
 from services.badges.verifier import verify
-from shared.app import get_session
+from shared.state import get_session
 from shared.db import utcnow
 from shared.problems import NotFound
 

@@ -27,7 +27,7 @@ from services.catalog.schemas import (
     TreeNode,
 )
 from services.catalog.settings import CatalogSettings
-from shared.app import get_session
+from shared.state import get_session
 from shared.auth import whoami_router
 from shared.outbox_ops import outbox_ops_router
 from shared.problems import FieldError, NotFound, UnprocessableContent

@@ -9,7 +9,7 @@ from fastapi import Depends, Path, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog.search_index import SearchIndex
-from shared.app import get_session
+from shared.state import get_session
 from shared.auth import Principal, require_scopes
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

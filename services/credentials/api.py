@@ -37,7 +37,7 @@ from services.credentials.schemas import (
     PursuitRead,
     StipendChange,
 )
-from shared.app import get_session
+from shared.state import get_session
 from shared.auth import Forbidden, Principal, whoami_router
 from shared.db import utcnow
 from shared.outbox_ops import outbox_ops_router

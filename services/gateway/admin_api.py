@@ -34,7 +34,7 @@ from services.gateway.models import (
 )
 from services.gateway.oidc import UnsafeJwksUri, check_jwks_uri
 from services.gateway.tokens import AccessClaims, TokenService
-from shared.app import get_session
+from shared.state import get_session
 from shared.auth import ROLES, SCOPES, Forbidden, Unauthorized
 from shared.db import utcnow
 from shared.paging import after_cursor, encode_cursor

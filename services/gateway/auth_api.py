@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.gateway import identity
 from services.gateway.ratelimit import per_address
 from services.gateway.tokens import TokenService
-from shared.app import get_session
+from shared.state import get_session
 from shared.auth import SCOPES
 from shared.problems import PROBLEM_JSON, ProblemDocument
 

@@ -24,7 +24,7 @@ from services.gateway.models import IdentityProvider, RefreshToken, RoleAssignme
 from services.gateway.oidc import verify_id_token
 from services.gateway.ratelimit import TooManyRequests, per_address
 from services.gateway.tokens import TokenService
-from shared.app import get_session
+from shared.state import get_session
 from shared.auth import Unauthorized, scopes_for_roles
 from shared.db import utcnow
 
