@@ -22,8 +22,10 @@ run: $(STAMP)
 migrate: $(STAMP)
 	@for svc in catalog credentials badges gateway; do $(BIN)/alembic -n $$svc upgrade head || exit 1; done
 
-## test: lint, format check, types, import contracts, then pytest (SQLite, and PostgreSQL when TEST_DATABASE_URL is set)
-test: $(STAMP) lint typecheck contracts interop browsers pytest
+## test: lint, format check, types, import contracts, then pytest (SQLite, and PostgreSQL when TEST_DATABASE_URL is set);
+## prints each stage's time at the end
+test: $(STAMP)
+	@MAKE="$(MAKE)" bash .ci/stages.sh lint typecheck contracts interop browsers pytest
 
 ## browsers: Debian's Chromium and chromedriver for the real-browser tests (tests/e2e/test_badge_page_browser.py).
 ## Playwright drives /usr/bin/chromium; it never downloads a browser of its own (no `playwright install`).

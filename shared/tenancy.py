@@ -6,19 +6,12 @@ exists elsewhere.
 
 from __future__ import annotations
 
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped
 
 from shared.problems import NotFound
-
-
-class TenantOwned(Protocol):
-    id: Mapped[str]
-    tenant_id: Mapped[str]
-
 
 RowT = TypeVar("RowT")
 

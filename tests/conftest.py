@@ -30,6 +30,7 @@ from tests.support import SERVICES, create_app, make_settings, secrets_in
 PG_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 _ran: Counter[str] = Counter()
+_seconds: Counter[str] = Counter()  # time spent in tests (setup, call, teardown) per backend
 _ci_failures: list[str] = []
 
 
@@ -40,7 +41,9 @@ def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> d
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
-        metafunc.parametrize("backend", BACKENDS, indirect=True, scope="session")
+        # A test marked one_backend checks what does not depend on the database: the first suffices.
+        wanted = BACKENDS[:1] if metafunc.definition.get_closest_marker("one_backend") else BACKENDS
+        metafunc.parametrize("backend", wanted, indirect=True, scope="session")
 
 
 @pytest.fixture(scope="session")
@@ -49,16 +52,25 @@ def backend(request: pytest.FixtureRequest) -> str:
     return name
 
 
+def _backend_of(nodeid: str) -> str | None:
+    for name in ("sqlite", "postgresql"):
+        if f"[{name}" in nodeid or f"-{name}" in nodeid:
+            return name
+    return None
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.when == "call" and report.passed:
-        for name in ("sqlite", "postgresql"):
-            if f"[{name}" in report.nodeid or f"-{name}" in report.nodeid:
-                _ran[name] += 1
+    backend = _backend_of(report.nodeid)
+    _seconds[backend or "no database"] += report.duration
+    if report.when == "call" and report.passed and backend:
+        _ran[backend] += 1
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     parts = [f"{name}: {_ran[name]} passed" for name in ("sqlite", "postgresql")]
     terminalreporter.write_line("database backends: " + "; ".join(parts))
+    spent = ", ".join(f"{name} {int(s) // 60}:{int(s) % 60:02d}" for name, s in _seconds.most_common())
+    terminalreporter.write_line(f"time in tests by backend: {spent}")
     if not PG_URL:
         terminalreporter.write_line("PostgreSQL was not tested: set TEST_DATABASE_URL (CI does)")
     redis = "in-process and Redis" if os.environ.get("TEST_REDIS_URL") else "in-process only (set TEST_REDIS_URL)"
