@@ -37,7 +37,7 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from shared.client import UpstreamProblem
 from shared.db import UTCDateTime, utcnow
-from shared.events import EventEnvelope, InboxReceipt
+from shared.events import EventEnvelope, EventHandler, EventPayload, InboxReceipt
 from shared.problems import FieldError, UnprocessableContent
 from shared.standard_client import StandardServiceClient
 
@@ -86,16 +86,24 @@ async def enqueue(
     session: AsyncSession,
     model: type[OutboxMixin],
     *,
-    event_type: str,
     source: str,
-    payload: Mapping[str, Any],
+    payload: EventPayload | Mapping[str, Any],
+    event_type: str | None = None,
     tenant_id: str | None = None,
 ) -> OutboxMixin:
     """Record an event in the caller's transaction; it is delivered only if that commits.
 
-    The event is validated as the envelope it will travel in now, so a malformed event fails
-    the caller's change instead of sitting undeliverable in the outbox.
+    Services send declared payloads (:class:`EventPayload`: the type comes from its class); a
+    plain mapping with an explicit ``event_type`` is for the kernel's own tests. The event is
+    validated as the envelope it will travel in now, so a malformed event fails the caller's
+    change instead of sitting undeliverable in the outbox.
     """
+    if isinstance(payload, EventPayload):
+        if event_type is not None and event_type != payload.event_type:
+            raise ValueError(f"a {type(payload).__name__} is a {payload.event_type!r} event, not {event_type!r}")
+        event_type, payload = payload.event_type, payload.model_dump(mode="json")
+    if event_type is None:
+        raise ValueError("an event without a declared payload needs its event_type")
     now = utcnow()
     envelope = EventEnvelope(
         id=uuid.uuid4(), type=event_type, source=source, tenant_id=tenant_id, occurred_at=now, payload=dict(payload)
@@ -335,9 +343,6 @@ class HttpEventSink:
             await client.aclose()
 
 
-EventHandler = Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
-
-
 def inbox_router(
     *,
     inbox_model: type[InboxMixin],
@@ -383,6 +388,7 @@ def inbox_router(
 __all__ = [
     "DispatchPolicy",
     "EventEnvelope",
+    "EventHandler",
     "HttpEventSink",
     "InboxMixin",
     "InboxReceipt",
