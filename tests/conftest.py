@@ -165,7 +165,7 @@ async def make_app(
     engines: dict[str, AsyncEngine], database_urls: dict[str, str], data_dir: Path
 ) -> AsyncIterator[AppFactory]:
     """``await make_app("catalog", **settings)`` → an app whose requests all run inside one
-    transaction of this test, rolled back at teardown (``app.state.sessionmaker`` reaches it)."""
+    transaction of this test, rolled back at teardown (its typed state's ``sessionmaker`` reaches it)."""
     opened: list[tuple[AsyncConnection, AsyncTransaction]] = []
 
     async def factory(service: str, **overrides: Any) -> FastAPI:

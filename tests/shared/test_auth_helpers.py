@@ -3,22 +3,38 @@
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 
 from fastapi import Depends, FastAPI
 
 from shared.auth import Principal, PublicKeyRing, require_roles, require_scopes
+from shared.db import create_engine, create_sessionmaker
 from shared.middleware import RequestContextMiddleware
 from shared.problems import install_problem_handlers
-from tests.support import asgi_client, identity_headers
+from shared.state import ServiceState, attach_state
+from tests.support import asgi_client, identity_headers, make_settings
+
+
+async def _no_database() -> dict[str, str]:
+    return {}
 
 
 def app_for(keys_dir: Path) -> FastAPI:
     app = FastAPI()
     install_problem_handlers(app)
     app.add_middleware(RequestContextMiddleware)
-    app.state.key_ring = PublicKeyRing(keys_dir)
-    app.state.settings = SimpleNamespace(service_name="catalog")
+    # The routes need only the key ring and the service's name; the rest of the state is inert.
+    settings = make_settings("catalog", "sqlite+aiosqlite://", keys_dir.parent)
+    engine = create_engine(settings.database_url, schema=settings.db_schema)
+    attach_state(
+        app,
+        ServiceState(
+            settings=settings,
+            key_ring=PublicKeyRing(keys_dir),
+            engine=engine,
+            sessionmaker=create_sessionmaker(engine),
+            database_check=_no_database,
+        ),
+    )
 
     @app.get("/write")
     async def write(principal: Principal = Depends(require_scopes("catalog:write", "catalog:read"))) -> dict[str, str]:

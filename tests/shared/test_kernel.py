@@ -20,6 +20,7 @@ from shared.middleware import RequestContextMiddleware
 from shared.outbox import enqueue
 from shared.problems import Conflict, install_problem_handlers, json_pointer
 from shared.settings import Environment, require_real_secret
+from shared.state import ServiceState, state_of
 from tests.conftest import AppFactory
 from tests.support import asgi_client
 
@@ -125,7 +126,7 @@ def test_placeholder_secrets_are_refused_outside_dev() -> None:
 
 async def test_app_factory_uses_the_given_sessionmaker(make_app: AppFactory) -> None:
     app = await make_app("badges")
-    assert app.state.sessionmaker.kw["join_transaction_mode"] == "create_savepoint"
+    assert state_of(app, ServiceState).sessionmaker.kw["join_transaction_mode"] == "create_savepoint"
 
 
 async def test_tests_run_on_uvloop_like_production() -> None:

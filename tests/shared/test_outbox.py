@@ -21,6 +21,7 @@ from shared.app import ServiceSpec, build_service_app
 from shared.db import create_sessionmaker, utcnow
 from shared.events import EventEnvelope
 from shared.outbox import DispatchPolicy, HttpEventSink, OutboxDispatcher, PermanentDeliveryError, enqueue
+from shared.state import ServiceState, state_of
 from tests.conftest import AppFactory
 from tests.support import LiveServer, asgi_client, identity_headers, make_settings
 
@@ -275,7 +276,7 @@ async def test_crash_between_delivery_and_record_loses_nothing(
 
 async def test_ops_endpoint_reports_backlog_and_retries_dead(make_app: AppFactory, keys_dir: Path) -> None:
     app = await make_app("catalog")
-    async with app.state.sessionmaker() as session:
+    async with state_of(app, ServiceState).sessionmaker() as session:
         pending = await enqueue(session, OutboxEvent, event_type="test.happened", source="catalog", payload={})
         dead = await enqueue(session, OutboxEvent, event_type="test.happened", source="catalog", payload={})
         dead.status, dead.last_error, dead.attempts = "dead", "ValueError: nope", 12
