@@ -53,6 +53,8 @@ async def search_offerings(
     limit: int,
     cursor: str | None,
 ) -> OfferingPage:
+    """One page of the tenant's offerings in these statuses that match the search's parameters
+    (``SearchParams`` in api.py), as the API shows them, with the total and facet counts."""
     errors: list[FieldError] = []
     if session_from is not None:
         session_from = instant(session_from, "/query/session_from", errors)
