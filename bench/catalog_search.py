@@ -18,11 +18,12 @@ alignments, and about half of them sessions (past and upcoming, some full, some 
 
 Rows are loaded with Core ``insert()`` executemany in batches, not through the per-offering
 service functions, but every derived column is made by the service's own code: the frameworks
-through ``services.catalog.service.import_package``, each offering's search row
-(``OfferingSearch``) as ``search.write_index`` writes it (words through ``search.document``, with
-statements in the order ``offerings.aligned_items`` reads them; ``search.facet_key``;
-``search.search_rowid``), the FTS5 rows as ``search.write_index`` writes them, and the audience
-rows as ``offerings._set_audience`` makes them. PostgreSQL's ``search_vector`` is a generated
+through ``services.catalog.frameworks.service.import_package``, each offering's search row
+(``OfferingSearch``) as ``search.indexing.write_index`` writes it (words through
+``search.words.document``, with statements in the order ``search.indexing.reindex`` reads them;
+``search.filters.facet_key``; ``search.indexing.search_rowid``), the FTS5 rows as
+``search.indexing.write_index`` writes them, and the audience rows as
+``offerings.service._set_audience`` makes them. PostgreSQL's ``search_vector`` is a generated
 column. After loading, PostgreSQL's tables are vacuumed and
 analyzed (as autovacuum would soon do to a live catalog), SQLite's analyzed and optimized.
 
@@ -78,8 +79,10 @@ from sqlalchemy import func, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine  # noqa: E402
 
-from services.catalog import case, search  # noqa: E402
 from services.catalog.app import DEMO_FRAMEWORK, create_app  # noqa: E402
+from services.catalog.deps import catalog_state  # noqa: E402
+from services.catalog.frameworks import case  # noqa: E402
+from services.catalog.frameworks.service import import_package  # noqa: E402
 from services.catalog.models import (  # noqa: E402
     Framework,
     FrameworkItem,
@@ -89,7 +92,10 @@ from services.catalog.models import (  # noqa: E402
     OfferingSearch,
     OfferingSession,
 )
-from services.catalog.service import import_package  # noqa: E402
+from services.catalog.search import filters as search_filters  # noqa: E402
+from services.catalog.search import indexing as search_indexing  # noqa: E402
+from services.catalog.search import words as search_words  # noqa: E402
+from services.catalog.search.indexing import install_search_hooks  # noqa: E402
 from services.catalog.settings import CatalogSettings  # noqa: E402
 from shared.db import create_engine, create_sessionmaker  # noqa: E402
 from shared.migrations import upgrade  # noqa: E402
@@ -590,17 +596,17 @@ def generate(count: int, seed: int) -> Catalog:
         # (codes are unique within a tenant's frameworks here, so the id never decides).
         statements = [i.statement for i in sorted(aligned, key=lambda i: i.code)]
         document = Offering(title=row["title"], summary=row["summary"], description=row["description"])
-        title, body = search.document(document, tags, statements)
+        title, body = search_words.document(document, tags, statements)
         catalog.offerings.append(row)
         catalog.search_rows.append(
             {
                 "offering_id": offering_id,
                 "tenant_id": tenant,
                 "status": status,
-                "facet_key": search.facet_key({name: row[name] for name in search.FACETS}),
+                "facet_key": search_filters.facet_key({name: row[name] for name in search_filters.FACETS}),
                 "duration_minutes": minutes,
                 "created_at": created,
-                "search_rowid": search.search_rowid(offering_id),
+                "search_rowid": search_indexing.search_rowid(offering_id),
                 "search_title": title,
                 "search_body": body,
             }
@@ -680,7 +686,7 @@ def text_query(rng: random.Random, kind: str) -> str:
         return word[: rng.randint(3, len(word) - 1)]
     if kind == "text_nomatch":
         return rng.choice(NO_MATCH)
-    words = [w for w in rng.choice(TOPICS).replace("-", " ").split() if w.lower() not in search.STOP_WORDS]
+    words = [w for w in rng.choice(TOPICS).replace("-", " ").split() if w.lower() not in search_words.STOP_WORDS]
     if len(words) < 2:
         words.append(rng.choice(("strategies", "students", "teachers", "classroom")))
     phrase = words[: rng.randint(2, 3)]
@@ -929,6 +935,7 @@ async def load(url: str, label: str, catalog: Catalog, *, reuse: bool) -> Loaded
 
 async def load_rows(engine: AsyncEngine, catalog: Catalog, loaded: Loaded, *, sqlite: bool) -> None:
     maker = create_sessionmaker(engine)
+    install_search_hooks(maker)  # as the app's own sessions: commits raise the search versions
     with timed(loaded.timings, "frameworks"):
         for tenant, packages in catalog.packages.items():
             for package in packages:
@@ -963,7 +970,7 @@ async def load_rows(engine: AsyncEngine, catalog: Catalog, loaded: Loaded, *, sq
                 for batch in batches(rows):
                     await conn.execute(insert(table), batch)
             if sqlite:
-                # What search.write_index writes for each offering.
+                # What search.indexing.write_index writes for each offering.
                 fts = text("INSERT INTO offering_fts (rowid, search_title, search_body) VALUES (:rowid, :title, :body)")
                 for batch in batches(catalog.search_rows):
                     await conn.execute(
@@ -1032,8 +1039,10 @@ async def read_index(app: Any, tenants: Sequence[str]) -> None:
     before = resident_mb()
     start = time.perf_counter()
     for tenant in tenants:
-        async with app.state.sessionmaker() as session:
-            await app.state.search_index.current(session, tenant)
+        state = catalog_state(app)
+        assert state.search_index is not None
+        async with state.sessionmaker() as session:
+            await state.search_index.current(session, tenant)
     seconds = time.perf_counter() - start
     grown = resident_mb() - before
     print(f"  memory index: read {len(tenants)} tenants in {seconds:.1f} s; resident memory +{grown:.0f} MB")

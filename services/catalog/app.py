@@ -11,14 +11,19 @@ from pathlib import Path
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from services.catalog import case, search_index
 from services.catalog.api import public_router, router
+from services.catalog.deps import CatalogState, catalog_state
+from services.catalog.events import EVENT_HANDLERS
+from services.catalog.frameworks import case
+from services.catalog.frameworks.service import import_package
 from services.catalog.models import InboxEvent, OutboxEvent
-from services.catalog.service import EVENT_HANDLERS, import_package
+from services.catalog.search import memory
+from services.catalog.search.indexing import install_search_hooks
 from services.catalog.settings import CatalogSettings
 from shared.app import ServiceSpec, build_service_app
 from shared.demo import DEMO_TENANT_ID
 from shared.settings import Environment
+from shared.state import ServiceState, attach_state, state_of
 
 DEMO_FRAMEWORK = Path(__file__).parent / "seed" / "educator-competencies.case.json"
 
@@ -27,14 +32,15 @@ DEMO_FRAMEWORK = Path(__file__).parent / "seed" / "educator-competencies.case.js
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Dev only: the demo district gets the demo competency framework (idempotent). Then, when
     searches are answered in memory, every tenant's index is read in the background (ADR 0016)."""
-    settings: CatalogSettings = app.state.settings
+    state = catalog_state(app)
+    settings = state.settings
     if settings.dev_seed and settings.environment is Environment.dev:
         package = case.parse(json.loads(DEMO_FRAMEWORK.read_text()))
-        async with app.state.sessionmaker() as session, session.begin():
+        async with state.sessionmaker() as session, session.begin():
             await import_package(session, DEMO_TENANT_ID, package)
     warming = None
-    if app.state.search_index is not None and app.state.search_warm:
-        warming = asyncio.create_task(search_index.warm(app.state.search_index, app.state.sessionmaker))
+    if state.search_index is not None and state.search_warm:
+        warming = asyncio.create_task(memory.warm(state.search_index, state.sessionmaker))
     try:
         yield
     finally:
@@ -69,10 +75,16 @@ def create_app(
     """Tests pass an ``engine`` and a ``sessionmaker`` bound to a transaction they roll back."""
     settings = settings or CatalogSettings()
     app = build_service_app(SPEC, settings, sessionmaker=sessionmaker, engine=engine)
-    # One per app (so per process in production): each tenant's snapshot is read on its first
-    # search here and kept in step with the database from then on (ADR 0016).
-    app.state.search_index = search_index.SearchIndex() if settings.search_engine == "memory" else None
-    # Not with a sessionmaker a test passes: it shares one connection, which a background
-    # reader would use at the same time as the test's requests.
-    app.state.search_warm = settings.search_warm_on_start and sessionmaker is None
+    kernel = state_of(app, ServiceState)
+    # Every session of this app (requests, the seed, the index's readers) raises the search
+    # versions at commit; no other sessionmaker's sessions are touched.
+    install_search_hooks(kernel.sessionmaker)
+    state = CatalogState(
+        **{**kernel.fields(), "settings": settings},
+        search_index=memory.SearchIndex() if settings.search_engine == "memory" else None,
+        # Not with a sessionmaker a test passes: it shares one connection, which a background
+        # reader would use at the same time as the test's requests.
+        search_warm=settings.search_warm_on_start and sessionmaker is None,
+    )
+    attach_state(app, state)
     return app

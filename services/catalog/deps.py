@@ -1,27 +1,47 @@
-"""What every catalog route module asks FastAPI for: the request's session, the caller's scopes,
-the shape of an id in a path, and the search index."""
+"""The catalog's typed state (what its app holds) and what its route modules ask FastAPI for: the
+caller's scopes, the shape of an id in a path, the settings and the search index."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
-from sqlalchemy.ext.asyncio import AsyncSession
+from fastapi import Depends, FastAPI, Path, Request
 
-from services.catalog.search_index import SearchIndex
-from shared.state import get_session
+from services.catalog.search.memory import SearchIndex
+from services.catalog.settings import CatalogSettings
 from shared.auth import Principal, require_scopes
+from shared.state import ServiceState, state_of
 
-SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+@dataclass(eq=False, kw_only=True)
+class CatalogState(ServiceState):
+    settings: CatalogSettings
+    # One per app (so per process in production): each tenant's snapshot is read on its first
+    # search here and kept in step with the database from then on (ADR 0016). None when
+    # searches go to the database.
+    search_index: SearchIndex | None
+    # Whether the index reads every tenant in the background when the app starts.
+    search_warm: bool
+
+
+def catalog_state(app: FastAPI) -> CatalogState:
+    return state_of(app, CatalogState)
+
+
 Reader = Annotated[Principal, Depends(require_scopes("catalog:read"))]
 Writer = Annotated[Principal, Depends(require_scopes("catalog:write"))]
 IdPath = Annotated[str, Path(min_length=1, max_length=36)]
 
 
+def _settings(request: Request) -> CatalogSettings:
+    return catalog_state(request.app).settings
+
+
 def _search_index(request: Request) -> SearchIndex | None:
     """The app's in-memory search index, or None when searches go to the database."""
-    index: SearchIndex | None = getattr(request.app.state, "search_index", None)
-    return index
+    return catalog_state(request.app).search_index
 
 
+CatalogSettingsDep = Annotated[CatalogSettings, Depends(_settings)]
 SearchIndexDep = Annotated[SearchIndex | None, Depends(_search_index)]

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from services.catalog.app import DEMO_FRAMEWORK
+from services.catalog.deps import catalog_state
 from services.catalog.models import OfferingSession, OutboxEvent
 from tests.conftest import AppFactory
 from tests.support import asgi_client, identity_headers
@@ -316,7 +317,7 @@ async def test_registration_waitlist_cancellation_and_attendance(catalog: Catalo
     assert early.status_code == 409, "no attendance before the session starts"
     # Time passes: the session took place yesterday (same local hours).
     held = SOON - dt.timedelta(days=11)
-    async with catalog.app.state.sessionmaker() as session, session.begin():
+    async with catalog_state(catalog.app).sessionmaker() as session, session.begin():
         row = await session.get(OfferingSession, scheduled["id"])
         assert row is not None
         row.starts_at, row.ends_at = held, held + dt.timedelta(hours=3)
@@ -340,7 +341,7 @@ async def test_registration_waitlist_cancellation_and_attendance(catalog: Catalo
         json={"entries": [{"educator_id": "user:e2", "minutes": 170}]},
         headers=catalog.as_(),
     )
-    async with catalog.app.state.sessionmaker() as session:
+    async with catalog_state(catalog.app).sessionmaker() as session:
         events = list(await session.scalars(select(OutboxEvent).where(OutboxEvent.event_type == "session.attended")))
     assert too_long.status_code == 422
     assert too_long.json()["errors"][0]["pointer"] == "/body/entries/1/minutes"
@@ -571,7 +572,7 @@ def test_facet_keys_keep_the_codes_stored_rows_were_given() -> None:
     appended), or stored rows would count under another value."""
     import importlib.util
 
-    from services.catalog import search
+    from services.catalog.search import filters as search
 
     path = Path(__file__).parents[3] / "migrations/catalog/versions/0007_offering_search_rows.py"
     spec = importlib.util.spec_from_file_location("catalog_0007", path)

@@ -1,58 +1,19 @@
-"""Offering search in memory: a snapshot per tenant, kept in step with the database (ADR 0016).
-
-The database engine (``search.py``) answers a search with one query, but exact facet counts and
-sorting over tens of thousands of matches cost PostgreSQL's executor 30-100 ms however the rows
-are laid out (ADR 0012), which a district's largest searches cannot afford. The index holds, per
-tenant, what a search needs as bitsets over the tenant's offerings: a Python ``int`` whose bit
-``o`` stands for the offering at ordinal ``o``. Every filter becomes an AND of bitsets, the total
-a ``bit_count()``, the facet counts one AND and count per facet key present, and a page comes
-from walking a precomputed order (newest, shortest, id) or the upcoming sessions in start order.
-
-It answers exactly as the database engine does, from the same stored words
-(``OfferingSearch.search_title``/``search_body``, normalized once by ``search.document``), so
-the tests hold the two engines to the same answers on both backends.
-
-Staying in step: every transaction that changes what a search could answer raises the tenant's
-search version and stamps the offerings it changed (``search.touch``). Before each search the
-index reads the tenant's version (one small query); if it moved, it reads only the offerings
-stamped after its snapshot and replaces them, so a search sees every change committed before
-it began, in any process. A changed offering gets a new ordinal; its old one is dropped from
-the status bitsets, which every search starts from, and the snapshot is read anew once dropped
-ordinals pile up.
-
-Sessions are kept too (only scheduled ones that had not started when read: a started session
-never becomes upcoming again), so the open-seats and session-window filters and the soonest sort
-are answered here, at the time of the search.
-"""
+"""One tenant's offerings as the in-memory index holds them (a ``Snapshot``): bitsets per status,
+facet key, word and label, precomputed orders, and the upcoming sessions in start order; how a
+search is answered from them; and the rows read from the database that fill one (``Rows``).
+See services/catalog/search/memory.py for how snapshots are read and kept in step."""
 
 from __future__ import annotations
 
-import asyncio
 import bisect
-import contextlib
 import datetime as dt
-import gc
-import logging
-import re
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Union
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, literal, select
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from services.catalog import search
-from services.catalog.models import (
-    OfferingAlignment,
-    OfferingAudience,
-    OfferingSearch,
-    OfferingSession,
-    SearchVersion,
-)
-
-logger = logging.getLogger("practicum.catalog.search_index")
+from services.catalog.search.bitsets import Members, Posting, bitset, ordinals_of, posting_bits
+from services.catalog.search.filters import Filters, facet_keys_allowed, provider_value
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MICROSECOND = dt.timedelta(microseconds=1)
@@ -61,64 +22,12 @@ _SORT_AT_MOST = 2_000
 # A word in fewer than 1/_DENSE of a tenant's offerings keeps its ordinals, not a bitset: a
 # bitset costs an eighth of a byte per offering of the tenant whatever the word's count.
 _DENSE = 32
-# Read the tenant anew when more of its ordinals are dropped than live, or a change is this big.
-_REREAD_CHANGES = 2_000
-_IN_CLAUSE = 500
-_ALIGNED = "competency"  # the label kind of an aligned framework item
-# The set bits of each byte value, for turning a bitset into ordinals.
-_BYTE_BITS = tuple(tuple(i for i in range(8) if value >> i & 1) for value in range(256))
-_NONZERO = re.compile(rb"[^\x00]")
+ALIGNED = "competency"  # the label kind of an aligned framework item
 _FAR = 2**62  # microseconds: later than any instant
-# Sessions are read from this long before the time of reading: a search that began while the
-# snapshot was being read may look for sessions starting from its own, slightly earlier, time.
-_SESSIONS_MARGIN = dt.timedelta(hours=1)
 
 
 def _micros(value: dt.datetime) -> int:
     return (value - _EPOCH) // _MICROSECOND
-
-
-def _bits(ordinals: Iterable[int]) -> int:
-    """The bitset with these ordinals (in any order)."""
-    found = ordinals if isinstance(ordinals, list | array) else list(ordinals)
-    if not found:
-        return 0
-    buffer = bytearray((max(found) >> 3) + 1)
-    for o in found:
-        buffer[o >> 3] |= 1 << (o & 7)
-    return int.from_bytes(buffer, "little")
-
-
-def _ordinals(bits: int) -> list[int]:
-    """The ordinals of a bitset, in ascending order."""
-    raw = bits.to_bytes((bits.bit_length() + 7) // 8, "little")
-    found: list[int] = []
-    for match in _NONZERO.finditer(raw):
-        base = match.start() << 3
-        found.extend(base + i for i in _BYTE_BITS[raw[match.start()]])
-    return found
-
-
-class _Members:
-    """Membership in a bitset, by byte look-up (testing a bit of a big ``int`` copies it)."""
-
-    def __init__(self, bits: int) -> None:
-        self.raw = bits.to_bytes((bits.bit_length() + 7) // 8, "little")
-        self.size = len(self.raw)
-
-    def __contains__(self, o: int) -> bool:
-        i = o >> 3
-        return i < self.size and bool(self.raw[i] >> (o & 7) & 1)
-
-
-# A bitset, or (a rare word) its ordinals in ascending order.
-Posting = Union[int, "array[int]"]
-
-
-def _posting_bits(posting: Posting | None) -> int:
-    if posting is None:
-        return 0
-    return posting if isinstance(posting, int) else _bits(posting)
 
 
 class _Session(NamedTuple):
@@ -193,7 +102,7 @@ class Snapshot:
 
     # --- building ------------------------------------------------------------------------------
 
-    def fill(self, rows: _Rows) -> None:
+    def fill(self, rows: Rows) -> None:
         """Index a whole tenant at once: CPU work only, so it can run off the event loop (the
         snapshot is not shared until it is done). ``rows`` is emptied as it is read, so the
         words of the whole tenant are not held twice."""
@@ -226,8 +135,8 @@ class Snapshot:
         for ascending in self.sessions_of.values():
             ascending.sort()
         count = len(self.ids)
-        self.status_bits = {status: _bits(found) for status, found in statuses.items()}
-        self.key_bits = {key: _bits(found) for key, found in keys.items()}
+        self.status_bits = {status: bitset(found) for status, found in statuses.items()}
+        self.key_bits = {key: bitset(found) for key, found in keys.items()}
         self.words = {word: self._posting(sorted(found), count) for word, found in words.items()}
         self.title = {word: self._posting(sorted(found), count) for word, found in title.items()}
         self.labels = {label: self._posting(sorted(found), count) for label, found in labels.items()}
@@ -243,13 +152,13 @@ class Snapshot:
         running = 0
         self.up_to = []
         for minutes in self.durations:
-            running |= _bits(by_duration[minutes])
+            running |= bitset(by_duration[minutes])
             self.up_to.append(running)
         self.sessions.sort(key=_session_order)
 
     @staticmethod
     def _posting(found: list[int], count: int) -> Posting:
-        return _bits(found) if len(found) * _DENSE >= count else array("q", found)
+        return bitset(found) if len(found) * _DENSE >= count else array("q", found)
 
     def _ordinal_for(self, offering_id: str, created: int, duration: int) -> int:
         """A new ordinal for the offering, with its columns (not yet its bitsets)."""
@@ -331,33 +240,33 @@ class Snapshot:
 
     # --- searching -----------------------------------------------------------------------------
 
-    def matching(self, filters: search.Filters, terms: list[str]) -> int:
+    def matching(self, filters: Filters, terms: list[str]) -> int:
         """The bitset of the offerings matching the filters and the query's words."""
         f = filters
         bits = 0
         for status in f.statuses:
             bits |= self.status_bits.get(status, 0)
         for term in terms[:-1]:
-            bits &= _posting_bits(self.words.get(term))
+            bits &= posting_bits(self.words.get(term))
         if terms:
             bits &= self._prefixed(self.words, terms[-1])
         wanted = f.facets_wanted()
         if bits and any(wanted.values()):
             allowed = 0
-            for key in search.facet_keys_allowed(wanted):
+            for key in facet_keys_allowed(wanted):
                 allowed |= self.key_bits.get(key, 0)
             bits &= allowed
         if bits and f.provider:
-            bits &= _posting_bits(self.labels.get(label("provider", search.provider_value(f.provider))))
+            bits &= posting_bits(self.labels.get(label("provider", provider_value(f.provider))))
         if bits and f.competency_item_ids:
             aligned = 0
             for item_id in f.competency_item_ids:
-                aligned |= _posting_bits(self.labels.get(label(_ALIGNED, item_id)))
+                aligned |= posting_bits(self.labels.get(label(ALIGNED, item_id)))
             bits &= aligned
         if bits and (f.min_minutes is not None or f.max_minutes is not None):
             bits &= self._minutes(f.min_minutes, f.max_minutes)
         for kind, value in f.audience:
-            bits &= _posting_bits(self.labels.get(label(kind, value)))
+            bits &= posting_bits(self.labels.get(label(kind, value)))
         if bits and (f.has_open_seats or f.session_from or f.session_to):
             bits &= self._with_sessions(f)
         return bits
@@ -368,7 +277,7 @@ class Snapshot:
         for alternative in term.split("|"):
             at = bisect.bisect_left(self.vocabulary, alternative)
             while at < len(self.vocabulary) and self.vocabulary[at].startswith(alternative):
-                bits |= _posting_bits(postings.get(self.vocabulary[at]))
+                bits |= posting_bits(postings.get(self.vocabulary[at]))
                 at += 1
         return bits
 
@@ -385,7 +294,7 @@ class Snapshot:
     def _first_from(self, moment: int) -> int:
         return bisect.bisect_left(self.sessions, moment, key=_starts)
 
-    def _with_sessions(self, f: search.Filters) -> int:
+    def _with_sessions(self, f: Filters) -> int:
         """The offerings with an upcoming session meeting the session filters (one session
         meeting all of them, as in the database engine)."""
         now = _micros(f.now)
@@ -395,7 +304,7 @@ class Snapshot:
         first = self._first_from(start)
         end = self._first_from(_micros(f.session_to)) if f.session_to else len(self.sessions)
         window = self.sessions[first:end]
-        return _bits(s.ordinal for s in window if not f.has_open_seats or s.open_at(now))
+        return bitset(s.ordinal for s in window if not f.has_open_seats or s.open_at(now))
 
     def _open_seats(self, now: int) -> int:
         cached = self.open_seats
@@ -412,7 +321,7 @@ class Snapshot:
             for moment in (s.opens, s.closes):
                 if moment is not None and now < moment < until:
                     until = moment
-        self.open_seats = _Timed(now, until, _bits(found))
+        self.open_seats = _Timed(now, until, bitset(found))
         return self.open_seats.bits
 
     def _upcoming(self, now: int) -> int:
@@ -421,7 +330,7 @@ class Snapshot:
             return cached.bits
         first = self._first_from(now)
         upcoming = self.sessions[first:]
-        self.upcoming = _Timed(now, upcoming[0].starts if upcoming else _FAR, _bits(s.ordinal for s in upcoming))
+        self.upcoming = _Timed(now, upcoming[0].starts if upcoming else _FAR, bitset(s.ordinal for s in upcoming))
         return self.upcoming.bits
 
     def facets(self, bits: int) -> list[tuple[int, int]]:
@@ -459,9 +368,9 @@ class Snapshot:
         """The offerings of the bitset in an order: few of them are sorted, many are found by
         walking the precomputed order and keeping the members."""
         if bits.bit_count() <= _SORT_AT_MOST:
-            yield from sorted(_ordinals(bits), key=key, reverse=descending)
+            yield from sorted(ordinals_of(bits), key=key, reverse=descending)
             return
-        members = _Members(bits)
+        members = Members(bits)
         yield from (o for o in order if o in members)
 
     def _relevance(self, bits: int, terms: list[str], offset: int, count: int) -> list[tuple[str, int]]:
@@ -470,7 +379,7 @@ class Snapshot:
         levels = [bits]
         for position, term in enumerate(terms):
             last = position == len(terms) - 1
-            in_title = self._prefixed(self.title, term) if last else _posting_bits(self.title.get(term))
+            in_title = self._prefixed(self.title, term) if last else posting_bits(self.title.get(term))
             nxt = [0] * (len(levels) + 1)
             for score, level in enumerate(levels):
                 nxt[score] |= level & ~in_title
@@ -502,16 +411,16 @@ class Snapshot:
                 at = bisect.bisect_left(starts, now)
                 return starts[at] if at < len(starts) else _FAR
 
-            ordered = sorted(_ordinals(bits), key=lambda o: (next_start(o), self.ids[o]))
+            ordered = sorted(ordinals_of(bits), key=lambda o: (next_start(o), self.ids[o]))
             return ordered[offset:wanted]
-        members = _Members(bits)
+        members = Members(bits)
         seen: dict[int, None] = {}
         for s in self.sessions[self._first_from(now) :]:
             if s.ordinal in members and s.ordinal not in seen:
                 seen[s.ordinal] = None
                 if len(seen) >= wanted:
                     return list(seen)[offset:wanted]
-        without = _Members(bits & ~self._upcoming(now))
+        without = Members(bits & ~self._upcoming(now))
         rest = (o for o in self.by_id if o in without)
         return [*seen, *_slice(rest, 0, wanted - len(seen))][offset:wanted]
 
@@ -540,13 +449,10 @@ def label(kind: str, value: str) -> str:
     return f"~{kind}:{value}"
 
 
-# --- reading the database --------------------------------------------------------------------
-
-
 @dataclass
-class _Rows:
+class Rows:
     """Some of a tenant's offerings as the database returned them (turned into the index's
-    shapes by ``Snapshot.fill``, off the event loop, or ``_Rows.grouped``)."""
+    shapes by ``Snapshot.fill``, off the event loop, or ``Rows.grouped``)."""
 
     # (offering id, status, facet key, minutes, created, title words, body words)
     offerings: list[Any] = field(default_factory=list)
@@ -575,142 +481,3 @@ def _session_values(
     starts: dt.datetime, capacity: int, taken: int, opens: dt.datetime | None, closes: dt.datetime | None
 ) -> tuple[int, int, int, int | None, int | None]:
     return (_micros(starts), capacity, taken, _micros(opens) if opens else None, _micros(closes) if closes else None)
-
-
-async def _read(session: AsyncSession, tenant_id: str, offering_ids: Sequence[str] | None) -> _Rows:
-    """What the index needs of the tenant's offerings: all, or only those named."""
-    since = dt.datetime.now(dt.UTC) - _SESSIONS_MARGIN
-    rows = _Rows()
-    for chunk in _chunks(offering_ids):
-        offerings = select(
-            OfferingSearch.offering_id,
-            OfferingSearch.status,
-            OfferingSearch.facet_key,
-            OfferingSearch.duration_minutes,
-            OfferingSearch.created_at,
-            OfferingSearch.search_title,
-            OfferingSearch.search_body,
-        ).where(OfferingSearch.tenant_id == tenant_id)
-        audience = (
-            select(OfferingAudience.offering_id, OfferingAudience.kind, OfferingAudience.value)
-            .join(OfferingSearch, OfferingSearch.offering_id == OfferingAudience.offering_id)
-            .where(OfferingSearch.tenant_id == tenant_id)
-        )
-        alignments = (
-            select(OfferingAlignment.offering_id, literal(_ALIGNED), OfferingAlignment.item_id)
-            .join(OfferingSearch, OfferingSearch.offering_id == OfferingAlignment.offering_id)
-            .where(OfferingSearch.tenant_id == tenant_id)
-        )
-        sessions = select(
-            OfferingSession.offering_id,
-            OfferingSession.starts_at,
-            OfferingSession.capacity,
-            OfferingSession.seats_taken,
-            OfferingSession.registration_opens_at,
-            OfferingSession.registration_closes_at,
-        ).where(
-            OfferingSession.tenant_id == tenant_id,
-            OfferingSession.status == "scheduled",
-            OfferingSession.starts_at >= since,
-        )
-        if chunk is not None:
-            offerings = offerings.where(OfferingSearch.offering_id.in_(chunk))
-            audience = audience.where(OfferingAudience.offering_id.in_(chunk))
-            alignments = alignments.where(OfferingAlignment.offering_id.in_(chunk))
-            sessions = sessions.where(OfferingSession.offering_id.in_(chunk))
-        # Rows unpack as tuples: (offering id, status, key, minutes, created, title, body), ...
-        rows.offerings.extend(await session.execute(offerings))
-        rows.labels.extend(await session.execute(audience))
-        rows.labels.extend(await session.execute(alignments))
-        rows.sessions.extend(await session.execute(sessions))
-    return rows
-
-
-def _chunks(ids: Sequence[str] | None) -> Iterator[Sequence[str] | None]:
-    if ids is None:
-        yield None
-        return
-    for start in range(0, len(ids), _IN_CLAUSE):
-        yield ids[start : start + _IN_CLAUSE]
-
-
-async def _version(session: AsyncSession, tenant_id: str) -> int:
-    found = await session.scalar(select(SearchVersion.version).where(SearchVersion.tenant_id == tenant_id))
-    return int(found or 0)
-
-
-class SearchIndex:
-    """The snapshots of one process, one per tenant searched (``app.state.search_index``)."""
-
-    def __init__(self) -> None:
-        self.snapshots: dict[str, Snapshot] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
-
-    async def current(self, session: AsyncSession, tenant_id: str) -> Snapshot:
-        """The tenant's snapshot, brought up to the database's latest committed version."""
-        version = await _version(session, tenant_id)
-        snapshot = self.snapshots.get(tenant_id)
-        if snapshot is not None and snapshot.version >= version:
-            return snapshot
-        async with self._locks.setdefault(tenant_id, asyncio.Lock()):
-            snapshot = self.snapshots.get(tenant_id)
-            if snapshot is not None and snapshot.version >= version:
-                return snapshot
-            if snapshot is not None and snapshot.dropped * 2 < len(snapshot.ids):
-                changed = list(
-                    await session.scalars(
-                        select(OfferingSearch.offering_id).where(
-                            OfferingSearch.tenant_id == tenant_id, OfferingSearch.search_version > snapshot.version
-                        )
-                    )
-                )
-                if len(changed) < _REREAD_CHANGES:
-                    snapshot.replace((await _read(session, tenant_id, sorted(changed))).grouped())
-                    snapshot.version = version
-                    return snapshot
-            # The first search of the tenant here, or too much changed: read it whole.
-            fresh = Snapshot(version)
-            with _collector_paused():
-                rows = await _read(session, tenant_id, None)
-                # In a thread: a large tenant takes seconds of CPU, and other requests (other
-                # tenants' searches, writes) go on meanwhile, between the thread's turns.
-                await asyncio.to_thread(fresh.fill, rows)
-            self.snapshots[tenant_id] = fresh
-            return fresh
-
-
-async def warm(index: SearchIndex, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-    """Read every tenant's snapshot, largest first, so that no search waits for its tenant's
-    first read (run in the background when the service starts). A tenant that fails to read
-    is left for its first search, which reads it again."""
-    try:
-        async with sessionmaker() as session:
-            tenants = list(
-                await session.scalars(
-                    select(OfferingSearch.tenant_id).group_by(OfferingSearch.tenant_id).order_by(func.count().desc())
-                )
-            )
-    except (SQLAlchemyError, OSError):
-        # Not migrated yet, or the database is away: /readyz says so; searches read on demand.
-        logger.warning("search index: listing tenants at start failed", exc_info=True)
-        return
-    for tenant_id in tenants:
-        try:
-            async with sessionmaker() as session:
-                await index.current(session, tenant_id)
-        except (SQLAlchemyError, OSError):
-            logger.warning("search index: reading tenant %s at start failed", tenant_id, exc_info=True)
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Reading a large tenant makes millions of short-lived objects, and Python's cyclic garbage
-    collector would walk them all again and again (measured: 88,149 offerings read in 11.6 s,
-    6.4 s without it). Nothing made here forms cycles; reference counting frees it."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()

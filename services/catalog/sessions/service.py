@@ -1,4 +1,4 @@
-"""Sessions of offerings, registrations with capacity and a waitlist, and attendance.
+"""Sessions of offerings, and registrations with capacity and a waitlist (attendance: attendance.py).
 
 The last seat goes to exactly one request: a seat is taken only by a conditional
 ``UPDATE sessions SET seats_taken = seats_taken + 1 WHERE id = … AND seats_taken < capacity``.
@@ -12,22 +12,21 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Collection
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.catalog import search
 from services.catalog.errors import RegistrationClosed, WrongState
-from services.catalog.models import Attendance, Offering, OfferingSession, OutboxEvent, Registration
-from services.catalog.schemas import AttendanceEntry, SessionAttended, SessionCreate
+from services.catalog.models import Offering, OfferingSession, Registration
+from services.catalog.offerings.service import instant, may_see, visible_offering
+from services.catalog.schemas import SessionCreate
+from services.catalog.search import indexing
 from shared.db import changed_rows, utcnow
-from shared.outbox import enqueue
 from shared.problems import Conflict, FieldError, NotFound, UnprocessableContent
 from shared.tenancy import get_in_tenant
-
-ATTENDED = "session.attended"
 
 
 def zone(name: str, pointer: str) -> ZoneInfo:
@@ -38,25 +37,6 @@ def zone(name: str, pointer: str) -> ZoneInfo:
             f"unknown time zone {name!r}",
             errors=[FieldError(pointer=pointer, detail="an IANA name such as America/Chicago")],
         ) from exc
-
-
-EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-LATEST = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
-
-
-def instant(value: dt.datetime, pointer: str, errors: list[FieldError]) -> dt.datetime:
-    """An aware UTC instant in a range every database and time zone can hold, or an error."""
-    if value.tzinfo is None:
-        errors.append(FieldError(pointer=pointer, detail="give an offset (e.g. Z or -05:00): the time is ambiguous"))
-        value = value.replace(tzinfo=dt.UTC)  # only so that the other checks can still compare
-    try:
-        utc = value.astimezone(dt.UTC)
-    except OverflowError:
-        utc = LATEST
-    if not EARLIEST <= utc < LATEST:
-        errors.append(FieldError(pointer=pointer, detail="must fall between 1970 and 9000"))
-        return EARLIEST
-    return utc
 
 
 async def create_session(
@@ -112,7 +92,29 @@ async def create_session(
     )
     session.add(row)
     await session.flush()
-    search.touch(session, tenant_id, offering.id)  # searches filter and sort on sessions
+    indexing.touch(session, tenant_id, offering.id)  # searches filter and sort on sessions
+    return row
+
+
+async def list_sessions(
+    session: AsyncSession, tenant_id: str, offering_id: str, scopes: Collection[str], *, include_past: bool
+) -> list[OfferingSession]:
+    """An offering's sessions (upcoming ones, or all), if the caller may see the offering."""
+    offering = await visible_offering(session, tenant_id, offering_id, scopes)
+    statement = select(OfferingSession).where(OfferingSession.offering_id == offering.id)
+    if not include_past:
+        statement = statement.where(OfferingSession.ends_at >= utcnow())
+    return list(await session.scalars(statement.order_by(OfferingSession.starts_at, OfferingSession.id)))
+
+
+async def visible_session(
+    session: AsyncSession, tenant_id: str, session_id: str, scopes: Collection[str]
+) -> OfferingSession:
+    """The tenant's session if the caller may see its offering; 404 otherwise."""
+    row = await get_in_tenant(session, OfferingSession, session_id, tenant_id, noun="session")
+    offering = await session.get(Offering, row.offering_id)
+    if not may_see(offering.status if offering is not None else None, scopes):
+        raise NotFound(f"no session {session_id}")  # a draft's sessions are as hidden as the draft
     return row
 
 
@@ -125,7 +127,7 @@ async def cancel_session(session: AsyncSession, tenant_id: str, session_id: str)
     scheduled.status = "cancelled"
     scheduled.updated_at = utcnow()
     await session.flush()
-    search.touch(session, tenant_id, scheduled.offering_id)
+    indexing.touch(session, tenant_id, scheduled.offering_id)
     return scheduled
 
 
@@ -194,7 +196,7 @@ async def register(
             return existing, False
     seated = await _take_seat(session, session_id)
     if seated:  # the seats left decide the open-seats filter
-        search.touch(session, tenant_id, scheduled.offering_id)
+        indexing.touch(session, tenant_id, scheduled.offering_id)
     row = existing or Registration(
         id=str(uuid.uuid4()), tenant_id=tenant_id, session_id=session_id, educator_id=educator_id
     )
@@ -213,6 +215,23 @@ async def register(
             raise Conflict("a registration for this educator is being made; retry to see it", retryable=True) from exc
     await session.flush()
     return row, True
+
+
+async def list_registrations(
+    session: AsyncSession, tenant_id: str, session_id: str, *, status: str | None
+) -> list[Registration]:
+    """A session's registrations (or those in one status), oldest request first."""
+    await get_in_tenant(session, OfferingSession, session_id, tenant_id, noun="session")
+    statement = select(Registration).where(Registration.session_id == session_id)
+    if status:
+        statement = statement.where(Registration.status == status)
+    return list(await session.scalars(statement.order_by(Registration.requested_at, Registration.id)))
+
+
+async def registered_educator(session: AsyncSession, tenant_id: str, registration_id: str) -> str | None:
+    """Whose registration this is, when it is one of the tenant's (else None: ``cancel`` answers)."""
+    row = await session.get(Registration, registration_id)
+    return row.educator_id if row is not None and row.tenant_id == tenant_id else None
 
 
 async def waitlist_position(session: AsyncSession, row: Registration) -> int | None:
@@ -260,7 +279,7 @@ async def cancel(
     promoted = None
     if was_seated:
         await _free_seat(session, session_id)
-        search.touch(session, tenant_id, scheduled.offering_id)
+        indexing.touch(session, tenant_id, scheduled.offering_id)
         promoted = await _promote(session, session_id)
     return row, promoted
 
@@ -286,82 +305,3 @@ async def _promote(session: AsyncSession, session_id: str) -> Registration | Non
             return first
         # Someone else promoted or cancelled that one first: give the seat back, try the next.
         await _free_seat(session, session_id)
-
-
-async def record_attendance(
-    session: AsyncSession, tenant_id: str, session_id: str, entries: list[AttendanceEntry], recorded_by: str
-) -> list[Attendance]:
-    """Record (or correct) minutes per educator; each writes a ``session.attended`` event in this
-    transaction. A correction sends the event again with the same ``attendance_id`` and the new
-    minutes, so the receiver keeps one ledger entry per attendance, not one per event."""
-    scheduled = await get_in_tenant(session, OfferingSession, session_id, tenant_id, noun="session")
-    if scheduled.status != "scheduled" or scheduled.starts_at > utcnow():
-        why = "was cancelled" if scheduled.status != "scheduled" else "has not started yet"
-        raise WrongState(
-            f"the session {why}: no attendance to record", current_status=scheduled.status, allowed_actions=[]
-        )
-    offering = await session.get(Offering, scheduled.offering_id)
-    assert offering is not None
-    local = ZoneInfo(scheduled.time_zone)
-    first_day, last_day = scheduled.starts_at.astimezone(local).date(), scheduled.ends_at.astimezone(local).date()
-    length = int((scheduled.ends_at - scheduled.starts_at).total_seconds() // 60)
-    errors = [
-        FieldError(pointer=f"/body/entries/{i}/minutes", detail=f"more than the session's {length} minutes")
-        for i, entry in enumerate(entries)
-        if entry.minutes > length
-    ]
-    errors += [
-        FieldError(pointer=f"/body/entries/{i}/attended_on", detail=f"the session runs {first_day} to {last_day}")
-        for i, entry in enumerate(entries)
-        if entry.attended_on is not None and not first_day <= entry.attended_on <= last_day
-    ]
-    seen: set[str] = set()
-    for i, entry in enumerate(entries):
-        if entry.educator_id in seen:
-            errors.append(FieldError(pointer=f"/body/entries/{i}/educator_id", detail="listed twice"))
-        seen.add(entry.educator_id)
-    if errors:
-        raise UnprocessableContent("the attendance is not valid; nothing was recorded", errors=errors)
-    local_day = scheduled.starts_at.astimezone(ZoneInfo(scheduled.time_zone)).date()
-    now = utcnow()
-    recorded: list[Attendance] = []
-    for entry in entries:
-        row = await session.scalar(
-            select(Attendance).where(Attendance.session_id == session_id, Attendance.educator_id == entry.educator_id)
-        )
-        if row is None:
-            row = Attendance(
-                id=str(uuid.uuid4()),
-                tenant_id=tenant_id,
-                session_id=session_id,
-                offering_id=scheduled.offering_id,
-                educator_id=entry.educator_id,
-            )
-            session.add(row)
-        row.minutes = entry.minutes
-        row.attended_on = entry.attended_on or local_day
-        row.recorded_at = now
-        row.recorded_by = recorded_by
-        await session.flush()
-        await enqueue(
-            session,
-            OutboxEvent,
-            event_type=ATTENDED,
-            source="catalog",
-            tenant_id=tenant_id,
-            payload=SessionAttended(
-                attendance_id=row.id,
-                educator_id=row.educator_id,
-                offering_id=row.offering_id,
-                session_id=row.session_id,
-                minutes=row.minutes,
-                date=row.attended_on,
-                recorded_at=row.recorded_at,
-                offering_title=offering.title,
-                provider_name=offering.provider_name,
-                provider_number=offering.provider_number,
-                credits=offering.credits,
-            ).model_dump(mode="json"),
-        )
-        recorded.append(row)
-    return recorded

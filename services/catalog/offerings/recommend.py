@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.catalog import offerings
+from services.catalog.frameworks.service import descendants
 from services.catalog.models import FrameworkItem, Offering, OfferingAlignment, OfferingSession
-from services.catalog.scheduling import instant
+from services.catalog.offerings.service import instant
 from services.catalog.schemas import RecommendationRequest
 from shared.problems import FieldError, UnprocessableContent
 
@@ -70,7 +70,7 @@ async def _goal_coverage(
         raise UnprocessableContent("unknown goal competencies", errors=errors)
     serves: dict[str, set[str]] = {}
     for goal in weights:
-        for item_id in await offerings.descendants(session, tenant_id, [goal]):
+        for item_id in await descendants(session, tenant_id, [goal]):
             serves.setdefault(item_id, set()).add(goal)
     return weights, serves
 

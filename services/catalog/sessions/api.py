@@ -6,17 +6,9 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Response
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.catalog import scheduling
-from services.catalog.deps import IdPath, Reader, SessionDep, Writer
-from services.catalog.models import (
-    Attendance,
-    Offering,
-    OfferingSession,
-    Registration,
-)
+from services.catalog.deps import IdPath, Reader, Writer
+from services.catalog.models import Attendance, OfferingSession, Registration
 from services.catalog.schemas import (
     AttendanceRead,
     AttendanceWrite,
@@ -26,19 +18,15 @@ from services.catalog.schemas import (
     SessionCreate,
     SessionRead,
 )
+from services.catalog.sessions import attendance, service
 from shared.auth import Forbidden, Principal
-from shared.db import utcnow
-from shared.problems import NotFound
-from shared.tenancy import get_in_tenant
+from shared.state import SessionDep
 
 router = APIRouter()
 
 
-# --- sessions, registrations, attendance ------------------------------------------------------
-
-
-async def _session_read(session: AsyncSession, row: OfferingSession) -> SessionRead:
-    waiting = await scheduling.waitlisted_counts(session, [row.id])
+async def _session_read(session: SessionDep, row: OfferingSession) -> SessionRead:
+    waiting = await service.waitlisted_counts(session, [row.id])
     return SessionRead(
         id=row.id,
         offering_id=row.offering_id,
@@ -63,7 +51,7 @@ async def _session_read(session: AsyncSession, row: OfferingSession) -> SessionR
     "/v1/offerings/{offering_id}/sessions", response_model=SessionRead, status_code=201, summary="Schedule a session"
 )
 async def create_session(offering_id: IdPath, body: SessionCreate, who: Writer, session: SessionDep) -> SessionRead:
-    row = await scheduling.create_session(session, who.tenant_id, offering_id, body)
+    row = await service.create_session(session, who.tenant_id, offering_id, body)
     return await _session_read(session, row)
 
 
@@ -74,37 +62,28 @@ async def list_sessions(
     session: SessionDep,
     include_past: Annotated[bool, Query()] = False,
 ) -> list[SessionRead]:
-    offering = await get_in_tenant(session, Offering, offering_id, who.tenant_id, noun="offering")
-    if offering.status != "published" and "catalog:write" not in who.scopes:
-        raise NotFound(f"no offering {offering_id}")
-    statement = select(OfferingSession).where(OfferingSession.offering_id == offering.id)
-    if not include_past:
-        statement = statement.where(OfferingSession.ends_at >= utcnow())
-    rows = list(await session.scalars(statement.order_by(OfferingSession.starts_at, OfferingSession.id)))
+    rows = await service.list_sessions(session, who.tenant_id, offering_id, who.scopes, include_past=include_past)
     return [await _session_read(session, row) for row in rows]
 
 
 @router.get("/v1/sessions/{session_id}", response_model=SessionRead, summary="One session with its seats")
 async def get_session_route(session_id: IdPath, who: Reader, session: SessionDep) -> SessionRead:
-    row = await get_in_tenant(session, OfferingSession, session_id, who.tenant_id, noun="session")
-    offering = await session.get(Offering, row.offering_id)
-    if (offering is None or offering.status != "published") and "catalog:write" not in who.scopes:
-        raise NotFound(f"no session {session_id}")  # a draft's sessions are as hidden as the draft
+    row = await service.visible_session(session, who.tenant_id, session_id, who.scopes)
     return await _session_read(session, row)
 
 
 @router.post("/v1/sessions/{session_id}/cancel", response_model=SessionRead, summary="Call a session off")
 async def cancel_session(session_id: IdPath, who: Writer, session: SessionDep) -> SessionRead:
-    return await _session_read(session, await scheduling.cancel_session(session, who.tenant_id, session_id))
+    return await _session_read(session, await service.cancel_session(session, who.tenant_id, session_id))
 
 
-async def _registration_read(session: AsyncSession, row: Registration) -> RegistrationRead:
+async def _registration_read(session: SessionDep, row: Registration) -> RegistrationRead:
     return RegistrationRead(
         id=row.id,
         session_id=row.session_id,
         educator_id=row.educator_id,
         status=row.status,
-        waitlist_position=await scheduling.waitlist_position(session, row),
+        waitlist_position=await service.waitlist_position(session, row),
         requested_at=row.requested_at,
         registered_at=row.registered_at,
         cancelled_at=row.cancelled_at,
@@ -131,7 +110,7 @@ async def register(
     session_id: IdPath, response: Response, who: Reader, session: SessionDep, body: RegistrationCreate | None = None
 ) -> RegistrationRead:
     educator = _acting_for(who, body.educator_id if body else None)
-    row, created = await scheduling.register(session, who.tenant_id, session_id, educator)
+    row, created = await service.register(session, who.tenant_id, session_id, educator)
     if not created:
         response.status_code = 200
     return await _registration_read(session, row)
@@ -148,11 +127,7 @@ async def list_registrations(
     session: SessionDep,
     status: Annotated[str | None, Query(pattern="^(registered|waitlisted|cancelled)$")] = None,
 ) -> list[RegistrationRead]:
-    await get_in_tenant(session, OfferingSession, session_id, who.tenant_id, noun="session")
-    statement = select(Registration).where(Registration.session_id == session_id)
-    if status:
-        statement = statement.where(Registration.status == status)
-    rows = list(await session.scalars(statement.order_by(Registration.requested_at, Registration.id)))
+    rows = await service.list_registrations(session, who.tenant_id, session_id, status=status)
     return [await _registration_read(session, row) for row in rows]
 
 
@@ -164,10 +139,10 @@ async def list_registrations(
 async def cancel_registration(
     session_id: IdPath, registration_id: IdPath, who: Reader, session: SessionDep
 ) -> RegistrationCancelled:
-    row = await session.get(Registration, registration_id)
-    if row is not None and row.tenant_id == who.tenant_id:
-        _acting_for(who, row.educator_id)
-    cancelled, promoted = await scheduling.cancel(session, who.tenant_id, session_id, registration_id)
+    educator = await service.registered_educator(session, who.tenant_id, registration_id)
+    if educator is not None:
+        _acting_for(who, educator)
+    cancelled, promoted = await service.cancel(session, who.tenant_id, session_id, registration_id)
     return RegistrationCancelled(
         cancelled=await _registration_read(session, cancelled),
         promoted=await _registration_read(session, promoted) if promoted else None,
@@ -182,7 +157,7 @@ async def cancel_registration(
 async def record_attendance(
     session_id: IdPath, body: AttendanceWrite, who: Writer, session: SessionDep
 ) -> list[AttendanceRead]:
-    rows = await scheduling.record_attendance(session, who.tenant_id, session_id, body.entries, who.subject)
+    rows = await attendance.record_attendance(session, who.tenant_id, session_id, body.entries, who.subject)
     return [_attendance_read(row) for row in rows]
 
 
@@ -190,10 +165,7 @@ async def record_attendance(
     "/v1/sessions/{session_id}/attendance", response_model=list[AttendanceRead], summary="A session's attendance"
 )
 async def list_attendance(session_id: IdPath, who: Writer, session: SessionDep) -> list[AttendanceRead]:
-    await get_in_tenant(session, OfferingSession, session_id, who.tenant_id, noun="session")
-    rows = await session.scalars(
-        select(Attendance).where(Attendance.session_id == session_id).order_by(Attendance.educator_id)
-    )
+    rows = await attendance.list_attendance(session, who.tenant_id, session_id)
     return [_attendance_read(row) for row in rows]
 
 

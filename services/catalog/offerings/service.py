@@ -1,18 +1,18 @@
 """Offerings: the catalog's menu. Lifecycle draft → published → retired, optimistic concurrency
 by ``revision`` (the ETag), competency alignments to the tenant's framework items, and the
-search document kept in step with every change (services/catalog/search.py)."""
+search document kept in step with every change (search/indexing.py); who may see an offering;
+the tenant's catalog preferences."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.catalog import search
 from services.catalog.errors import PreconditionFailed, WrongState
 from services.catalog.models import (
     CatalogPreferences,
@@ -20,16 +20,61 @@ from services.catalog.models import (
     Offering,
     OfferingAlignment,
     OfferingAudience,
-    OfferingSession,
 )
 from services.catalog.schemas import OfferingCreate, OfferingUpdate
+from services.catalog.search import indexing
 from shared.db import utcnow
 from shared.problems import FieldError, NotFound, UnprocessableContent
+from shared.tenancy import get_in_tenant
 
 _AUDIENCE_KINDS = {"roles": "role", "grade_bands": "grade_band", "subjects": "subject"}
 
 # Which lifecycle action may follow which status.
 _TRANSITIONS = {"publish": ({"draft"}, "published"), "retire": ({"draft", "published"}, "retired")}
+
+
+def may_see(status: str | None, scopes: Collection[str]) -> bool:
+    """Who may see an offering in this status (and its sessions): any reader of its tenant once
+    it is published; coordinators (catalog:write) drafts and retired ones too."""
+    return status == "published" or "catalog:write" in scopes
+
+
+async def visible_offering(
+    session: AsyncSession, tenant_id: str, offering_id: str, scopes: Collection[str]
+) -> Offering:
+    """The tenant's offering if the caller may see it; 404 otherwise (a draft is as hidden as none)."""
+    row = await get_in_tenant(session, Offering, offering_id, tenant_id, noun="offering")
+    if not may_see(row.status, scopes):
+        raise NotFound(f"no offering {offering_id}")
+    return row
+
+
+async def require_public_catalog(session: AsyncSession, tenant_id: str) -> None:
+    """Anyone may search a tenant's published offerings without a token once the tenant switched
+    its public catalog on; until then the catalog is not there (404)."""
+    row = await preferences(session, tenant_id)
+    if row is None or not row.public_catalog:
+        raise NotFound("this catalog is not public")
+
+
+EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
+
+
+def instant(value: dt.datetime, pointer: str, errors: list[FieldError]) -> dt.datetime:
+    """An aware UTC instant in a range every database and time zone can hold, or an error (a
+    session's times, a search's or a recommendation's date window)."""
+    if value.tzinfo is None:
+        errors.append(FieldError(pointer=pointer, detail="give an offset (e.g. Z or -05:00): the time is ambiguous"))
+        value = value.replace(tzinfo=dt.UTC)  # only so that the other checks can still compare
+    try:
+        utc = value.astimezone(dt.UTC)
+    except OverflowError:
+        utc = LATEST
+    if not EARLIEST <= utc < LATEST:
+        errors.append(FieldError(pointer=pointer, detail="must fall between 1970 and 9000"))
+        return EARLIEST
+    return utc
 
 
 def etag(offering: Offering) -> str:
@@ -159,27 +204,6 @@ async def _set_audience(session: AsyncSession, offering: Offering) -> None:
     )
 
 
-async def aligned_items(session: AsyncSession, offering_ids: Sequence[str]) -> dict[str, list[FrameworkItem]]:
-    rows = await session.execute(
-        select(OfferingAlignment.offering_id, FrameworkItem)
-        .join(FrameworkItem, FrameworkItem.id == OfferingAlignment.item_id)
-        .where(OfferingAlignment.offering_id.in_(list(offering_ids) or ["-"]))
-        .order_by(FrameworkItem.human_coding_scheme, FrameworkItem.id)
-    )
-    found: dict[str, list[FrameworkItem]] = {oid: [] for oid in offering_ids}
-    for offering_id, item in rows:
-        found[offering_id].append(item)
-    return found
-
-
-async def reindex(session: AsyncSession, offering: Offering) -> None:
-    """Rewrite the offering's search words from its fields, tags and aligned statements."""
-    items = (await aligned_items(session, [offering.id]))[offering.id]
-    title, body = search.document(offering, offering.tags, [i.full_statement for i in items])
-    await session.flush()
-    await search.write_index(session, offering, title, body)
-
-
 async def create_offering(session: AsyncSession, tenant_id: str, body: OfferingCreate) -> Offering:
     now = utcnow()
     offering_id = str(uuid.uuid4())
@@ -217,7 +241,7 @@ async def create_offering(session: AsyncSession, tenant_id: str, body: OfferingC
     await session.flush()
     await _set_alignments(session, offering, items)
     await _set_audience(session, offering)
-    await reindex(session, offering)
+    await indexing.reindex(session, offering)
     return offering
 
 
@@ -286,7 +310,7 @@ async def update_offering(
     await _set_audience(session, offering)  # audience values and the provider's keys
     offering.revision += 1
     offering.updated_at = utcnow()
-    await reindex(session, offering)
+    await indexing.reindex(session, offering)
     return offering
 
 
@@ -309,59 +333,8 @@ async def change_status(
     if target == "published" and offering.published_at is None:
         offering.published_at = offering.updated_at
     await session.flush()
-    await search.write_index(session, offering)  # searches filter on the status
+    await indexing.write_index(session, offering)  # searches filter on the status
     return offering
-
-
-async def next_sessions(session: AsyncSession, offering_ids: Sequence[str], now: dt.datetime) -> dict[str, Any]:
-    """Each offering's soonest upcoming scheduled session (id, start, open seats)."""
-    rows = await session.execute(
-        select(
-            OfferingSession.offering_id,
-            OfferingSession.id,
-            OfferingSession.starts_at,
-            OfferingSession.capacity - OfferingSession.seats_taken,
-        )
-        .where(
-            OfferingSession.offering_id.in_(list(offering_ids) or ["-"]),
-            OfferingSession.status == "scheduled",
-            OfferingSession.starts_at >= now,
-        )
-        .order_by(OfferingSession.offering_id, OfferingSession.starts_at, OfferingSession.id)
-    )
-    found: dict[str, Any] = {}
-    for offering_id, session_id, starts_at, seats_open in rows:
-        found.setdefault(offering_id, {"id": session_id, "starts_at": starts_at, "seats_open": int(seats_open)})
-    return found
-
-
-async def descendants(session: AsyncSession, tenant_id: str, item_ids: Sequence[str]) -> list[str]:
-    """The items and every item below them in their frameworks' trees (isChildOf)."""
-    if not item_ids:
-        return []
-    frameworks = set(
-        await session.scalars(
-            select(FrameworkItem.framework_id).where(
-                FrameworkItem.tenant_id == tenant_id, FrameworkItem.id.in_(list(item_ids))
-            )
-        )
-    )
-    children: dict[str | None, list[str]] = {}
-    for item_id, parent_id in await session.execute(
-        select(FrameworkItem.id, FrameworkItem.parent_id).where(FrameworkItem.framework_id.in_(frameworks or {"-"}))
-    ):
-        children.setdefault(parent_id, []).append(item_id)
-    found: list[str] = []
-    stack = list(item_ids)
-    seen: set[str] = set()
-    while stack:
-        current = stack.pop()
-        if current in seen:
-            continue
-        seen.add(current)
-        found.append(current)
-        stack.extend(children.get(current, []))
-    return found
 
 
 async def preferences(session: AsyncSession, tenant_id: str) -> CatalogPreferences | None:

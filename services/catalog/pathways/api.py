@@ -1,14 +1,14 @@
-"""HTTP routes for pathways: parse, authorise, call ``pathways``, return a schema."""
+"""HTTP routes for pathways: parse, authorise, call the pathways service, return a schema."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 
-from services.catalog import pathways
-from services.catalog.deps import Reader, SessionDep, Writer
+from services.catalog.deps import IdPath, Reader, Writer
 from services.catalog.models import Pathway
+from services.catalog.pathways import service
 from services.catalog.schemas import (
     PathwayProgress,
     PathwayProgressRequest,
@@ -16,10 +16,9 @@ from services.catalog.schemas import (
     PathwayStatus,
     PathwayWrite,
 )
+from shared.state import SessionDep
 
 router = APIRouter()
-
-PathwayId = Annotated[str, Path(min_length=1, max_length=36)]
 
 
 def _read(row: Pathway) -> PathwayRead:
@@ -28,7 +27,7 @@ def _read(row: Pathway) -> PathwayRead:
 
 @router.post("/v1/pathways", response_model=PathwayRead, status_code=201, summary="Create a pathway")
 async def create_pathway(body: PathwayWrite, response: Response, who: Writer, session: SessionDep) -> PathwayRead:
-    row = await pathways.create_pathway(session, tenant_id=who.tenant_id, data=body)
+    row = await service.create_pathway(session, tenant_id=who.tenant_id, data=body)
     response.headers["Location"] = f"/v1/pathways/{row.id}"
     return _read(row)
 
@@ -37,19 +36,19 @@ async def create_pathway(body: PathwayWrite, response: Response, who: Writer, se
 async def list_pathways(
     who: Reader, session: SessionDep, status: Annotated[PathwayStatus | None, Query()] = None
 ) -> list[PathwayRead]:
-    return [_read(row) for row in await pathways.list_pathways(session, tenant_id=who.tenant_id, status=status)]
+    return [_read(row) for row in await service.list_pathways(session, tenant_id=who.tenant_id, status=status)]
 
 
 @router.get("/v1/pathways/{pathway_id}", response_model=PathwayRead, summary="A pathway")
-async def get_pathway(pathway_id: PathwayId, who: Reader, session: SessionDep) -> PathwayRead:
-    return _read(await pathways.get_pathway(session, tenant_id=who.tenant_id, pathway_id=pathway_id))
+async def get_pathway(pathway_id: IdPath, who: Reader, session: SessionDep) -> PathwayRead:
+    return _read(await service.get_pathway(session, tenant_id=who.tenant_id, pathway_id=pathway_id))
 
 
 @router.put(
     "/v1/pathways/{pathway_id}", response_model=PathwayRead, summary="Replace a pathway (checked again, no cycles)"
 )
-async def replace_pathway(pathway_id: PathwayId, body: PathwayWrite, who: Writer, session: SessionDep) -> PathwayRead:
-    row = await pathways.replace_pathway(session, tenant_id=who.tenant_id, pathway_id=pathway_id, data=body)
+async def replace_pathway(pathway_id: IdPath, body: PathwayWrite, who: Writer, session: SessionDep) -> PathwayRead:
+    row = await service.replace_pathway(session, tenant_id=who.tenant_id, pathway_id=pathway_id, data=body)
     return _read(row)
 
 
@@ -59,8 +58,8 @@ async def replace_pathway(pathway_id: PathwayId, body: PathwayWrite, who: Writer
     response_class=Response,
     summary="Delete a pathway (409 while another pathway contains it)",
 )
-async def delete_pathway(pathway_id: PathwayId, who: Writer, session: SessionDep) -> Response:
-    await pathways.delete_pathway(session, tenant_id=who.tenant_id, pathway_id=pathway_id)
+async def delete_pathway(pathway_id: IdPath, who: Writer, session: SessionDep) -> Response:
+    await service.delete_pathway(session, tenant_id=who.tenant_id, pathway_id=pathway_id)
     return Response(status_code=204)
 
 
@@ -70,8 +69,8 @@ async def delete_pathway(pathway_id: PathwayId, who: Writer, session: SessionDep
     summary="Which steps these completed offerings satisfy, and which offerings remain",
 )
 async def pathway_progress(
-    pathway_id: PathwayId, body: PathwayProgressRequest, who: Reader, session: SessionDep
+    pathway_id: IdPath, body: PathwayProgressRequest, who: Reader, session: SessionDep
 ) -> PathwayProgress:
-    return await pathways.pathway_progress(
+    return await service.pathway_progress(
         session, tenant_id=who.tenant_id, pathway_id=pathway_id, completed_offering_ids=body.completed_offering_ids
     )

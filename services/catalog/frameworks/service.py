@@ -1,29 +1,25 @@
-"""Domain logic of the catalog service: async functions that flush and never commit.
-
-The events this service consumes from other services' outboxes are handled here;
-``EVENT_HANDLERS`` maps an event type to its handler.
-"""
+"""Competency frameworks: a CASE package imported (created or updated by identifier) or fetched
+from a URL, exported again, and read as a tree, items, neighbours and descendants."""
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.catalog import offerings
-from services.catalog.case import Package
+from services.catalog.frameworks.case import Package
 from services.catalog.models import Framework, FrameworkAssociation, FrameworkItem, Offering, OfferingAlignment
+from services.catalog.search import indexing
+from services.catalog.settings import CatalogSettings
 from shared.db import utcnow
-from shared.outbox import EventHandler
-from shared.tenancy import in_tenant
-
-EVENT_HANDLERS: dict[str, EventHandler] = {}
-
-
-# --- competency frameworks (CASE) -------------------------------------------------------------
+from shared.problems import FieldError, NotFound, UnprocessableContent
+from shared.safefetch import FetchRefused, fetch
+from shared.tenancy import get_in_tenant, in_tenant
 
 
 @dataclass(frozen=True)
@@ -105,8 +101,27 @@ async def import_package(session: AsyncSession, tenant_id: str, package: Package
         )
     await session.flush()
     for offering in await session.scalars(select(Offering).where(Offering.id.in_(aligned))):
-        await offerings.reindex(session, offering)
+        await indexing.reindex(session, offering)
     return ImportResult(framework, created, len(package.items), len(package.associations))
+
+
+async def fetch_package(url: str, settings: CatalogSettings) -> Any:
+    """The JSON a district's CASE server answers at ``url`` (within the settings' limits); a refused
+    or failed fetch, or a body that is not JSON, is a 422 on ``/body/url``."""
+    try:
+        got = await fetch(
+            url,
+            allow_private=settings.case_fetch_allow_private,
+            max_bytes=settings.case_fetch_max_bytes,
+            timeout_s=settings.case_fetch_timeout_s,
+        )
+        if got.status != 200:
+            raise FetchRefused(f"the server answered {got.status}")
+        return json.loads(got.body)
+    except (FetchRefused, ValueError) as exc:
+        raise UnprocessableContent(
+            f"the CASE package could not be fetched: {exc}", errors=[FieldError(pointer="/body/url", detail=str(exc))]
+        ) from exc
 
 
 async def export_package(session: AsyncSession, framework: Framework) -> dict[str, Any]:
@@ -171,23 +186,62 @@ async def item_associations(session: AsyncSession, framework_id: str, identifier
     return list(rows)
 
 
-# --- references: other services checking the catalog ids they keep ----------------------------
+async def get_framework(session: AsyncSession, tenant_id: str, framework_id: str) -> Framework:
+    """The tenant's framework; 404 when it is another tenant's or none."""
+    return await get_in_tenant(session, Framework, framework_id, tenant_id, noun="framework")
 
 
-async def resolve_references(
-    session: AsyncSession, tenant_id: str, *, item_ids: list[str], offering_ids: list[str]
-) -> tuple[list[FrameworkItem], list[Offering]]:
-    """The tenant's framework items and offerings among these ids, whatever their status
-    (the caller decides what a draft or retired offering means to it). Another tenant's ids
-    are simply not found, exactly like ids that never existed."""
-    items = list(
+async def list_frameworks(session: AsyncSession, tenant_id: str) -> list[Framework]:
+    rows = await session.scalars(
+        in_tenant(select(Framework), Framework, tenant_id).order_by(Framework.title, Framework.id)
+    )
+    return list(rows)
+
+
+async def item_count(session: AsyncSession, framework: Framework) -> int:
+    count = await session.scalar(select(func.count(FrameworkItem.id)).where(FrameworkItem.framework_id == framework.id))
+    return int(count or 0)
+
+
+async def get_item(session: AsyncSession, framework: Framework, item_id: str) -> FrameworkItem:
+    """The framework's item; 404 when it belongs to another framework or none."""
+    row = await session.get(FrameworkItem, item_id)
+    if row is None or row.framework_id != framework.id:
+        raise NotFound(f"no item {item_id} in this framework")
+    return row
+
+
+async def item_children(session: AsyncSession, item: FrameworkItem) -> list[FrameworkItem]:
+    rows = await session.scalars(
+        select(FrameworkItem).where(FrameworkItem.parent_id == item.id).order_by(FrameworkItem.position)
+    )
+    return list(rows)
+
+
+async def descendants(session: AsyncSession, tenant_id: str, item_ids: Sequence[str]) -> list[str]:
+    """The items and every item below them in their frameworks' trees (isChildOf)."""
+    if not item_ids:
+        return []
+    frameworks = set(
         await session.scalars(
-            select(FrameworkItem).where(FrameworkItem.tenant_id == tenant_id, FrameworkItem.id.in_(item_ids or ["-"]))
+            select(FrameworkItem.framework_id).where(
+                FrameworkItem.tenant_id == tenant_id, FrameworkItem.id.in_(list(item_ids))
+            )
         )
     )
-    found = list(
-        await session.scalars(
-            in_tenant(select(Offering), Offering, tenant_id).where(Offering.id.in_(offering_ids or ["-"]))
-        )
-    )
-    return items, found
+    children: dict[str | None, list[str]] = {}
+    for item_id, parent_id in await session.execute(
+        select(FrameworkItem.id, FrameworkItem.parent_id).where(FrameworkItem.framework_id.in_(frameworks or {"-"}))
+    ):
+        children.setdefault(parent_id, []).append(item_id)
+    found: list[str] = []
+    stack = list(item_ids)
+    seen: set[str] = set()
+    while stack:
+        current = stack.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        found.append(current)
+        stack.extend(children.get(current, []))
+    return found

@@ -270,12 +270,6 @@ async def list_pathways(session: AsyncSession, *, tenant_id: str, status: str | 
     return list(rows)
 
 
-async def pathways_using_offering(session: AsyncSession, *, tenant_id: str, offering_id: str) -> list[Pathway]:
-    """The tenant's pathways that name this offering anywhere in their structure."""
-    rows = await session.scalars(in_tenant(select(Pathway), Pathway, tenant_id).order_by(Pathway.name, Pathway.id))
-    return [row for row in rows if offering_id in row.offering_ids]
-
-
 async def _with_nested(session: AsyncSession, tenant_id: str, root: Pathway) -> dict[str, Pathway]:
     """The pathway and every pathway it contains, however deep, by id."""
     loaded = {root.id: root}

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.catalog import service
-from services.catalog.deps import Reader, SessionDep
+from services.catalog.deps import Reader
 from services.catalog.models import Offering
+from services.catalog.references import service
 from services.catalog.schemas import CompetencyRef, ReferencedOffering, ReferenceLookup, References
+from shared.state import SessionDep
 
 router = APIRouter(tags=["service-to-service"])
 

@@ -21,7 +21,8 @@ from typing import Any
 
 import pytest
 
-from services.catalog.search_index import SearchIndex
+from services.catalog.deps import catalog_state
+from services.catalog.search.memory import SearchIndex
 from tests.conftest import AppFactory
 from tests.services.catalog.test_offerings import SOON, Catalog
 from tests.support import asgi_client
@@ -104,7 +105,7 @@ def search_params(rng: random.Random, items: dict[str, str]) -> dict[str, Any]:
 
 async def ask(catalog: Catalog, engine: SearchIndex | None, params: dict[str, Any]) -> list[dict[str, Any]]:
     """The search's first pages (up to three), as that engine answers them."""
-    catalog.app.state.search_index = engine
+    catalog_state(catalog.app).search_index = engine
     pages = []
     cursor = None
     for _ in range(3):
@@ -209,7 +210,7 @@ async def test_a_starting_service_reads_every_tenants_index_in_the_background(
 
     restarted = await make_committing_app("catalog", dev_seed=False)
     async with asgi_client(restarted) as client:
-        index: SearchIndex = restarted.state.search_index
+        index: SearchIndex = catalog_state(restarted).search_index
         for _ in range(200):  # the read runs beside the app; give it up to 10 s
             if tenant in index.snapshots:
                 break

@@ -1,0 +1,1 @@
+"""Competency frameworks: CASE packages imported, exported and searched, and their item trees."""

@@ -1,0 +1,1 @@
+"""Pathways: named structures of offerings (and other pathways) leading to a credential."""

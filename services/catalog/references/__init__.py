@@ -1,0 +1,1 @@
+"""References: other services checking the catalog ids they keep."""

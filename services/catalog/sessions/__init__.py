@@ -1,0 +1,1 @@
+"""Sessions of offerings: scheduling, registrations with capacity and a waitlist, attendance."""
