@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainValidator, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from shared.events import EventEnvelope, InboxReceipt
+from shared.events import EventEnvelope, EventPayload, InboxReceipt
 from shared.health import Liveness, Readiness
 from shared.outbox_ops import OutboxEventRead, OutboxSummary
 
@@ -244,10 +244,12 @@ class SessionCreate(Strict):
     registration_closes_at: dt.datetime | None = None
 
 
-class SessionAttended(BaseModel):
+class SessionAttended(EventPayload):
     """Payload of the ``session.attended`` event: what the credentials service needs to credit PD
     minutes and to report them to HR, copied so it never has to ask the catalog. Sent again with
     the same ``attendance_id`` when minutes are corrected; the newest ``recorded_at`` wins."""
+
+    event_type: ClassVar[str] = "session.attended"
 
     attendance_id: str
     educator_id: str

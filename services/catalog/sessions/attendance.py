@@ -17,8 +17,6 @@ from shared.outbox import enqueue
 from shared.problems import FieldError, UnprocessableContent
 from shared.tenancy import get_in_tenant
 
-ATTENDED = "session.attended"
-
 
 async def record_attendance(
     session: AsyncSession, tenant_id: str, session_id: str, entries: list[AttendanceEntry], recorded_by: str
@@ -78,7 +76,6 @@ async def record_attendance(
         await enqueue(
             session,
             OutboxEvent,
-            event_type=ATTENDED,
             source="catalog",
             tenant_id=tenant_id,
             payload=SessionAttended(
@@ -93,7 +90,7 @@ async def record_attendance(
                 provider_name=offering.provider_name,
                 provider_number=offering.provider_number,
                 credits=offering.credits,
-            ).model_dump(mode="json"),
+            ),
         )
         recorded.append(row)
     return recorded
