@@ -30,10 +30,9 @@ router.include_router(achievements_router)
 router.include_router(issuing_router)
 router.include_router(bulk_router)
 
-public_router = APIRouter()
-public_router.include_router(documents_router)
-public_router.include_router(verify_router)
-public_router.include_router(baked_router)
+# The public routes themselves, not included routers: the kernel lists what a public router
+# serves (``ServiceState.public_routes``) from its own routes, one level deep.
+public_router = APIRouter(routes=[*documents_router.routes, *verify_router.routes, *baked_router.routes])
 
 # Everything a client can reach without a token, beyond the standard health checks and the
 # internal event inbox (shared.app.STANDARD_PUBLIC_ROUTES): what a verifier must fetch, and the
