@@ -102,7 +102,7 @@ class BadgePageView:
     meta_description: str
     share_title: str
     more_formats: list[Download] = field(default_factory=list)
-    # Lineage (services/badges/reissue.py): the page of the badge this one replaces, and of the
+    # Lineage (services/badges/issuing/reissue.py): the page of the badge this one replaces, and of the
     # one that replaced it; ``reissue_kind`` says why this one was issued again.
     replaces_url: str | None = None
     replaced_by_url: str | None = None
