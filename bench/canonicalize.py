@@ -1,4 +1,4 @@
-"""What eddsa-rdfc-2022 signing costs per core: pyld versus ``services.badges.jsonld``.
+"""What eddsa-rdfc-2022 signing costs per core: pyld versus ``services.badges.openbadges.jsonld``.
 
 For one typical Open Badges 3.0 credential (issuer profile, achievement with criteria, alignments,
 result descriptions and image, two results, three evidence items, two status entries, a schema,
@@ -38,7 +38,7 @@ if str(REPO_ROOT) not in sys.path:
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
-from services.badges.jsonld import canonize, canonize_with_pyld  # noqa: E402
+from services.badges.openbadges.jsonld import canonize, canonize_with_pyld  # noqa: E402
 
 TARGET_SIGNATURES_PER_SECOND = 400
 EX = "https://practicum.example"

@@ -160,8 +160,8 @@ def per_second(fn: Callable[[], object], *, seconds: float = 1.0) -> float:
 
 
 def signing() -> dict[str, float]:
-    from services.badges import jsonld, proofs
-    from services.badges.crypto import new_ed25519, new_rsa
+    from services.badges.openbadges import jsonld, proofs
+    from services.badges.openbadges.keys import new_ed25519, new_rsa
 
     ed, rs = new_ed25519(), new_rsa()
     family = [credential(n) for n in range(VARIANTS)]  # built before timing: only signing is timed
@@ -204,9 +204,9 @@ def signing() -> dict[str, float]:
 def verify_sample(sample: list[dict[str, Any]], vm: str, public: Any) -> tuple[float, float]:
     """How many of the sample verify with our verifier, and with Digital Bazaar's (NaN when its
     harness is not installed: ``make interop``)."""
-    from services.badges import proofs
-    from services.badges.crypto import ed25519_multibase
-    from services.badges.documents import DID_CONTEXT
+    from services.badges.openbadges import proofs
+    from services.badges.openbadges.documents import DID_CONTEXT
+    from services.badges.openbadges.keys import ed25519_multibase
 
     ours = 0
     for signed in sample:

@@ -1,7 +1,7 @@
 // Offline JSON-LD document loader shared by the interop scripts.
 //
 // Resolution order for a URL:
-//   1. the project's bundled contexts (services/badges/reference/contexts.json),
+//   1. the project's bundled contexts (services/badges/openbadges/reference/contexts.json),
 //      exact URL match only;
 //   2. the caller's `documents` map (URL or DID -> JSON document);
 //   3. an HTTP(S) fetch, but only when the URL starts with one of the caller's
@@ -18,7 +18,7 @@ import {dirname, join, resolve} from 'node:path';
 import {fileURLToPath} from 'node:url';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-export const REFERENCE_DIR = resolve(HERE, '../../services/badges/reference');
+export const REFERENCE_DIR = resolve(HERE, '../../services/badges/openbadges/reference');
 const MULTIKEY_CONTEXT_V1 = 'https://w3id.org/security/multikey/v1';
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 

@@ -17,7 +17,7 @@ stdout: a JSON array with one result per request, in order:
 
 Network: everything this process fetches goes through `requests` (the validator's own fetches, the JSON-LD
 document loader it gives pyld, and pyld's default loader, which is replaced here). A transport adapter answers
-the JSON-LD context URLs listed in services/badges/reference/contexts.json from the bundled files, passes
+the JSON-LD context URLs listed in services/badges/openbadges/reference/contexts.json from the bundled files, passes
 loopback URLs (127.0.0.0/8, ::1, localhost) to the network, and refuses every other URL. A socket guard refuses
 any connection to a non-loopback address that might bypass `requests`.
 """
@@ -41,7 +41,9 @@ from requests.adapters import BaseAdapter, HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
 HERE = Path(__file__).resolve().parent
-REFERENCE_DIR = Path(os.environ.get("OB2_REFERENCE_DIR", HERE.parent.parent / "services" / "badges" / "reference"))
+REFERENCE_DIR = Path(
+    os.environ.get("OB2_REFERENCE_DIR", HERE.parent.parent / "services" / "badges" / "openbadges" / "reference")
+)
 LOOPBACK_TIMEOUT = float(os.environ.get("OB2_HTTP_TIMEOUT", "10"))
 TRACE = bool(os.environ.get("OB2_TRACE"))
 ACCEPT_JSON = {"Accept": "application/ld+json, application/json"}

@@ -10,20 +10,23 @@ from pathlib import Path
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from services.badges import awards, bulk_run, pages
+from services.badges import events
+from services.badges.achievements.service import create_achievement
 from services.badges.api import public_router, router
-from services.badges.baked_api import router as baked_router
-from services.badges.bulk_api import router as bulk_router
-from services.badges.crypto import KeyVault, load_kek
-from services.badges.documents import Urls
+from services.badges.bulk import runner
+from services.badges.context import Context
+from services.badges.deps import BadgesState, badges_state
+from services.badges.issuers.service import create_issuer
 from services.badges.models import InboxEvent, Issuer, OutboxEvent
+from services.badges.openbadges.documents import Urls
 from services.badges.schemas import AchievementWrite, IssuerWrite
-from services.badges.service import EVENT_HANDLERS, Context, Signer, create_achievement, create_issuer
 from services.badges.settings import BadgesSettings
-from services.badges.verifier import Verifier
+from services.badges.vault import KeyVault, Signer, load_kek
+from services.badges.verify.verifier import Verifier
 from shared.app import ServiceSpec, build_service_app
 from shared.demo import DEMO_ACHIEVEMENT_IDS, DEMO_ISSUER_ID, DEMO_TENANT_ID
 from shared.settings import Environment
+from shared.state import ServiceState, attach_state, state_of
 
 DEMO_ACHIEVEMENTS = Path(__file__).parent / "seed" / "demo-achievements.json"
 
@@ -31,11 +34,12 @@ DEMO_ACHIEVEMENTS = Path(__file__).parent / "seed" / "demo-achievements.json"
 @contextlib.asynccontextmanager
 async def _dev_seed(app: FastAPI) -> AsyncIterator[None]:
     """Dev only: the demo district's issuer and the achievements its demo design awards (once)."""
-    settings: BadgesSettings = app.state.settings
+    state = badges_state(app)
+    settings = state.settings
     if settings.dev_seed and settings.environment is Environment.dev:
         seed = json.loads(DEMO_ACHIEVEMENTS.read_text())
-        ctx = Context(tenant_id=DEMO_TENANT_ID, urls=app.state.urls, signer=app.state.signer)
-        async with app.state.sessionmaker() as session, session.begin():
+        ctx = Context(tenant_id=DEMO_TENANT_ID, urls=state.urls, signer=state.signer)
+        async with state.sessionmaker() as session, session.begin():
             if await session.get(Issuer, DEMO_ISSUER_ID) is None:
                 await create_issuer(session, ctx, IssuerWrite.model_validate(seed["issuer"]), issuer_id=DEMO_ISSUER_ID)
                 for item in seed["achievements"]:
@@ -47,7 +51,7 @@ async def _dev_seed(app: FastAPI) -> AsyncIterator[None]:
 
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    async with _dev_seed(app), bulk_run.running(app):
+    async with _dev_seed(app), runner.running(app):
         yield
 
 
@@ -60,10 +64,10 @@ SPEC = ServiceSpec(
     ),
     outbox_model=OutboxEvent,
     inbox_model=InboxEvent,
-    routers=[router, bulk_router],
-    public_routers=[public_router, baked_router, pages.router],
-    event_handlers=EVENT_HANDLERS,
-    event_handler_factory=awards.handlers,
+    routers=[router],
+    public_routers=[public_router],
+    event_handlers=events.EVENT_HANDLERS,
+    event_handler_factory=events.handlers,
     lifespan=_lifespan,
 )
 
@@ -77,12 +81,14 @@ def create_app(
     """Tests pass an ``engine`` and a ``sessionmaker`` bound to a transaction they roll back."""
     settings = settings or BadgesSettings()
     app = build_service_app(SPEC, settings, sessionmaker=sessionmaker, engine=engine)
-    app.state.urls = Urls(settings.public_base_url)
-    app.state.signer = Signer(KeyVault(load_kek(settings)))
-    app.state.verifier = Verifier(
-        urls=app.state.urls,
+    urls = Urls(settings.public_base_url)
+    signer = Signer(KeyVault(load_kek(settings)))
+    verifier = Verifier(
+        urls=urls,
         allow_private=settings.verify_allow_private,
         max_bytes=settings.verify_max_bytes,
         timeout_s=settings.verify_fetch_timeout_s,
     )
+    base = state_of(app, ServiceState).fields()
+    attach_state(app, BadgesState(**{**base, "settings": settings}, urls=urls, signer=signer, verifier=verifier))
     return app

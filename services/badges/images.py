@@ -1,10 +1,7 @@
-"""Achievement images: uploads proven by their content, SVG sanitized, a default when none.
+"""Achievement images: uploads proven by their content, a default when none, renditions for baking.
 
-A PNG must decode (Pillow) within the size and dimension limits. An SVG is parsed without
-entity expansion (defusedxml) and rebuilt from an allow-list: scripts, event handlers,
-foreignObject, external references (``href`` other than ``#fragment`` or an embedded raster
-``data:image/png|jpeg``) and CSS ``url()``/``@import`` are removed, so an image shown on a
-badge page can never run code or call out.
+A PNG must decode (Pillow) within the size and dimension limits; an SVG is sanitized
+(``openbadges/images.py``). Whatever the upload's problem, the answer is a 413/415/422 problem.
 """
 
 from __future__ import annotations
@@ -14,73 +11,18 @@ import io
 import math
 import re
 import unicodedata
-import xml.etree.ElementTree as ET
 from base64 import b64encode
 from functools import lru_cache
 from html import escape
 
-import defusedxml.ElementTree as SafeET
-from defusedxml import DefusedXmlException
 from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
 from services.badges.errors import UnsupportedImage
+from services.badges.openbadges import images as formats
+from services.badges.openbadges.images import PNG, SVG, SVG_NS, XLINK_NS, sniff
 from shared.problems import FieldError, PayloadTooLarge, UnprocessableContent
 
-PNG = "image/png"
-SVG = "image/svg+xml"
-SVG_NS = "http://www.w3.org/2000/svg"
-XLINK_NS = "http://www.w3.org/1999/xlink"
-
-_SVG_ELEMENTS = frozenset(
-    [
-        "svg",
-        "g",
-        "defs",
-        "symbol",
-        "use",
-        "title",
-        "desc",
-        "path",
-        "rect",
-        "circle",
-        "ellipse",
-        "line",
-        "polyline",
-        "polygon",
-        "text",
-        "tspan",
-        "textPath",
-        "linearGradient",
-        "radialGradient",
-        "stop",
-        "clipPath",
-        "mask",
-        "pattern",
-        "image",
-        "marker",
-        "filter",
-        "feGaussianBlur",
-        "feOffset",
-        "feBlend",
-        "feColorMatrix",
-        "feMerge",
-        "feMergeNode",
-        "feFlood",
-        "feComposite",
-        "style",
-    ]
-)
-_URL_IN_CSS = re.compile(r"url\s*\(\s*['\"]?\s*(?!#)", re.IGNORECASE)
-
-
-def sniff(data: bytes) -> str | None:
-    """PNG or SVG by content (the declared type proves nothing), or None."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return PNG
-    head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n")
-    if head.startswith((b"<?xml", b"<svg", b"<!--")):
-        return SVG
-    return None
+__all__ = ["PNG", "SVG", "badge_png", "default_image", "sanitize_svg", "svg_with_png", "validate_upload"]
 
 
 def validate_upload(data: bytes, declared: str | None, *, max_bytes: int, max_pixels: int) -> tuple[bytes, str]:
@@ -114,50 +56,15 @@ def _png(data: bytes, max_pixels: int) -> bytes:
 
 
 def sanitize_svg(data: bytes, max_pixels: int) -> bytes:
+    """The sanitized SVG, or the 415/422 problem naming what is wrong with it."""
     try:
-        root = SafeET.fromstring(data, forbid_dtd=True)
-    except (ET.ParseError, DefusedXmlException, ValueError) as exc:
-        raise UnsupportedImage(f"the SVG is not well-formed XML: {exc}") from exc
-    if root.tag != f"{{{SVG_NS}}}svg":
-        raise UnsupportedImage("the SVG's root element must be <svg> in the SVG namespace")
-    _clean(root)
-    for side in ("width", "height"):
-        value = root.get(side)
-        if value and re.fullmatch(r"\d+(\.\d+)?(px)?", value) and float(value.rstrip("px")) > max_pixels:
-            raise UnprocessableContent(
-                f"the SVG's {side} is {value}; the largest side may be {max_pixels}",
-                errors=[FieldError(pointer="/body/image", detail=f"{side} too large")],
-            )
-    ET.register_namespace("", SVG_NS)
-    ET.register_namespace("xlink", XLINK_NS)
-    cleaned: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
-    return cleaned
-
-
-def _clean(element: ET.Element) -> None:
-    for child in list(element):
-        local = child.tag.split("}", 1)[-1] if isinstance(child.tag, str) else ""
-        if not isinstance(child.tag, str) or not child.tag.startswith(f"{{{SVG_NS}}}") or local not in _SVG_ELEMENTS:
-            element.remove(child)  # script, foreignObject, foreign namespaces, comments, PIs
-            continue
-        if local == "style" and child.text and (_URL_IN_CSS.search(child.text) or "@import" in child.text.lower()):
-            element.remove(child)
-            continue
-        _clean(child)
-    for name in list(element.attrib):
-        value = element.attrib[name]
-        local = name.split("}", 1)[-1].lower()
-        if (
-            local.startswith("on")
-            or (
-                local == "href"
-                and not (value.startswith("#") or re.match(r"data:image/(png|jpeg);base64,[A-Za-z0-9+/=\s]*$", value))
-            )
-            or (local == "style" and (_URL_IN_CSS.search(value) or "expression" in value.lower()))
-        ):
-            del element.attrib[name]
-        elif _URL_IN_CSS.search(value):
-            del element.attrib[name]  # fill="url(https://…)" and the like
+        return formats.sanitize_svg(data, max_pixels)
+    except formats.ImageTooLarge as exc:
+        raise UnprocessableContent(
+            str(exc), errors=[FieldError(pointer="/body/image", detail=f"{exc.side} too large")]
+        ) from exc
+    except formats.ImageRefused as exc:
+        raise UnsupportedImage(str(exc)) from exc
 
 
 _PALETTE = ("#1f5f8b", "#2e7d32", "#6a1b9a", "#b23c17", "#00695c", "#4e342e", "#283593", "#ad1457")

@@ -55,7 +55,7 @@ class BadgesSettings(ServiceSettings):
     # Bulk issuance (services/badges/bulk.py): rows per job, and the worker every replica runs.
     bulk_max_rows: int = Field(default=10_000, ge=1, le=100_000)
     bulk_worker_enabled: bool = True
-    # 0: the worker is a task of the service process; n: n processes of its own (bulk_run.py).
+    # 0: the worker is a task of the service process; n: n processes of its own (bulk/runner.py).
     bulk_worker_processes: int = Field(default=0, ge=0, le=32)
     # Rows one worker claims, signs and writes per transaction.
     bulk_batch_size: int = Field(default=200, ge=1, le=2000)

@@ -32,7 +32,7 @@ from tests.support import DOMAIN_SERVICES, LiveServer, free_socket
 ROOT = Path(__file__).resolve().parents[2]
 NODE = ROOT / "interop" / "node"
 OB2_PYTHON = ROOT / ".venv-ob2" / "bin" / "python"
-SCHEMAS = ROOT / "services" / "badges" / "reference" / "schemas"
+SCHEMAS = ROOT / "services" / "badges" / "openbadges" / "reference" / "schemas"
 
 
 def _require_tools() -> None:

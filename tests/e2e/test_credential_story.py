@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from services.badges.deps import badges_state
 from services.badges.models import OutboxEvent as BadgesOutbox
 from services.catalog.app import DEMO_FRAMEWORK
 from services.credentials.app import demo_design
@@ -83,7 +84,10 @@ async def world(make_app: AppFactory) -> AsyncIterator[World]:
             sessionmaker=apps["credentials"].state.sessionmaker, model=CredentialsOutbox, deliver=to_badges, policy=FAST
         ),
         OutboxDispatcher(
-            sessionmaker=apps["badges"].state.sessionmaker, model=BadgesOutbox, deliver=to_credentials, policy=FAST
+            sessionmaker=badges_state(apps["badges"]).sessionmaker,
+            model=BadgesOutbox,
+            deliver=to_credentials,
+            policy=FAST,
         ),
     ]
 

@@ -29,9 +29,9 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
 
-from services.badges import proofs
-from services.badges.crypto import ed25519_multibase
-from services.badges.documents import OB3_CONTEXT
+from services.badges.openbadges import proofs
+from services.badges.openbadges.documents import OB3_CONTEXT
+from services.badges.openbadges.keys import ed25519_multibase
 from tests.conftest import AppFactory
 from tests.services.badges.conftest import ACHIEVEMENT, ISSUER
 from tests.support import LiveServer, free_socket, identity_headers

@@ -1,4 +1,4 @@
-"""Badges: bulk issuance jobs and their rows (services/badges/bulk.py).
+"""Badges: bulk issuance jobs and their rows (services/badges/bulk/service.py).
 
 Revision ID: 0005
 Revises: 0004

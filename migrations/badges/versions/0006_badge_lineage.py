@@ -1,4 +1,4 @@
-"""Badges: lineage of reissued badges — renewals and corrections (services/badges/reissue.py).
+"""Badges: lineage of reissued badges — renewals and corrections (services/badges/issuing/reissue.py).
 
 Revision ID: 0006
 Revises: 0005

@@ -197,7 +197,7 @@ async def test_badges_are_listed_newest_first_with_filters_and_a_cursor(badges: 
 async def test_a_taken_status_index_is_drawn_again(
     badges: Badges, backend: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from services.badges import issuing
+    from services.badges.issuing import service as issuing
 
     draws = iter([5, 5, 7])  # the second badge first draws the first badge's index
     monkeypatch.setattr(issuing.secrets, "randbelow", lambda _n: next(draws))

@@ -1,0 +1,1 @@
+"""Bulk issuance: submitted files, their jobs, and the workers that issue the rows."""

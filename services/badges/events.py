@@ -1,0 +1,24 @@
+"""The events the badges service receives, and their handlers (which live in the areas).
+
+Both award handlers need the app (its keys, public base URL and settings), so they are bound to it
+by ``handlers(app)``; ``EVENT_HANDLERS`` holds those that need nothing (none today).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from fastapi import FastAPI
+
+from services.badges.issuing import awards
+from shared.outbox import EventHandler
+
+EVENT_HANDLERS: dict[str, EventHandler] = {}
+
+
+def handlers(app: FastAPI) -> dict[str, EventHandler]:
+    """The handlers bound to ``app``."""
+    return {
+        "award.granted": partial(awards.on_award_granted, app),
+        "award.revoked": partial(awards.on_award_revoked, app),
+    }

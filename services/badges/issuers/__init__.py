@@ -1,0 +1,1 @@
+"""Issuer profiles and their keys (create, edit, rotate, revoke)."""

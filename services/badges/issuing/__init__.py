@@ -1,0 +1,1 @@
+"""Issued badges: issuing, listing, status changes, reissue, and the award events."""

@@ -1,0 +1,1 @@
+"""Everything served without a token: the /ob documents, baked images, the badge page."""
