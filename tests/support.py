@@ -28,6 +28,10 @@ def settings_class(service: str) -> type[ServiceSettings]:
     return cls
 
 
+# The least argon2id cost (ENVIRONMENT=test only): the suite hashes hundreds of secrets.
+GATEWAY_TEST_HASH_COST = {"password_hash_time_cost": 1, "password_hash_memory_kib": 8, "password_hash_parallelism": 1}
+
+
 def make_settings(service: str, database_url: str, data_dir: Path, **overrides: Any) -> ServiceSettings:
     values: dict[str, Any] = {
         "environment": "test",
@@ -36,6 +40,7 @@ def make_settings(service: str, database_url: str, data_dir: Path, **overrides: 
         "outbox_enabled": False,
         # Background workers share the test's one connection otherwise; tests drive them.
         "bulk_worker_enabled": False,
+        **(GATEWAY_TEST_HASH_COST if service == "gateway" else {}),
         **overrides,
     }
     return settings_class(service)(**values)
@@ -186,13 +191,13 @@ async def raw_server(handler: RawHandler, *, limit: int = 2**16) -> AsyncIterato
 
 
 def signing_key(keys_dir: Path) -> Any:
-    from services.gateway.keys import active_key, write_key
+    from services.gateway.identity.keys import active_key, write_key
 
     return active_key(keys_dir) or write_key(keys_dir)
 
 
 def token_service(keys_dir: Path, issuer: str = "http://127.0.0.1:8000") -> Any:
-    from services.gateway.tokens import TokenService
+    from services.gateway.identity.tokens import TokenService
     from shared.auth import PublicKeyRing
 
     return TokenService(
@@ -221,7 +226,7 @@ def identity_headers(
 ) -> dict[str, str]:
     """The header the gateway would send ``service`` for such a caller (``delegates``: the
     services it may ask on the caller's behalf, as GATEWAY_DELEGATIONS would allow)."""
-    from services.gateway.tokens import AccessClaims
+    from services.gateway.identity.tokens import AccessClaims
     from shared.auth import IDENTITY_HEADER, scopes_for_roles
 
     claims = AccessClaims(

@@ -8,44 +8,24 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import parse_qs, unquote_plus
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.gateway import identity
-from services.gateway.ratelimit import per_address
-from services.gateway.tokens import TokenService
-from shared.state import get_session
+from services.gateway.audit import service as audit_log
+from services.gateway.deps import HasherDep, TokensDep, per_address
+from services.gateway.identity import service
+from services.gateway.schemas import JWKSet, OAuthError, TokenResponse
 from shared.auth import SCOPES
 from shared.problems import PROBLEM_JSON, ProblemDocument
+from shared.state import SessionDep
 
 router = APIRouter(tags=["oauth"])
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _MAX_FORM_BYTES = 8192
-
-
-class TokenResponse(BaseModel):
-    access_token: str
-    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - the OAuth token type, not a secret
-    expires_in: int
-    scope: str
-
-
-class OAuthError(BaseModel):
-    error: Literal[
-        "invalid_request",
-        "invalid_client",
-        "invalid_grant",
-        "unauthorized_client",
-        "unsupported_grant_type",
-        "invalid_scope",
-    ]
-    error_description: str
 
 
 def oauth_error(error: str, description: str, *, status: int = 400, basic: bool = False) -> JSONResponse:
@@ -105,8 +85,7 @@ _FORM = {
     openapi_extra={"requestBody": _FORM, "x-practicum-oauth": True},
     dependencies=[Depends(per_address("token requests"))],
 )
-async def token(request: Request, session: AsyncSession = Depends(get_session, scope="function")) -> Any:
-    tokens: TokenService = request.app.state.tokens
+async def token(request: Request, session: SessionDep, tokens: TokensDep, hasher: HasherDep) -> Any:
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
         return oauth_error("invalid_request", "the body must be application/x-www-form-urlencoded")
     raw = await request.body()
@@ -137,9 +116,9 @@ async def token(request: Request, session: AsyncSession = Depends(get_session, s
     if not client_id or not secret:
         return oauth_error("invalid_client", "client authentication is required", status=401, basic=True)
 
-    client = await identity.authenticate_client(session, client_id=client_id, secret=secret)
+    client = await service.authenticate_client(session, hasher, client_id=client_id, secret=secret)
     if client is None:
-        await identity.audit(
+        await audit_log.record(
             session,
             action="token.issue",
             outcome="denied",
@@ -149,9 +128,9 @@ async def token(request: Request, session: AsyncSession = Depends(get_session, s
         return oauth_error(
             "invalid_client", "unknown client, wrong secret, or disabled client", status=401, basic=basic is not None
         )
-    granted = identity.within(params.get("scope"), client.scopes)
+    granted = service.within(params.get("scope"), client.scopes)
     if granted is None:
-        await identity.audit(
+        await audit_log.record(
             session,
             action="token.issue",
             outcome="denied",
@@ -167,7 +146,7 @@ async def token(request: Request, session: AsyncSession = Depends(get_session, s
         scopes=granted,
         client_id=client.client_id,
     )
-    await identity.audit(
+    await audit_log.record(
         session,
         action="token.issue",
         outcome="success",
@@ -179,13 +158,9 @@ async def token(request: Request, session: AsyncSession = Depends(get_session, s
     return JSONResponse(body.model_dump(), headers=_NO_STORE)
 
 
-class JWKSet(BaseModel):
-    keys: list[dict[str, Any]]
-
-
 @router.get("/.well-known/jwks.json", response_model=JWKSet, summary="Public keys that verify Practicum tokens")
-async def jwks(request: Request) -> JWKSet:
-    return JWKSet.model_validate(request.app.state.tokens.jwks())
+async def jwks(tokens: TokensDep) -> JWKSet:
+    return JWKSet.model_validate(tokens.jwks())
 
 
 @router.get(
@@ -193,8 +168,8 @@ async def jwks(request: Request) -> JWKSet:
     summary="RFC 8414 authorization server metadata",
     response_model=dict[str, Any],
 )
-async def metadata(request: Request) -> dict[str, Any]:
-    issuer: str = request.app.state.tokens.issuer
+async def metadata(tokens: TokensDep) -> dict[str, Any]:
+    issuer: str = tokens.issuer
     return {
         "issuer": issuer,
         "token_endpoint": f"{issuer}/oauth/token",

@@ -1,6 +1,6 @@
 """The gateway's token signing keys: Ed25519, one file per key, the newest one signs.
 
-Rotation: add a newer key (``python -m services.gateway.keys rotate``); the previous ones stay in
+Rotation: add a newer key (``python -m services.gateway.identity.keys rotate``); the previous ones stay in
 the directory, so tokens they signed keep verifying until they expire; delete a retired key's
 files once its tokens are gone (15 minutes), or at once if it was compromised.
 Dev and test create the first key on start; production refuses to start without one.
@@ -75,7 +75,7 @@ def load_signing_key(settings: GatewaySettings) -> SigningKey:
     if settings.is_production:
         raise NoSigningKey(
             f"no token signing key in {settings.keys_dir}; create one with "
-            "`python -m services.gateway.keys rotate` before starting the gateway"
+            "`python -m services.gateway.identity.keys rotate` before starting the gateway"
         )
     return write_key(settings.keys_dir)
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import jwt
 
-from services.gateway.keys import SigningKey
+from services.gateway.identity.keys import SigningKey
 from shared.auth import INTERNAL_ISSUER, INTERNAL_TYP, PublicKeyRing, Unauthorized, decode_token
 
 ACCESS_TYP = "at+jwt"

@@ -1,7 +1,8 @@
-"""The gateway's own routes: liveness, aggregated readiness, combined OpenAPI and its docs page.
+"""The gateway's own routes about the services behind it: liveness, aggregated readiness and the
+combined OpenAPI document.
 
-Everything else that reaches the gateway is proxied (services/gateway/proxy.py) before these
-routes are consulted.
+Everything else that reaches the gateway is proxied (proxy/proxy.py) before these routes are
+consulted.
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ from fastapi import APIRouter, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
-from services.gateway import service
-from services.gateway.admin_api import router as admin_router
-from services.gateway.auth_api import router as auth_router
+from services.gateway.deps import State
+from services.gateway.proxy import service
 from services.gateway.schemas import GatewayReadiness, Liveness
 from shared.problems import PROBLEM_JSON, ProblemDocument, ServiceUnavailable, document_problems
 
@@ -33,8 +33,7 @@ async def healthz() -> Liveness:
     summary="Ready only when the gateway and every service are ready; lists each with its latency",
     responses={503: {"model": ProblemDocument, "content": {PROBLEM_JSON: {}}, "description": "Something is not ready"}},
 )
-async def readyz(request: Request) -> GatewayReadiness:
-    state = request.app.state
+async def readyz(state: State) -> GatewayReadiness:
     report = await service.readiness(clients=state.service_clients, own_check=state.database_check)
     if report.status != "ready":
         down = [s.name for s in report.services if s.status != "ready"]
@@ -42,18 +41,15 @@ async def readyz(request: Request) -> GatewayReadiness:
     return report
 
 
-def gateway_openapi(request: Request) -> dict[str, Any]:
+def gateway_openapi(request: Request, state: State) -> dict[str, Any]:
     app = request.app
-    schema = get_openapi(
-        title=app.title, version=app.version, routes=router.routes + auth_router.routes + admin_router.routes
-    )
+    schema = get_openapi(title=app.title, version=app.version, routes=list(state.documented_routes))
     return document_problems(schema)
 
 
 @router.get("/openapi.json", include_in_schema=False)
-async def openapi_json(request: Request) -> JSONResponse:
-    state = request.app.state
+async def openapi_json(request: Request, state: State) -> JSONResponse:
     document = await state.openapi_cache.get(
-        gateway_doc=gateway_openapi(request), clients=state.service_clients, routes=state.routes
+        gateway_doc=gateway_openapi(request, state), clients=state.service_clients, routes=state.routes
     )
     return JSONResponse(document)

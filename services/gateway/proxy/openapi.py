@@ -12,7 +12,7 @@ import copy
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from services.gateway.proxy import RouteTable
+from services.gateway.proxy.proxy import RouteTable
 
 REF_PREFIX = "#/components/schemas/"
 HTTP_METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options", "trace"})

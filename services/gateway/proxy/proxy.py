@@ -18,11 +18,10 @@ from urllib.parse import urlsplit
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import Receive, Scope, Send
 
-from services.gateway.denials import Denial, DenialLog
-from services.gateway.ratelimit import Buckets, Rate, enforce
-from services.gateway.settings import GatewaySettings
-from services.gateway.tokens import AccessClaims, TokenService
-from services.gateway.upstream import (
+from services.gateway.identity.denials import Denial, DenialLog
+from services.gateway.identity.tokens import AccessClaims, TokenService
+from services.gateway.proxy.ratelimit import Buckets, Rate, enforce
+from services.gateway.proxy.upstream import (
     BadResponse,
     ClientGone,
     ClientStalled,
@@ -35,6 +34,7 @@ from services.gateway.upstream import (
     UpstreamPool,
     UpstreamTimeout,
 )
+from services.gateway.settings import GatewaySettings
 from shared.auth import Unauthorized
 from shared.problems import BadGateway, GatewayTimeout, Problem, ServiceUnavailable
 

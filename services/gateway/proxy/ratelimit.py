@@ -8,31 +8,15 @@ synchronous code in-process (no await between read and write).
 from __future__ import annotations
 
 import logging
-import math
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from fastapi import Request
 from redis.exceptions import RedisError
 
-from shared.problems import Problem
+from services.gateway.errors import TooManyRequests
 
 logger = logging.getLogger("practicum.gateway.ratelimit")
-
-
-class TooManyRequests(Problem):
-    status = 429
-    title = "Too Many Requests"
-    slug = "rate-limited"
-
-    def __init__(self, detail: str, *, retry_after: float) -> None:
-        super().__init__(detail, retry_after=max(1, math.ceil(retry_after)))
-        self.retry_after = max(1, math.ceil(retry_after))
-
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
 
 
 @dataclass(frozen=True)
@@ -127,13 +111,3 @@ async def enforce(buckets: Buckets, key: str, rate: Rate, *, what: str) -> None:
         return
     if wait > 0:
         raise TooManyRequests(f"rate limit for {what} exceeded; retry later", retry_after=wait)
-
-
-def per_address(what: str) -> Callable[[Request], Awaitable[None]]:
-    """Dependency: the per-IP token bucket every sign-in and token endpoint shares."""
-
-    async def limit(request: Request) -> None:
-        peer = request.client.host if request.client else "unknown"
-        await enforce(request.app.state.buckets, f"auth-ip:{peer}", request.app.state.auth_rate, what=what)
-
-    return limit

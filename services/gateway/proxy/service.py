@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.gateway.openapi import combine
-from services.gateway.proxy import RouteTable
+from services.gateway.proxy.openapi import combine
+from services.gateway.proxy.proxy import RouteTable
 from services.gateway.schemas import GatewayReadiness, ServiceReadiness
 from shared.health import ReadinessCheck
 from shared.problems import GatewayTimeout, Problem, ServiceUnavailable

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from services.gateway.proxy import RouteTable
+from services.gateway.proxy.proxy import RouteTable
 from tests.conftest import AppFactory
 from tests.support import LiveServer, free_port, raw_server
 

@@ -21,8 +21,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import Scope
 
-from services.gateway import identity
-from services.gateway.tokens import AccessClaims
+from services.gateway.audit import service as audit_log
+from services.gateway.identity.tokens import AccessClaims
 
 logger = logging.getLogger("practicum.gateway.denials")
 
@@ -122,7 +122,7 @@ class DenialLog:
 
     async def write(self, session: AsyncSession, denial: Denial, suppressed: int) -> None:
         """Append the denial in the caller's transaction (used where a session is at hand)."""
-        await identity.audit(
+        await audit_log.record(
             session,
             action=denial.action,
             outcome="denied",

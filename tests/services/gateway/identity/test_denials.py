@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from services.gateway.denials import Denial, DenialLog
+from services.gateway.identity.denials import Denial, DenialLog
 
 
 def denial(actor: str = "anonymous", status: int = 401, address: str = "203.0.113.9") -> Denial:

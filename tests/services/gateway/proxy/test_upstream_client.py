@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import AppFactory
-from tests.gateway.test_proxy import upstream_app
+from tests.services.gateway.proxy.test_proxy import upstream_app
 from tests.support import LiveServer, raw_server
 
 Script = Callable[[int, bytes], bytes]  # (connection number, request head) -> bytes to answer
@@ -401,7 +401,7 @@ async def test_transfer_codings_other_than_chunked_are_refused(make_app: AppFact
 async def test_a_client_that_stops_reading_loses_its_slot(
     make_app: AppFactory, backend: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from services.gateway import upstream
+    from services.gateway.proxy import upstream
 
     monkeypatch.setattr(upstream, "CLIENT_STALL_LIMIT_S", 0.5)
     reset = asyncio.Event()

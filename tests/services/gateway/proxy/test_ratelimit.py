@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.gateway.ratelimit import Buckets, MemoryBuckets, Rate, RedisBuckets
+from services.gateway.proxy.ratelimit import Buckets, MemoryBuckets, Rate, RedisBuckets
 from tests.conftest import AppFactory
 from tests.support import LiveServer, token_service
 

@@ -13,7 +13,8 @@ from fastapi import FastAPI
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from services.gateway.keys import write_key
+from services.gateway.deps import gateway_state
+from services.gateway.identity.keys import write_key
 from services.gateway.models import ApiClient, AuditEvent, RoleAssignment, Tenant, User
 from services.gateway.seed import seed_demo
 from shared.auth import SCOPES
@@ -26,8 +27,8 @@ FORM = {"content-type": "application/x-www-form-urlencoded"}
 @pytest.fixture
 async def gateway(make_app: AppFactory) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     app = await make_app("gateway")
-    async with app.state.sessionmaker() as session:
-        await seed_demo(session)
+    async with gateway_state(app).sessionmaker() as session:
+        await seed_demo(session, hasher=gateway_state(app).hasher)
         await session.commit()
     async with asgi_client(app) as client:
         yield app, client
@@ -56,10 +57,10 @@ async def test_client_credentials_with_basic_and_post(gateway: tuple[FastAPI, ht
     assert by_post.json()["scope"] == "catalog:read"
     header = jwt.get_unverified_header(body["access_token"])
     assert (header["alg"], header["typ"]) == ("EdDSA", "at+jwt")
-    claims = app.state.tokens.verify(body["access_token"])
+    claims = gateway_state(app).tokens.verify(body["access_token"])
     assert claims.subject == "client:demo-lms"
     assert claims.kind == "client"
-    async with app.state.sessionmaker() as session:
+    async with gateway_state(app).sessionmaker() as session:
         client_row = await session.scalar(select(ApiClient).where(ApiClient.client_id == "demo-lms"))
         assert client_row is not None
         assert client_row.last_used_at is not None
@@ -136,14 +137,14 @@ async def test_disabled_client_gets_no_token_and_denials_are_audited(
     gateway: tuple[FastAPI, httpx.AsyncClient], backend: str
 ) -> None:
     app, client = gateway
-    async with app.state.sessionmaker() as session:
+    async with gateway_state(app).sessionmaker() as session:
         await session.execute(update(ApiClient).where(ApiClient.client_id == "other-lms").values(enabled=False))
         await session.commit()
     response = await client.post(
         "/oauth/token", content="grant_type=client_credentials", headers=basic("other-lms", "other-lms-secret")
     )
     assert response.status_code == 401
-    async with app.state.sessionmaker() as session:
+    async with gateway_state(app).sessionmaker() as session:
         denied = (await session.scalars(select(AuditEvent).where(AuditEvent.outcome == "denied"))).all()
     assert [(e.actor, e.detail["reason"]) for e in denied] == [("client:other-lms", "invalid_client")]
     assert all("secret" not in str(e.detail) for e in denied)
@@ -160,15 +161,15 @@ async def test_jwks_and_metadata_publish_every_key_across_rotation(
     ).json()["access_token"]
     old_kid = jwt.get_unverified_header(old_token)["kid"]
     new_key = write_key(keys_dir)  # rotation: a newer key joins the directory
-    app.state.tokens.key = new_key
-    new_token = app.state.tokens.issue(subject="client:x", tenant_id="t", kind="client", scopes=frozenset())
+    gateway_state(app).tokens.key = new_key
+    new_token = gateway_state(app).tokens.issue(subject="client:x", tenant_id="t", kind="client", scopes=frozenset())
     jwks = (await client.get("/.well-known/jwks.json")).json()
     metadata = (await client.get("/.well-known/oauth-authorization-server")).json()
     assert {k["kid"] for k in jwks["keys"]} == {old_kid, new_key.kid}
     assert all(k["kty"] == "OKP" and k["crv"] == "Ed25519" and "d" not in k for k in jwks["keys"])
     assert jwt.get_unverified_header(new_token)["kid"] == new_key.kid
-    app.state.tokens._verified.clear()
-    assert app.state.tokens.verify(old_token).subject == "client:demo-lms", (
+    gateway_state(app).tokens._verified.clear()
+    assert gateway_state(app).tokens.verify(old_token).subject == "client:demo-lms", (
         "tokens from before the rotation still verify"
     )
     assert metadata["token_endpoint"] == f"{metadata['issuer']}/oauth/token"
@@ -181,7 +182,7 @@ async def test_audit_log_is_append_only(gateway: tuple[FastAPI, httpx.AsyncClien
     await client.post(
         "/oauth/token", content="grant_type=client_credentials", headers=basic("demo-lms", "demo-lms-secret")
     )
-    async with app.state.sessionmaker() as session:
+    async with gateway_state(app).sessionmaker() as session:
         for statement in ("UPDATE {t} SET outcome = 'success'", "DELETE FROM {t}"):
             table = "gateway.audit_events" if backend == "postgresql" else "audit_events"
             with pytest.raises(DBAPIError, match="append-only"):
@@ -191,9 +192,9 @@ async def test_audit_log_is_append_only(gateway: tuple[FastAPI, httpx.AsyncClien
 
 async def test_dev_seed_is_idempotent(make_app: AppFactory, backend: str) -> None:
     app = await make_app("gateway")
-    async with app.state.sessionmaker() as session:
-        await seed_demo(session)
-        await seed_demo(session)
+    async with gateway_state(app).sessionmaker() as session:
+        await seed_demo(session, hasher=gateway_state(app).hasher)
+        await seed_demo(session, hasher=gateway_state(app).hasher)
         tenants = (await session.scalars(select(Tenant.name).order_by(Tenant.name))).all()
         users = (await session.scalars(select(User.email).order_by(User.email))).all()
         roles = (await session.scalars(select(RoleAssignment.role).order_by(RoleAssignment.role))).all()

@@ -9,6 +9,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
+from services.gateway.deps import gateway_state
 from services.gateway.models import User
 from services.gateway.seed import DEMO_PASSWORD, seed_demo
 from tests.conftest import AppFactory
@@ -18,8 +19,8 @@ from tests.support import asgi_client
 @pytest.fixture
 async def gateway(make_app: AppFactory) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     app = await make_app("gateway", rate_limit_auth_burst=100)
-    async with app.state.sessionmaker() as session:
-        await seed_demo(session)
+    async with gateway_state(app).sessionmaker() as session:
+        await seed_demo(session, hasher=gateway_state(app).hasher)
         await session.commit()
     async with asgi_client(app) as client:
         yield app, client
@@ -37,7 +38,7 @@ async def test_sign_in_gives_tokens_with_the_roles_scopes(
     assert response.status_code == 200, response.text
     assert response.headers["cache-control"] == "no-store"
     body = response.json()
-    claims = app.state.tokens.verify(body["access_token"])
+    claims = gateway_state(app).tokens.verify(body["access_token"])
     assert claims.kind == "user"
     assert claims.roles == ("coordinator",)
     assert claims.email == "coordinator@demo.test", "services learn a person's address from the token"
@@ -72,11 +73,11 @@ async def test_repeated_failures_lock_the_account(gateway: tuple[FastAPI, httpx.
     assert [f.status_code for f in failures] == [401] * 5
     assert locked.status_code == 429, "even the right password waits out the lock"
     assert 60 <= int(locked.headers["retry-after"]) <= 120
-    async with app.state.sessionmaker() as session:  # the lock runs out
+    async with gateway_state(app).sessionmaker() as session:  # the lock runs out
         await session.execute(update(User).where(User.email == "hr@demo.test").values(locked_until=None))
         await session.commit()
     assert (await client.post("/v1/auth/login", json=login("hr@demo.test"))).status_code == 200
-    async with app.state.sessionmaker() as session:
+    async with gateway_state(app).sessionmaker() as session:
         user = (await session.scalars(select(User).where(User.email == "hr@demo.test"))).one()
     assert user.failed_logins == 0
 

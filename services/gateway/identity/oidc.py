@@ -2,17 +2,16 @@
 
 The IdP's keys come from the tenant's configuration: an inline JWKS, or a JWKS URL fetched with
 an SSRF guard (https only, public addresses only unless allowed in settings, size and time
-limits) and cached. ID tokens are checked for signature, ``iss``, ``aud``, ``exp`` and, when the
-caller sent one, ``nonce``. The email claim must name an existing, enabled user of the tenant:
-federation does not create accounts.
+limits) and cached by the app (:class:`JwksCache`, in its state). ID tokens are checked for
+signature, ``iss``, ``aud``, ``exp`` and, when the caller sent one, ``nonce``. The email claim must name an
+existing, enabled user of the tenant: federation does not create accounts.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import json
-import socket
 import time
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,7 +19,7 @@ import jwt
 
 from services.gateway.models import IdentityProvider
 from shared.auth import Unauthorized
-from shared.safefetch import AnswerTooLarge, fetch
+from shared.safefetch import AnswerTooLarge, FetchRefused, check_url, fetch
 
 ALGORITHMS = ["RS256", "ES256", "EdDSA"]
 _JWKS_CACHE_S = 600
@@ -30,15 +29,17 @@ _JWKS_CACHE_S = 600
 _JWKS_REFETCH_MIN_S = 30.0
 _MAX_JWKS_BYTES = 256 * 1024
 _FETCH_TIMEOUT_S = 5.0
-_cache: dict[str, tuple[float, float, dict[str, Any]]] = {}  # uri -> (fetched at, expires at, JWKS)
 
 
 class UnsafeJwksUri(ValueError):
     pass
 
 
-def check_jwks_uri(uri: str, *, allow_private: bool) -> None:
-    """Refuse what a server-side fetch must never reach: other schemes, loopback, private nets."""
+async def check_jwks_uri(uri: str, *, allow_private: bool) -> None:
+    """Refuse what a server-side fetch must never reach: other schemes, loopback, private nets.
+
+    The host is resolved by the shared fetch guard, off the event loop's thread.
+    """
     parts = urlsplit(uri)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise UnsafeJwksUri("the JWKS URL must be an http(s) URL")
@@ -47,47 +48,58 @@ def check_jwks_uri(uri: str, *, allow_private: bool) -> None:
     if parts.scheme != "https":
         raise UnsafeJwksUri("the JWKS URL must use https")
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
-    except OSError as exc:
-        raise UnsafeJwksUri(f"the JWKS host {parts.hostname!r} does not resolve") from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            raise UnsafeJwksUri("the JWKS URL points at a private, loopback or reserved address")
+        await check_url(uri, allow_private=False)
+    except FetchRefused as exc:
+        # The guard speaks of "the URL" / "the host"; here they are the JWKS URL and its host.
+        raise UnsafeJwksUri(str(exc).replace("the URL", "the JWKS URL").replace("the host", "the JWKS host")) from exc
 
 
-async def _fetch_jwks(uri: str, *, allow_private: bool, kid: str | None = None) -> dict[str, Any]:
-    """The JWKS at ``uri``, cached; fetched again early when ``kid`` is not in the cached set."""
-    now = time.monotonic()
-    cached = _cache.get(uri)
-    if cached is not None and cached[1] > now:
-        fetched_at, _expires, document = cached
-        known = kid is None or any(key.get("kid") == kid for key in document.get("keys", []))
-        if known or now - fetched_at < _JWKS_REFETCH_MIN_S:
-            return document
-    if not allow_private and not uri.startswith("https://"):  # the fetch guard checks the addresses
-        raise UnsafeJwksUri("the JWKS URL must use https")
-    try:
-        got = await fetch(uri, allow_private=allow_private, max_bytes=_MAX_JWKS_BYTES, timeout_s=_FETCH_TIMEOUT_S)
-    except AnswerTooLarge as exc:
-        raise Unauthorized("the identity provider's key set is too large") from exc
-    if got.status != 200:
-        raise Unauthorized("the identity provider's keys could not be loaded")
-    document = json.loads(got.body)
-    if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
-        raise Unauthorized("the identity provider's key set is not a JWKS")
-    _cache[uri] = (now, now + _JWKS_CACHE_S, document)
-    return document
+@dataclass
+class JwksCache:
+    """The JWKS fetched per URL, kept by one gateway app (in its state) for ``_JWKS_CACHE_S``.
+
+    Each replica keeps its own: a miss costs one fetch from the IdP, never a wrong answer.
+    """
+
+    _entries: dict[str, tuple[float, float, dict[str, Any]]] = field(default_factory=dict)  # uri -> (at, until, JWKS)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    async def get(self, uri: str, *, allow_private: bool, kid: str | None = None) -> dict[str, Any]:
+        """The JWKS at ``uri``, cached; fetched again early when ``kid`` is not in the cached set."""
+        now = time.monotonic()
+        cached = self._entries.get(uri)
+        if cached is not None and cached[1] > now:
+            fetched_at, _expires, document = cached
+            known = kid is None or any(key.get("kid") == kid for key in document.get("keys", []))
+            if known or now - fetched_at < _JWKS_REFETCH_MIN_S:
+                return document
+        if not allow_private and not uri.startswith("https://"):  # the fetch guard checks the addresses
+            raise UnsafeJwksUri("the JWKS URL must use https")
+        try:
+            got = await fetch(uri, allow_private=allow_private, max_bytes=_MAX_JWKS_BYTES, timeout_s=_FETCH_TIMEOUT_S)
+        except AnswerTooLarge as exc:
+            raise Unauthorized("the identity provider's key set is too large") from exc
+        if got.status != 200:
+            raise Unauthorized("the identity provider's keys could not be loaded")
+        document = json.loads(got.body)
+        if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+            raise Unauthorized("the identity provider's key set is not a JWKS")
+        self._entries[uri] = (now, now + _JWKS_CACHE_S, document)
+        return document
 
 
-async def verify_id_token(provider: IdentityProvider, id_token: str, *, nonce: str | None, allow_private: bool) -> str:
+async def verify_id_token(
+    provider: IdentityProvider, id_token: str, *, nonce: str | None, allow_private: bool, jwks_cache: JwksCache
+) -> str:
     """The verified email the ID token asserts, lower-cased; ``Unauthorized`` otherwise."""
     try:
         kid = jwt.get_unverified_header(id_token).get("kid")
         if provider.jwks is not None:
             jwks = provider.jwks
         elif provider.jwks_uri:
-            jwks = await _fetch_jwks(provider.jwks_uri, allow_private=allow_private, kid=kid)
+            jwks = await jwks_cache.get(provider.jwks_uri, allow_private=allow_private, kid=kid)
         else:
             raise Unauthorized("the identity provider has no keys configured")
         key_set = jwt.PyJWKSet.from_dict(jwks)

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from services.gateway.deps import gateway_state
 from services.gateway.models import Tenant
 from services.gateway.seed import seed_demo
 from shared.auth import scopes_for_roles
@@ -25,7 +26,7 @@ class Admin:
 
     def as_(self, role: str, tenant: str) -> dict[str, str]:
         roles = frozenset({role})
-        token = self.client._transport.app.state.tokens.issue(  # type: ignore[attr-defined]
+        token = gateway_state(self.client._transport.app).tokens.issue(  # type: ignore[attr-defined]
             subject=f"user:{role}", tenant_id=tenant, kind="user", scopes=scopes_for_roles(roles), roles=roles
         )
         return {"authorization": f"Bearer {token}"}
@@ -34,8 +35,8 @@ class Admin:
 @pytest.fixture
 async def admin(make_app: AppFactory) -> AsyncIterator[Admin]:
     app = await make_app("gateway")
-    async with app.state.sessionmaker() as session:
-        demo = await seed_demo(session)
+    async with gateway_state(app).sessionmaker() as session:
+        demo = await seed_demo(session, hasher=gateway_state(app).hasher)
         other = await session.scalar(select(Tenant).where(Tenant.slug == "other-district"))
         assert other is not None
         ids = (demo.id, other.id)

@@ -13,6 +13,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
 
+from services.gateway.deps import gateway_state
 from services.gateway.seed import seed_demo
 from shared.auth import scopes_for_roles
 from tests.conftest import AppFactory
@@ -49,12 +50,12 @@ def id_token(key: rsa.RSAPrivateKey, **claims: Any) -> str:
 @pytest.fixture
 async def gateway(make_app: AppFactory, idp_key: rsa.RSAPrivateKey) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     app = await make_app("gateway")
-    async with app.state.sessionmaker() as session:
-        demo = await seed_demo(session)
+    async with gateway_state(app).sessionmaker() as session:
+        demo = await seed_demo(session, hasher=gateway_state(app).hasher)
         demo_id = demo.id
         await session.commit()
     roles = frozenset({"tenant_admin"})
-    admin = app.state.tokens.issue(
+    admin = gateway_state(app).tokens.issue(
         subject="user:admin", tenant_id=demo_id, kind="user", scopes=scopes_for_roles(roles), roles=roles
     )
     async with asgi_client(app) as client:
@@ -75,7 +76,7 @@ async def test_a_valid_id_token_signs_the_person_in(
         "/v1/auth/oidc", json={"tenant": "demo-usd", "id_token": id_token(idp_key, nonce="n-1"), "nonce": "n-1"}
     )
     assert response.status_code == 200, response.text
-    claims = app.state.tokens.verify(response.json()["access_token"])
+    claims = gateway_state(app).tokens.verify(response.json()["access_token"])
     assert claims.roles == ("educator",)
     assert response.json()["refresh_token"]
 
@@ -149,7 +150,7 @@ async def test_provider_configuration_is_validated(gateway: tuple[FastAPI, httpx
 
 
 async def _admin_headers(app: FastAPI, roles: frozenset[str]) -> dict[str, str]:
-    token = app.state.tokens.issue(
+    token = gateway_state(app).tokens.issue(
         subject="user:admin", tenant_id=await _demo_id(app), kind="user", scopes=scopes_for_roles(roles), roles=roles
     )
     return {"authorization": f"Bearer {token}"}
@@ -160,7 +161,7 @@ async def _demo_id(app: FastAPI) -> str:
 
     from services.gateway.models import Tenant
 
-    async with app.state.sessionmaker() as session:
+    async with gateway_state(app).sessionmaker() as session:
         tenant_id = await session.scalar(select(Tenant.id).where(Tenant.slug == "demo-usd"))
     assert tenant_id is not None
     return tenant_id
@@ -175,10 +176,9 @@ async def test_keys_are_fetched_from_the_jwks_url_cached_and_refetched_on_rotati
     from starlette.responses import JSONResponse, Response
     from starlette.routing import Route
 
-    from services.gateway import oidc
+    from services.gateway.identity import oidc
     from tests.support import LiveServer
 
-    monkeypatch.setattr(oidc, "_cache", {})
     published: dict[str, Any] = {"jwks": jwks_of(idp_key), "status": 200, "hits": 0}
 
     async def jwks(_request: Request) -> Response:
@@ -189,8 +189,8 @@ async def test_keys_are_fetched_from_the_jwks_url_cached_and_refetched_on_rotati
 
     idp = await LiveServer(Starlette(routes=[Route("/jwks", jwks)])).start()  # type: ignore[arg-type]
     app = await make_app("gateway", oidc_allow_private=True)
-    async with app.state.sessionmaker() as session:
-        await seed_demo(session)
+    async with gateway_state(app).sessionmaker() as session:
+        await seed_demo(session, hasher=gateway_state(app).hasher)
         await session.commit()
     rotated = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
@@ -220,7 +220,7 @@ async def test_keys_are_fetched_from_the_jwks_url_cached_and_refetched_on_rotati
             monkeypatch.setattr(oidc, "_JWKS_REFETCH_MIN_S", 0.0)
             after_rotation = await client.post("/v1/auth/oidc", json=signed(rotated, "idp-2"))
             hits_rotated = published["hits"]
-            monkeypatch.setattr(oidc, "_cache", {})
+            gateway_state(app).jwks_cache.clear()
             published["jwks"] = {"keys": [{"kty": "oct", "k": "x" * 300_000}]}
             oversized = await client.post("/v1/auth/oidc", json=signed(rotated, "idp-2"))
             published["status"] = 500
