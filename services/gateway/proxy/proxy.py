@@ -1,7 +1,7 @@
 """The reverse proxy: route by resource prefix, stream both ways, fail as problem+json.
 
 Pure ASGI on the server side (the gateway app hands routed requests straight here) and a small
-keep-alive HTTP/1.1 client on the service side (services/gateway/upstream.py): the hop must cost
+keep-alive HTTP/1.1 client on the service side (services/gateway/proxy/upstream.py): the hop must cost
 less than the service behind it (docs/decisions/0003-gateway-client-stack.md,
 bench/gateway_overhead.py). Each upstream has its own connection pool and timeouts.
 """
