@@ -70,9 +70,9 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from services.catalog.settings import CatalogSettings  # noqa: E402
-from services.gateway.keys import active_key, write_key  # noqa: E402
+from services.gateway.identity.keys import active_key, write_key  # noqa: E402
+from services.gateway.identity.tokens import TokenService  # noqa: E402
 from services.gateway.settings import DEFAULT_ROUTES, GatewaySettings  # noqa: E402
-from services.gateway.tokens import TokenService  # noqa: E402
 from shared.auth import PublicKeyRing  # noqa: E402
 from shared.devrun import uvicorn_command  # noqa: E402
 from shared.migrations import upgrade  # noqa: E402

@@ -254,8 +254,8 @@ async def _end_to_end(settings: Any) -> float:
     import httpx
 
     from services.badges.app import create_app
-    from services.gateway.keys import write_key
-    from services.gateway.tokens import AccessClaims, TokenService
+    from services.gateway.identity.keys import write_key
+    from services.gateway.identity.tokens import AccessClaims, TokenService
     from shared.auth import IDENTITY_HEADER, PublicKeyRing
 
     key = write_key(settings.keys_dir)

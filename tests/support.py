@@ -28,6 +28,10 @@ def settings_class(service: str) -> type[ServiceSettings]:
     return cls
 
 
+# The least argon2id cost (ENVIRONMENT=test only): the suite hashes hundreds of secrets.
+GATEWAY_TEST_HASH_COST = {"password_hash_time_cost": 1, "password_hash_memory_kib": 8, "password_hash_parallelism": 1}
+
+
 def make_settings(service: str, database_url: str, data_dir: Path, **overrides: Any) -> ServiceSettings:
     values: dict[str, Any] = {
         "environment": "test",
@@ -39,6 +43,7 @@ def make_settings(service: str, database_url: str, data_dir: Path, **overrides: 
         # Production's 2 s readiness budget is for a database that answers; a CI machine loaded by
         # the suite itself once missed it, so tests give the database a budget a loaded machine meets.
         "readiness_timeout_s": 15.0,
+        **(GATEWAY_TEST_HASH_COST if service == "gateway" else {}),
         **overrides,
     }
     return settings_class(service)(**values)
@@ -189,13 +194,13 @@ async def raw_server(handler: RawHandler, *, limit: int = 2**16) -> AsyncIterato
 
 
 def signing_key(keys_dir: Path) -> Any:
-    from services.gateway.keys import active_key, write_key
+    from services.gateway.identity.keys import active_key, write_key
 
     return active_key(keys_dir) or write_key(keys_dir)
 
 
 def token_service(keys_dir: Path, issuer: str = "http://127.0.0.1:8000") -> Any:
-    from services.gateway.tokens import TokenService
+    from services.gateway.identity.tokens import TokenService
     from shared.auth import PublicKeyRing
 
     return TokenService(
@@ -224,7 +229,7 @@ def identity_headers(
 ) -> dict[str, str]:
     """The header the gateway would send ``service`` for such a caller (``delegates``: the
     services it may ask on the caller's behalf, as GATEWAY_DELEGATIONS would allow)."""
-    from services.gateway.tokens import AccessClaims
+    from services.gateway.identity.tokens import AccessClaims
     from shared.auth import IDENTITY_HEADER, scopes_for_roles
 
     claims = AccessClaims(

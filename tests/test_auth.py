@@ -12,6 +12,7 @@ import jwt
 import pytest
 from sqlalchemy import select
 
+from services.gateway.deps import gateway_state
 from services.gateway.models import AuditEvent
 from shared.app import STANDARD_PUBLIC_ROUTES
 from shared.auth import IDENTITY_HEADER, INTERNAL_ISSUER, INTERNAL_TYP
@@ -162,7 +163,7 @@ async def test_through_the_gateway(make_app: AppFactory, keys_dir: Path, backend
     assert answers["expired"].json()["detail"] == "the access token has expired"
 
     # Every denial is in the audit log, with who (when known), where and why — never the token.
-    async with state_of(gateway_app, ServiceState).sessionmaker() as session:
+    async with gateway_state(gateway_app).sessionmaker() as session:
         rows = (await session.scalars(select(AuditEvent).order_by(AuditEvent.occurred_at))).all()
     denials = [(r.action, r.actor, r.tenant_id, r.detail.get("service"), r.detail["reason"]) for r in rows]
     assert ("access.forbidden", "client:lms", "t", "badges", "refused by the service") in denials
@@ -192,8 +193,8 @@ async def test_client_credentials_end_to_end(make_app: AppFactory, backend: str)
 
     services = {name: await LiveServer(await make_app(name)).start() for name in DOMAIN_SERVICES}
     gateway_app = await make_app("gateway", **{f"{name}_url": server.url for name, server in services.items()})
-    async with state_of(gateway_app, ServiceState).sessionmaker() as session:
-        demo = await seed_demo(session)
+    async with gateway_state(gateway_app).sessionmaker() as session:
+        demo = await seed_demo(session, hasher=gateway_state(gateway_app).hasher)
         demo_id = demo.id
         await session.commit()
     gateway = await LiveServer(gateway_app).start()

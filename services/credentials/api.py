@@ -37,13 +37,13 @@ from services.credentials.schemas import (
     PursuitRead,
     StipendChange,
 )
-from shared.state import get_session
 from shared.auth import Forbidden, Principal, whoami_router
 from shared.db import utcnow
 from shared.outbox_ops import outbox_ops_router
 from shared.paging import after_cursor, encode_cursor
 from shared.params import IsoDate
 from shared.problems import NotFound
+from shared.state import get_session
 from shared.tenancy import get_in_tenant, in_tenant
 
 # Everything a client can reach without a token, beyond the standard health checks and the

@@ -9,8 +9,8 @@ from fastapi import Depends, Path, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog.client import CatalogClient
-from shared.state import get_session
 from shared.auth import Principal, require_scopes
+from shared.state import get_session
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 Reader = Annotated[Principal, Depends(require_scopes("credentials:read"))]

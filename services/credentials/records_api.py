@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credentials import records
 from services.credentials.schemas import LearningRecord
-from shared.state import get_session
 from shared.auth import Principal, require_scopes
 from shared.db import utcnow
+from shared.state import get_session
 
 router = APIRouter()
 

@@ -1,59 +1,47 @@
-"""The gateway's own routes: liveness, aggregated readiness, combined OpenAPI and its docs page.
+"""The gateway's own routes, gathered from its areas (everything else is proxied, see app.py).
 
-Everything else that reaches the gateway is proxied (services/gateway/proxy.py) before these
-routes are consulted.
+None of them takes the services' internal-token dependency: ``router`` holds the administration
+routes, which verify the caller's bearer token themselves (deps.AdminDep); ``public_router``
+holds what answers without a token. ``DOCUMENTED_ROUTERS`` are the ones the gateway's part of
+the combined OpenAPI document describes.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Request
-from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
-
-from services.gateway import service
-from services.gateway.admin_api import router as admin_router
-from services.gateway.auth_api import router as auth_router
-from services.gateway.schemas import GatewayReadiness, Liveness
-from shared.problems import PROBLEM_JSON, ProblemDocument, ServiceUnavailable, document_problems
+from services.gateway.api_clients.api import router as api_clients_router
+from services.gateway.audit.api import router as audit_router
+from services.gateway.identity.api import router as identity_router
+from services.gateway.org_units.api import router as org_units_router
+from services.gateway.proxy.api import router as proxy_router
+from services.gateway.signin.api import router as signin_router
+from services.gateway.tenants.api import router as tenants_router
+from services.gateway.users.api import router as users_router
 
 router = APIRouter()
+for _area in (org_units_router, api_clients_router, audit_router, users_router, tenants_router):
+    router.include_router(_area)
 
+public_router = APIRouter()
+for _area in (proxy_router, identity_router, signin_router):
+    public_router.include_router(_area)
 
-@router.get("/healthz", response_model=Liveness, tags=["health"], summary="Liveness: the gateway process runs")
-async def healthz() -> Liveness:
-    return Liveness(service="gateway")
-
-
-@router.get(
-    "/readyz",
-    response_model=GatewayReadiness,
-    tags=["health"],
-    summary="Ready only when the gateway and every service are ready; lists each with its latency",
-    responses={503: {"model": ProblemDocument, "content": {PROBLEM_JSON: {}}, "description": "Something is not ready"}},
+# Reachable without a token (besides /docs): health, the combined document, OAuth and sign-in.
+PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("GET", "/healthz"),
+        ("GET", "/readyz"),
+        ("GET", "/openapi.json"),
+        ("POST", "/oauth/token"),
+        ("GET", "/.well-known/jwks.json"),
+        ("GET", "/.well-known/oauth-authorization-server"),
+        ("POST", "/v1/auth/login"),
+        ("POST", "/v1/auth/refresh"),
+        ("POST", "/v1/auth/logout"),
+        ("POST", "/v1/auth/oidc"),
+    }
 )
-async def readyz(request: Request) -> GatewayReadiness:
-    state = request.app.state
-    report = await service.readiness(clients=state.service_clients, own_check=state.database_check)
-    if report.status != "ready":
-        down = [s.name for s in report.services if s.status != "ready"]
-        raise ServiceUnavailable(f"not ready: {', '.join(down)}", services=[s.model_dump() for s in report.services])
-    return report
 
-
-def gateway_openapi(request: Request) -> dict[str, Any]:
-    app = request.app
-    schema = get_openapi(
-        title=app.title, version=app.version, routes=router.routes + auth_router.routes + admin_router.routes
-    )
-    return document_problems(schema)
-
-
-@router.get("/openapi.json", include_in_schema=False)
-async def openapi_json(request: Request) -> JSONResponse:
-    state = request.app.state
-    document = await state.openapi_cache.get(
-        gateway_doc=gateway_openapi(request), clients=state.service_clients, routes=state.routes
-    )
-    return JSONResponse(document)
+# The people sign-in routes (/v1/auth/*) have never been part of the combined document.
+DOCUMENTED_ROUTERS = (proxy_router, identity_router, router)

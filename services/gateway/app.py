@@ -12,25 +12,26 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from services.badges.client import BadgesClient
 from services.catalog.client import CatalogClient
 from services.credentials.client import CredentialsClient
-from services.gateway.admin_api import router as admin_router
-from services.gateway.api import router
-from services.gateway.auth_api import router as auth_router
-from services.gateway.denials import DenialLog
-from services.gateway.keys import load_signing_key
+from services.gateway.api import DOCUMENTED_ROUTERS, public_router, router
+from services.gateway.deps import GatewayState, gateway_state
+from services.gateway.identity.denials import DenialLog
+from services.gateway.identity.hashing import SecretHasher
+from services.gateway.identity.keys import load_signing_key
+from services.gateway.identity.oidc import JwksCache
+from services.gateway.identity.tokens import TokenService
 from services.gateway.models import InboxEvent, OutboxEvent
-from services.gateway.people_api import router as people_router
-from services.gateway.proxy import Proxy, RouteTable, close_upstreams, open_upstreams
-from services.gateway.ratelimit import Rate, buckets_for
+from services.gateway.proxy.proxy import Proxy, RouteTable, close_upstreams, open_upstreams
+from services.gateway.proxy.ratelimit import Rate, buckets_for
+from services.gateway.proxy.service import OpenAPICache
 from services.gateway.seed import seed_demo
-from services.gateway.service import OpenAPICache
 from services.gateway.settings import UPSTREAMS, GatewaySettings
-from services.gateway.tokens import TokenService
 from shared.app import ServiceSpec, build_service_app
 from shared.auth import PublicKeyRing
 from shared.docs import mount_docs
 from shared.middleware import RequestContextMiddleware
 from shared.settings import Environment
 from shared.standard_client import StandardServiceClient
+from shared.state import ServiceState, attach_state, state_of
 
 CLIENTS: dict[str, type[StandardServiceClient]] = {
     "catalog": CatalogClient,
@@ -97,11 +98,12 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = gateway_state(app)
         if settings.dev_seed and settings.environment is Environment.dev:
-            async with app.state.sessionmaker() as session, session.begin():
-                await seed_demo(session)
+            async with state.sessionmaker() as session, session.begin():
+                await seed_demo(session, hasher=state.hasher)
         proxy.upstreams.update(open_upstreams(settings, UPSTREAMS))
-        app.state.service_clients = {
+        state.service_clients = {
             name: CLIENTS[name](settings.upstream_url(name), timeout=settings.readiness_probe_timeout_s)
             for name in UPSTREAMS
         }
@@ -110,7 +112,7 @@ def create_app(
         finally:
             await close_upstreams(proxy.upstreams)
             proxy.upstreams.clear()
-            for client in app.state.service_clients.values():
+            for client in state.service_clients.values():
                 await client.aclose()
             await buckets.aclose()
 
@@ -120,9 +122,9 @@ def create_app(
         description="The one public entry point of Practicum.",
         outbox_model=OutboxEvent,
         inbox_model=InboxEvent,
-        # The gateway authenticates its own routes itself (bearer tokens, admin_api.admin), so
+        # The gateway authenticates its own routes itself (bearer tokens, deps.AdminDep), so
         # none of them takes the services' internal-token dependency.
-        public_routers=[router, auth_router, people_router, admin_router],
+        public_routers=[public_router, router],
         standard_health=False,
         standard_openapi=False,
         event_inbox=False,
@@ -133,12 +135,26 @@ def create_app(
     assert isinstance(app, GatewayApp)
     app.route_table = RouteTable(settings.routes)
     app.proxy_entry = RequestContextMiddleware(proxy)
-    proxy.sessionmaker = app.state.sessionmaker
-    app.state.denials = denials
-    app.state.routes = app.route_table
-    app.state.openapi_cache = OpenAPICache(ttl_s=settings.openapi_cache_s)
-    app.state.tokens = tokens
-    app.state.buckets = buckets
-    app.state.auth_rate = Rate(per_second=settings.rate_limit_auth_per_min / 60, burst=settings.rate_limit_auth_burst)
+    kernel = state_of(app, ServiceState)
+    proxy.sessionmaker = kernel.sessionmaker
+    attach_state(
+        app,
+        GatewayState(
+            **{**kernel.fields(), "settings": settings},  # narrowed to GatewaySettings
+            tokens=tokens,
+            hasher=SecretHasher(
+                time_cost=settings.password_hash_time_cost,
+                memory_cost_kib=settings.password_hash_memory_kib,
+                parallelism=settings.password_hash_parallelism,
+            ),
+            denials=denials,
+            buckets=buckets,
+            auth_rate=Rate(per_second=settings.rate_limit_auth_per_min / 60, burst=settings.rate_limit_auth_burst),
+            routes=app.route_table,
+            openapi_cache=OpenAPICache(ttl_s=settings.openapi_cache_s),
+            jwks_cache=JwksCache(),
+            documented_routes=[route for area in DOCUMENTED_ROUTERS for route in area.routes],
+        ),
+    )
     mount_docs(app, title="Practicum API")
     return app

@@ -1,13 +1,4 @@
-"""Typed client for the gateway's own endpoints (used by tools, benchmarks and tests)."""
+"""No typed client: no service calls the gateway (it calls them), and tools reach it over HTTP.
 
-from __future__ import annotations
-
-from services.gateway.schemas import GatewayReadiness
-from shared.client import ServiceClient
-
-
-class GatewayClient(ServiceClient):
-    service = "gateway"
-
-    async def readiness(self) -> GatewayReadiness:
-        return await self.request("GET", "/readyz", response_model=GatewayReadiness)
+The module stays so every service has the same shape; a caller that needs one adds it here.
+"""

@@ -11,9 +11,9 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.gateway.hashing import hash_secret
-from services.gateway.identity import assign_role
+from services.gateway.identity.hashing import SecretHasher
 from services.gateway.models import ApiClient, OrgUnit, Tenant, User
+from services.gateway.users.service import assign_role
 from shared.auth import SCOPES
 from shared.db import utcnow
 from shared.demo import DEMO_TENANT_ID, DEMO_TENANT_SLUG, OTHER_TENANT_ID, OTHER_TENANT_SLUG
@@ -41,7 +41,9 @@ async def _tenant(session: AsyncSession, slug: str, name: str) -> Tenant:
     return tenant
 
 
-async def _client(session: AsyncSession, tenant: Tenant, client_id: str, secret: str, scopes: list[str]) -> None:
+async def _client(
+    session: AsyncSession, hasher: SecretHasher, tenant: Tenant, client_id: str, secret: str, scopes: list[str]
+) -> None:
     if await session.scalar(select(ApiClient).where(ApiClient.client_id == client_id)) is None:
         now = utcnow()
         session.add(
@@ -50,7 +52,7 @@ async def _client(session: AsyncSession, tenant: Tenant, client_id: str, secret:
                 tenant_id=tenant.id,
                 client_id=client_id,
                 name=f"{client_id} (demo)",
-                secret_hash=hash_secret(secret),
+                secret_hash=hasher.hash(secret),
                 scopes=scopes,
                 enabled=True,
                 created_at=now,
@@ -59,7 +61,8 @@ async def _client(session: AsyncSession, tenant: Tenant, client_id: str, secret:
         )
 
 
-async def seed_demo(session: AsyncSession) -> Tenant:
+async def seed_demo(session: AsyncSession, *, hasher: SecretHasher) -> Tenant:
+    """The demo tenants, people and API clients (idempotent); secrets hashed with ``hasher``."""
     demo = await _tenant(session, "demo-usd", "Demo Unified School District")
     schools = []
     for name in ("Lincoln Elementary School", "Roosevelt Middle School"):
@@ -73,7 +76,7 @@ async def seed_demo(session: AsyncSession) -> Tenant:
     for index, (email, (display_name, role)) in enumerate(DEMO_USERS.items()):
         if await session.scalar(select(User).where(User.tenant_id == demo.id, User.email == email)) is not None:
             continue
-        password_hash = password_hash or hash_secret(DEMO_PASSWORD)
+        password_hash = password_hash or hasher.hash(DEMO_PASSWORD)
         user = User(
             id=str(uuid.uuid4()),
             tenant_id=demo.id,
@@ -88,8 +91,8 @@ async def seed_demo(session: AsyncSession) -> Tenant:
         session.add(user)
         await session.flush()
         assign_role(session, tenant_id=demo.id, user_id=user.id, role=role)
-    await _client(session, demo, "demo-lms", "demo-lms-secret", TENANT_SCOPES)
+    await _client(session, hasher, demo, "demo-lms", "demo-lms-secret", TENANT_SCOPES)
     other = await _tenant(session, "other-district", "Other District")
-    await _client(session, other, "other-lms", "other-lms-secret", TENANT_SCOPES)
+    await _client(session, hasher, other, "other-lms", "other-lms-secret", TENANT_SCOPES)
     await session.flush()
     return demo

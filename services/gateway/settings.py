@@ -7,7 +7,7 @@ from typing import ClassVar
 from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings
+from shared.settings import Environment, ServiceSettings
 
 UPSTREAMS = ("catalog", "credentials", "badges")
 
@@ -49,6 +49,10 @@ DEFAULT_ROUTES: dict[str, str] = {
 }
 
 
+# argon2-cffi's PasswordHasher() defaults: the least a deployment may use.
+DEFAULT_HASH_COST = {"time_cost": 3, "memory_kib": 65536, "parallelism": 4}
+
+
 class GatewaySettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", validate_default=True)
 
@@ -86,6 +90,11 @@ class GatewaySettings(ServiceSettings):
     # Denied requests (401/403) are audited; repeats of the same denial within this window are
     # folded into one record's count, so a flood of bad tokens cannot flood the audit log.
     denial_audit_window_s: float = Field(default=60.0, ge=0)
+    # The argon2id cost of hashing passwords and client secrets (RFC 9106); the defaults are
+    # argon2-cffi's own, and settings below them are refused outside ENVIRONMENT=test.
+    password_hash_time_cost: int = Field(default=DEFAULT_HASH_COST["time_cost"], ge=1)
+    password_hash_memory_kib: int = Field(default=DEFAULT_HASH_COST["memory_kib"], ge=8)
+    password_hash_parallelism: int = Field(default=DEFAULT_HASH_COST["parallelism"], ge=1)
     # Let a tenant's OIDC JWKS URL point at private or loopback addresses (on-premises IdPs, tests).
     oidc_allow_private: bool = False
     # Dev only: create the demo tenants, users and API clients on start (refused in production).
@@ -112,6 +121,18 @@ class GatewaySettings(ServiceSettings):
                     raise ValueError(f"delegation names unknown service {name!r}; known: {', '.join(UPSTREAMS)}")
             if caller in callees:
                 raise ValueError(f"{caller!r} cannot be delegated to itself")
+        return self
+
+    @model_validator(mode="after")
+    def _password_hash_cost_at_least_the_default(self) -> GatewaySettings:
+        # argon2 needs 8 KiB of memory per lane.
+        if self.password_hash_memory_kib < 8 * self.password_hash_parallelism:
+            raise ValueError("password_hash_memory_kib must be at least 8 times password_hash_parallelism")
+        if self.environment is Environment.test:
+            return self  # the suite hashes hundreds of secrets: it may use the minimum cost
+        for name, least in DEFAULT_HASH_COST.items():
+            if getattr(self, f"password_hash_{name}") < least:
+                raise ValueError(f"password_hash_{name} below {least} is allowed only when ENVIRONMENT=test")
         return self
 
     @model_validator(mode="after")

@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from services.gateway.deps import gateway_state
 from services.gateway.seed import seed_demo
 from tests.conftest import AppFactory
 from tests.services.badges.conftest import ACHIEVEMENT, ISSUER
@@ -79,8 +80,8 @@ async def stack(make_app: AppFactory) -> AsyncIterator[Stack]:
     base = f"http://127.0.0.1:{sock.getsockname()[1]}"
     badges = await LiveServer(await make_app("badges", public_base_url=base)).start()
     gateway_app = await make_app("gateway", public_base_url=base, badges_url=badges.url)
-    async with gateway_app.state.sessionmaker() as session:
-        await seed_demo(session)
+    async with gateway_state(gateway_app).sessionmaker() as session:
+        await seed_demo(session, hasher=gateway_state(gateway_app).hasher)
         await session.commit()
     gateway = await LiveServer(gateway_app, sock).start()
     try:

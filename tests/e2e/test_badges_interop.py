@@ -24,6 +24,7 @@ import httpx
 import jsonschema
 import pytest
 
+from services.gateway.deps import gateway_state
 from services.gateway.seed import seed_demo
 from tests.conftest import AppFactory
 from tests.services.badges.conftest import ACHIEVEMENT, ISSUER
@@ -105,8 +106,8 @@ async def stack(make_app: AppFactory) -> AsyncIterator[Stack]:
     }
     urls = {f"{name}_url": server.url for name, server in services.items()}
     gateway_app = await make_app("gateway", public_base_url=base, **urls)
-    async with gateway_app.state.sessionmaker() as session:
-        await seed_demo(session)
+    async with gateway_state(gateway_app).sessionmaker() as session:
+        await seed_demo(session, hasher=gateway_state(gateway_app).hasher)
         await session.commit()
     gateway = await LiveServer(gateway_app, sock).start()
     try:

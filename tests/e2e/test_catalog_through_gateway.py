@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from services.catalog.app import DEMO_FRAMEWORK
+from services.gateway.deps import gateway_state
 from services.gateway.seed import seed_demo
 from shared.demo import DEMO_TENANT_ID
 from tests.conftest import AppFactory
@@ -50,8 +51,8 @@ async def districts(make_app: AppFactory) -> AsyncIterator[Districts]:
         for name in DOMAIN_SERVICES
     }
     gateway_app = await make_app("gateway", **{f"{name}_url": server.url for name, server in services.items()})
-    async with gateway_app.state.sessionmaker() as session:
-        await seed_demo(session)
+    async with gateway_state(gateway_app).sessionmaker() as session:
+        await seed_demo(session, hasher=gateway_state(gateway_app).hasher)
         await session.commit()
     gateway = await LiveServer(gateway_app).start()
     clients = [await _client(gateway.url, "demo-lms"), await _client(gateway.url, "other-lms")]

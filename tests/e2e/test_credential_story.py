@@ -25,6 +25,7 @@ from services.badges.models import OutboxEvent as BadgesOutbox
 from services.catalog.app import DEMO_FRAMEWORK
 from services.credentials.app import demo_design
 from services.credentials.models import OutboxEvent as CredentialsOutbox
+from services.gateway.deps import gateway_state
 from services.gateway.seed import seed_demo
 from shared.outbox import DispatchPolicy, HttpEventSink, OutboxDispatcher
 from tests.conftest import AppFactory
@@ -73,8 +74,8 @@ async def world(make_app: AppFactory) -> AsyncIterator[World]:
     apps = {name: await make_app(name, **own_settings.get(name, {})) for name in DOMAIN_SERVICES}
     services = {name: await LiveServer(app, sockets[name]).start() for name, app in apps.items()}
     gateway_app = await make_app("gateway", public_base_url=base, **{f"{n}_url": s.url for n, s in services.items()})
-    async with gateway_app.state.sessionmaker() as session:
-        await seed_demo(session)
+    async with gateway_state(gateway_app).sessionmaker() as session:
+        await seed_demo(session, hasher=gateway_state(gateway_app).hasher)
         await session.commit()
     gateway = await LiveServer(gateway_app, sock).start()
     to_badges = HttpEventSink({"award.": services["badges"].url})

@@ -465,7 +465,7 @@ async def test_the_earner_and_issuers_choose_and_nobody_else(badges: Badges, bac
 
 
 async def test_the_earner_is_known_by_their_directory_email_too(badges: Badges, backend: str) -> None:
-    from services.gateway.tokens import AccessClaims
+    from services.gateway.identity.tokens import AccessClaims
 
     if "email" not in AccessClaims.__dataclass_fields__:
         pytest.skip("the gateway does not carry people's email in tokens yet")

@@ -1,0 +1,1 @@
+"""Org units (schools) of a tenant."""

@@ -1,0 +1,1 @@
+"""The gateway's edge: proxying to the services, rate limits, readiness and the combined OpenAPI."""

@@ -1,0 +1,1 @@
+"""People signing in: passwords with lockout, rotating refresh tokens, logout, OIDC federation."""

@@ -1,0 +1,1 @@
+"""People of a tenant as its admin manages them: their details, roles, passwords and enabling."""
