@@ -1,15 +1,13 @@
-"""Domain logic of the credentials service: async functions that flush and never commit.
-
-The events this service consumes from other services' outboxes are handled here;
-``EVENT_HANDLERS`` maps an event type to its handler. Domain issues fill it in.
-"""
+"""The events this service receives from other services' outboxes: event type → handler (the
+handlers live in their areas)."""
 
 from __future__ import annotations
 
-from services.credentials import awards, ledger
+from services.credentials.awards.service import on_badge_issued
+from services.credentials.ledger.service import on_session_attended
 from shared.outbox import EventHandler
 
 EVENT_HANDLERS: dict[str, EventHandler] = {
-    "session.attended": ledger.on_session_attended,
-    "badge.issued": awards.on_badge_issued,
+    "session.attended": on_session_attended,
+    "badge.issued": on_badge_issued,
 }

@@ -16,9 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.badges.schemas import BadgeIssued
-from services.credentials import ledger, pursuits
-from services.credentials.designs import tier_of
+from services.credentials.designs.content import tier_of
 from services.credentials.errors import WrongState
+from services.credentials.ledger import service as ledger
 from services.credentials.models import (
     Award,
     EducatorProfile,
@@ -29,12 +29,15 @@ from services.credentials.models import (
     ReviewAssignment,
     Submission,
 )
+from services.credentials.pursuits import service as pursuits
+from services.credentials.roles import is_coordinator, own_records_only
 from services.credentials.schemas import AwardedEvidence, AwardedResult, AwardGranted, AwardRevoked
 from shared.auth import Forbidden, Principal
 from shared.db import utcnow
 from shared.events import EventEnvelope
 from shared.outbox import enqueue
 from shared.problems import FieldError, NotFound, UnprocessableContent
+from shared.tenancy import get_in_tenant, in_tenant
 
 GRANTED = "award.granted"
 REVOKED = "award.revoked"
@@ -44,6 +47,28 @@ def add_months(moment: dt.datetime, months: int) -> dt.datetime:
     month = moment.month - 1 + months
     year, month = moment.year + month // 12, month % 12 + 1
     return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
+
+
+async def list_awards(
+    session: AsyncSession, who: Principal, *, educator_id: str | None, design_id: str | None, limit: int
+) -> list[Award]:
+    """The caller's own awards, or the tenant's for those who read its records, newest first."""
+    statement = in_tenant(select(Award), Award, who.tenant_id)
+    if (only := own_records_only(who)) is not None:
+        statement = statement.where(Award.educator_id == only)
+    if educator_id:
+        statement = statement.where(Award.educator_id == educator_id)
+    if design_id:
+        statement = statement.where(Award.design_id == design_id)
+    return list(await session.scalars(statement.order_by(Award.granted_at.desc(), Award.id).limit(limit)))
+
+
+async def get_award(session: AsyncSession, who: Principal, award_id: str) -> Award:
+    award = await get_in_tenant(session, Award, award_id, who.tenant_id, noun="award")
+    only = own_records_only(who)
+    if only is not None and award.educator_id != only:
+        raise NotFound(f"no award {award_id}")
+    return award
 
 
 async def grant(session: AsyncSession, submission: Submission) -> Award:
@@ -154,7 +179,7 @@ async def grant(session: AsyncSession, submission: Submission) -> Award:
 
 async def revoke(session: AsyncSession, who: Principal, award_id: str, reason: str) -> Award:
     """Take an award back (e.g. integrity): its badge is revoked and its unpaid stipend voided."""
-    if not pursuits.is_coordinator(who):
+    if not is_coordinator(who):
         raise Forbidden("awards are revoked by coordinators")
     award = await session.get(Award, award_id)
     if award is None or award.tenant_id != who.tenant_id:

@@ -1,108 +1,84 @@
-"""Micro-credential designs: a draft working copy, frozen published versions, and the checks a
-design must pass (the ones a field's own validation cannot express: keys that must be unique,
-levels that must exist, prerequisites that must come earlier)."""
+"""Micro-credential designs: a draft working copy and frozen published versions, and who sees
+which (drafts and unpublished designs are the coordinators'). The checks of a design's content
+are in ``content.py``."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.catalog.client import CatalogClient
+from services.credentials import references
+from services.credentials.designs.content import check_content, normalized
 from services.credentials.errors import WrongState
 from services.credentials.models import CredentialDesign, DesignVersion
-from services.credentials.schemas import EVIDENCE_TYPES, DesignContent, Tier
+from services.credentials.roles import is_coordinator
+from services.credentials.schemas import DesignContent
+from shared.auth import Forbidden, Principal
 from shared.db import utcnow
-from shared.problems import FieldError, UnprocessableContent
-from shared.tenancy import get_in_tenant
-
-# An upload may never be larger than this, whatever a design says (the request limit is 25 MiB).
-MAX_EVIDENCE_BYTES = 25 * 1024 * 1024
+from shared.problems import NotFound
+from shared.tenancy import get_in_tenant, in_tenant
 
 # What the API adds to the checks below: the catalog's word on the competency alignments
 # (services/credentials/references.py). Run after them and before anything is written.
 ContentCheck = Callable[[DesignContent], Awaitable[None]]
 
 
-def _duplicates(keys: list[str]) -> list[int]:
-    seen: set[str] = set()
-    found = []
-    for index, key in enumerate(keys):
-        if key in seen:
-            found.append(index)
-        seen.add(key)
-    return found
+def catalog_check(catalog: CatalogClient, who: Principal) -> ContentCheck:
+    """The catalog's word on a design's competency ids, asked as the caller."""
+
+    async def check(content: DesignContent) -> None:
+        await references.check_alignments(catalog, who, content.competency_ids)
+
+    return check
 
 
-def content_errors(content: DesignContent, *, publishing: bool = False) -> list[FieldError]:
-    """Everything wrong with a design, each with its JSON pointer (empty when it is sound)."""
-    errors: list[FieldError] = []
-
-    def add(pointer: str, detail: str) -> None:
-        errors.append(FieldError(pointer="/body" + pointer, detail=detail))
-
-    for i in _duplicates(list(content.competency_ids)):
-        add(f"/competency_ids/{i}", "this competency is already listed")
-    for i in _duplicates([t.key for t in content.tiers]):
-        add(f"/tiers/{i}/key", "another tier has this key")
-    earlier: set[str] = set()
-    for t, tier in enumerate(content.tiers):
-        at = f"/tiers/{t}"
-        for p, prerequisite in enumerate(tier.prerequisite_tiers):
-            if prerequisite not in earlier:
-                add(f"{at}/prerequisite_tiers/{p}", "must be the key of an earlier tier")
-        earlier.add(tier.key)
-        for i in _duplicates([e.key for e in tier.evidence]):
-            add(f"{at}/evidence/{i}/key", "another requirement of this tier has this key")
-        for e, requirement in enumerate(tier.evidence):
-            where = f"{at}/evidence/{e}"
-            words = requirement.min_words is not None or requirement.max_words is not None
-            if requirement.kind == "reflection":
-                if requirement.allowed_types or requirement.max_bytes:
-                    add(where, "a reflection is text: no allowed_types or max_bytes")
-                if requirement.min_words and requirement.max_words and requirement.min_words > requirement.max_words:
-                    add(f"{where}/max_words", "must not be less than min_words")
-            elif requirement.kind in ("file", "student_data"):
-                if words:
-                    add(where, "word limits apply to reflections only")
-                if not requirement.allowed_types:
-                    add(f"{where}/allowed_types", "name at least one file type")
-                for a, media_type in enumerate(requirement.allowed_types):
-                    if media_type not in EVIDENCE_TYPES:
-                        add(f"{where}/allowed_types/{a}", f"not a type the upload check recognises: {media_type}")
-                if requirement.max_bytes and requirement.max_bytes > MAX_EVIDENCE_BYTES:
-                    add(f"{where}/max_bytes", f"at most {MAX_EVIDENCE_BYTES} bytes")
-            elif words or requirement.allowed_types or requirement.max_bytes:
-                add(where, "a link has no word limits, types or sizes")
-        for i in _duplicates([c.key for c in tier.rubric.criteria]):
-            add(f"{at}/rubric/criteria/{i}/key", "another criterion has this key")
-        for c, criterion in enumerate(tier.rubric.criteria):
-            levels = [level.key for level in criterion.levels]
-            for i in _duplicates(levels):
-                add(f"{at}/rubric/criteria/{c}/levels/{i}/key", "another level of this criterion has this key")
-            if criterion.passing_level not in levels:
-                add(f"{at}/rubric/criteria/{c}/passing_level", "must be the key of one of the criterion's levels")
-        if publishing and not tier.achievement_id:
-            add(f"{at}/achievement_id", "a published tier names the badges achievement it awards")
-    return errors
+def managed_by(who: Principal) -> Principal:
+    """The caller, when they may create, edit, publish and retire designs: coordinators."""
+    if not is_coordinator(who):
+        raise Forbidden("designs are managed by coordinators")
+    return who
 
 
-def normalized(content: DesignContent) -> dict[str, Any]:
-    """The content as stored: student-data evidence always carries the student-information flag."""
-    for tier in content.tiers:
-        for requirement in tier.evidence:
-            if requirement.kind == "student_data":
-                requirement.contains_student_information = True
-    return content.model_dump(mode="json")
+def sees_drafts(who: Principal) -> bool:
+    """Who sees a design's working copy, its unpublished versions and the designs never
+    published: coordinators. Educators see what was published."""
+    return is_coordinator(who)
 
 
-def _check(content: DesignContent, *, publishing: bool = False) -> None:
-    errors = content_errors(content, publishing=publishing)
-    if errors:
-        verb = "published" if publishing else "saved"
-        raise UnprocessableContent(f"the design cannot be {verb} ({len(errors)} problem(s))", errors=errors)
+async def visible_design(session: AsyncSession, who: Principal, design_id: str) -> CredentialDesign:
+    design = await get_in_tenant(session, CredentialDesign, design_id, who.tenant_id, noun="credential design")
+    if design.published_version is None and not sees_drafts(who):
+        raise NotFound(f"no credential design {design_id}")
+    return design
+
+
+async def list_designs(
+    session: AsyncSession, who: Principal, *, include_retired: bool
+) -> list[tuple[CredentialDesign, bool]]:
+    """The tenant's designs the caller sees, each with whether it has a draft they may see."""
+    statement = in_tenant(select(CredentialDesign), CredentialDesign, who.tenant_id)
+    if not include_retired:
+        statement = statement.where(CredentialDesign.retired.is_(False))
+    if not sees_drafts(who):
+        statement = statement.where(CredentialDesign.published_version.is_not(None))
+    rows = list(await session.scalars(statement.order_by(CredentialDesign.name, CredentialDesign.id)))
+    drafts = set(
+        await session.scalars(
+            select(DesignVersion.design_id).where(
+                DesignVersion.design_id.in_([r.id for r in rows] or ["-"]), DesignVersion.status == "draft"
+            )
+        )
+    )
+    return [(r, r.id in drafts and sees_drafts(who)) for r in rows]
+
+
+async def visible_versions(session: AsyncSession, who: Principal, design: CredentialDesign) -> list[DesignVersion]:
+    """Every version of the design the caller sees (educators: the published ones)."""
+    return [r for r in await versions(session, design.id) if r.status == "published" or sees_drafts(who)]
 
 
 async def versions(session: AsyncSession, design_id: str) -> list[DesignVersion]:
@@ -131,7 +107,7 @@ async def create_design(
     check: ContentCheck | None = None,
 ) -> CredentialDesign:
     """``design_id`` only for the dev seed's fixed id; otherwise a new UUID."""
-    _check(content)
+    check_content(content)
     if check is not None:
         await check(content)
     now = utcnow()
@@ -171,7 +147,7 @@ async def save_draft(
     design = await get_in_tenant(session, CredentialDesign, design_id, tenant_id, noun="credential design")
     if design.retired:
         raise WrongState("a retired design cannot be edited", current_state="retired", allowed_actions=[])
-    _check(content)
+    check_content(content)
     if check is not None:
         await check(content)
     draft, published = await draft_and_published(session, design)
@@ -208,7 +184,7 @@ async def publish(
             allowed_actions=[] if design.retired else ["edit", "retire"],
         )
     content = DesignContent.model_validate(draft.content)
-    _check(content, publishing=True)
+    check_content(content, publishing=True)
     if check is not None:
         await check(content)
     now = utcnow()
@@ -237,14 +213,4 @@ async def published_version(session: AsyncSession, design: CredentialDesign, ver
         select(DesignVersion).where(
             DesignVersion.design_id == design.id, DesignVersion.version == version, DesignVersion.status == "published"
         )
-    )
-
-
-def tier_of(content: DesignContent, tier_key: str, pointer: str = "/body/tier") -> Tier:
-    for tier in content.tiers:
-        if tier.key == tier_key:
-            return tier
-    raise UnprocessableContent(
-        f"this design has no tier {tier_key!r}",
-        errors=[FieldError(pointer=pointer, detail=f"one of: {', '.join(t.key for t in content.tiers)}")],
     )

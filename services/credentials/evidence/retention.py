@@ -16,9 +16,9 @@ import logging
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.credentials.evidence.storage import EvidenceStore
 from services.credentials.models import EvidenceItem, Submission, TenantPolicy
 from services.credentials.schemas import TenantPolicyWrite
-from services.credentials.storage import EvidenceStore
 from shared.db import utcnow
 
 logger = logging.getLogger("practicum.credentials.retention")

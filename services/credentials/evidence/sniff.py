@@ -39,7 +39,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from services.credentials.errors import CredentialsProblem
-from services.credentials.storage import Chunks, iterate_chunks
+from services.credentials.evidence.storage import Chunks, iterate_chunks
 
 HEAD_BYTES = 8 * 1024
 ZIP_TAIL_BYTES = 512 * 1024

@@ -16,9 +16,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog.schemas import SessionAttended
+from services.credentials.errors import WrongState
 from services.credentials.models import LedgerEntry
+from services.credentials.roles import own_records_only, sees_tenant_records
+from shared.auth import Forbidden, Principal
 from shared.db import utcnow
 from shared.events import EventEnvelope
+from shared.paging import after_cursor, encode_cursor
+from shared.tenancy import get_in_tenant, in_tenant
+
+# A stipend moves on one step at a time: pending → approved → paid.
+STIPEND_NEXT = {"pending": "approved", "approved": "paid"}
 
 
 async def record(
@@ -121,3 +129,54 @@ async def on_session_attended(session: AsyncSession, envelope: EventEnvelope) ->
         provider_number=attended.provider_number,
         credits=attended.credits,
     )
+
+
+async def list_entries(
+    session: AsyncSession,
+    who: Principal,
+    *,
+    educator_id: str | None,
+    kind: str | None,
+    occurred_from: dt.date | None,
+    occurred_to: dt.date | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[LedgerEntry], str | None]:
+    """A page of the caller's own entries, or the tenant's for those who read its records,
+    newest first; with the cursor of the next page when there is one."""
+    statement = in_tenant(select(LedgerEntry), LedgerEntry, who.tenant_id)
+    if (only := own_records_only(who)) is not None:
+        statement = statement.where(LedgerEntry.educator_id == only)
+    if educator_id:
+        statement = statement.where(LedgerEntry.educator_id == educator_id)
+    if kind:
+        statement = statement.where(LedgerEntry.kind == kind)
+    if occurred_from:
+        statement = statement.where(LedgerEntry.occurred_on >= occurred_from)
+    if occurred_to:
+        statement = statement.where(LedgerEntry.occurred_on <= occurred_to)
+    statement = after_cursor(statement, cursor, LedgerEntry.created_at, LedgerEntry.id)
+    rows = list(
+        await session.scalars(statement.order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc()).limit(limit + 1))
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None
+
+
+async def change_stipend(session: AsyncSession, who: Principal, entry_id: str, status: str) -> LedgerEntry:
+    """Move a stipend on one step (coordinators and HR)."""
+    # HR pays stipends without managing designs (no credentials:write): the role decides here.
+    if not sees_tenant_records(who):
+        raise Forbidden("stipends are approved and paid by coordinators and HR")
+    entry = await get_in_tenant(session, LedgerEntry, entry_id, who.tenant_id, noun="ledger entry")
+    if entry.kind != "stipend" or STIPEND_NEXT.get(entry.status) != status:
+        allowed = [STIPEND_NEXT[entry.status]] if entry.kind == "stipend" and entry.status in STIPEND_NEXT else []
+        raise WrongState(
+            f"the entry is a {entry.kind} that is {entry.status}: it cannot become {status}",
+            current_state=entry.status,
+            allowed_actions=allowed,
+        )
+    entry.status, entry.updated_at = status, utcnow()
+    await session.flush()
+    return entry

@@ -21,14 +21,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog.client import CatalogClient
 from services.credentials import references
-from services.credentials.designs import published_version
+from services.credentials.designs.service import published_version
 from services.credentials.errors import WrongState
 from services.credentials.models import CredentialDesign, LearningPlan, Pursuit, PursuitEvent
-from services.credentials.schemas import DesignContent, PlanDecision, PlanWrite, PursuitCreate
+from services.credentials.roles import is_coordinator, own_records_only
+from services.credentials.schemas import DesignContent, PursuitCreate
 from shared.auth import Forbidden, Principal
 from shared.db import utcnow
 from shared.problems import FieldError, NotFound, UnprocessableContent
-from shared.tenancy import get_in_tenant
+from shared.tenancy import get_in_tenant, in_tenant
 
 Who = Literal["educator", "coordinator", "either"]
 
@@ -48,19 +49,6 @@ ACTIONS: dict[str, Action] = {
     "withdraw": Action(frozenset({"planning", "plan_review", "active"}), "withdrawn", "either"),
 }
 OPEN_STATES = frozenset({"planning", "plan_review", "active"})
-COORDINATOR_ROLES = frozenset({"coordinator", "tenant_admin", "platform_admin"})
-
-
-def is_coordinator(who: Principal) -> bool:
-    """A coordinator, an administrator, or an API client trusted to write credentials."""
-    if who.kind == "client":
-        return "credentials:write" in who.scopes
-    return bool(who.roles & COORDINATOR_ROLES)
-
-
-def sees_tenant_records(who: Principal) -> bool:
-    """Coordinators (and trusted API clients) and HR read every educator's records of the tenant."""
-    return is_coordinator(who) or bool(who.roles & {"hr"})
 
 
 def _may(who: Principal, pursuit: Pursuit, role: Who) -> bool:
@@ -79,7 +67,7 @@ def allowed_actions(who: Principal, pursuit: Pursuit) -> list[str]:
     ]
 
 
-async def _transition(
+async def transition(
     session: AsyncSession, who: Principal, pursuit: Pursuit, name: str, note: str | None = None
 ) -> None:
     action = ACTIONS[name]
@@ -121,6 +109,28 @@ def visible(who: Principal, pursuit: Pursuit) -> bool:
     if who.kind == "user" and who.subject == pursuit.educator_id:
         return True
     return is_coordinator(who) or ("records:read" in who.scopes and bool(who.roles & {"hr"}))
+
+
+async def list_pursuits(
+    session: AsyncSession,
+    who: Principal,
+    *,
+    design_id: str | None,
+    state: str | None,
+    educator_id: str | None,
+    limit: int,
+) -> list[Pursuit]:
+    """The caller's own pursuits, or the tenant's for those who read its records, newest first."""
+    statement = in_tenant(select(Pursuit), Pursuit, who.tenant_id)
+    if (only := own_records_only(who)) is not None:
+        statement = statement.where(Pursuit.educator_id == only)
+    if design_id:
+        statement = statement.where(Pursuit.design_id == design_id)
+    if state:
+        statement = statement.where(Pursuit.state == state)
+    if educator_id:
+        statement = statement.where(Pursuit.educator_id == educator_id)
+    return list(await session.scalars(statement.order_by(Pursuit.started_at.desc(), Pursuit.id).limit(limit)))
 
 
 async def get_pursuit(session: AsyncSession, who: Principal, pursuit_id: str) -> Pursuit:
@@ -213,66 +223,9 @@ async def content_of(session: AsyncSession, pursuit: Pursuit) -> DesignContent:
     return DesignContent.model_validate(version.content)
 
 
-async def save_plan(session: AsyncSession, who: Principal, pursuit_id: str, body: PlanWrite) -> Pursuit:
-    pursuit = await get_pursuit(session, who, pursuit_id)
-    await _transition(session, who, pursuit, "save_plan")
-    plan = await session.get(LearningPlan, pursuit.id)
-    if plan is None:
-        plan = LearningPlan(pursuit_id=pursuit.id, status="draft")
-        session.add(plan)
-    plan.topic = body.topic
-    plan.smart_goal = body.smart_goal
-    plan.resources = [r.model_dump(mode="json") for r in body.resources]
-    plan.implementation_plan = body.implementation_plan
-    plan.status = "draft"
-    plan.updated_at = utcnow()
-    await session.flush()
-    return pursuit
-
-
-async def submit_plan(session: AsyncSession, who: Principal, pursuit_id: str) -> Pursuit:
-    pursuit = await get_pursuit(session, who, pursuit_id)
-    plan = await session.get(LearningPlan, pursuit.id)
-    settings = (await content_of(session, pursuit)).settings
-    if pursuit.state == "planning" and plan is None:
-        raise UnprocessableContent(
-            "write the learning plan first", errors=[FieldError(pointer="/body", detail="no plan saved yet")]
-        )
-    if plan is not None and pursuit.state == "planning" and len(plan.resources) < settings.min_plan_resources:
-        raise UnprocessableContent(
-            f"the plan names {len(plan.resources)} resource(s); this design asks for at least "
-            f"{settings.min_plan_resources}",
-            errors=[FieldError(pointer="/plan/resources", detail=f"at least {settings.min_plan_resources}")],
-        )
-    await _transition(session, who, pursuit, "submit_plan")
-    assert plan is not None
-    plan.status = "submitted"
-    plan.submitted_at = utcnow()
-    await session.flush()
-    return pursuit
-
-
-async def decide_plan(session: AsyncSession, who: Principal, pursuit_id: str, body: PlanDecision) -> Pursuit:
-    pursuit = await get_pursuit(session, who, pursuit_id)
-    if body.decision == "return" and not (body.comments and body.comments.strip()):
-        raise UnprocessableContent(
-            "say what to change when returning a plan",
-            errors=[FieldError(pointer="/body/comments", detail="required when returning")],
-        )
-    await _transition(session, who, pursuit, f"{body.decision}_plan", note=body.comments)
-    plan = await session.get(LearningPlan, pursuit.id)
-    assert plan is not None
-    plan.status = "approved" if body.decision == "approve" else "returned"
-    plan.decided_at = utcnow()
-    plan.decided_by = who.subject
-    plan.comments = body.comments
-    await session.flush()
-    return pursuit
-
-
 async def withdraw(session: AsyncSession, who: Principal, pursuit_id: str, note: str | None) -> Pursuit:
     pursuit = await get_pursuit(session, who, pursuit_id)
-    await _transition(session, who, pursuit, "withdraw", note=note)
+    await transition(session, who, pursuit, "withdraw", note=note)
     return pursuit
 
 
@@ -304,4 +257,26 @@ async def history(session: AsyncSession, pursuit_id: str) -> list[PursuitEvent]:
         await session.scalars(
             select(PursuitEvent).where(PursuitEvent.pursuit_id == pursuit_id).order_by(PursuitEvent.at, PursuitEvent.id)
         )
+    )
+
+
+@dataclass(frozen=True)
+class PursuitView:
+    """What a pursuit's answer shows beside the pursuit itself."""
+
+    pursuit: Pursuit
+    design_name: str
+    plan: LearningPlan | None
+    history: list[PursuitEvent]
+
+
+async def view(session: AsyncSession, pursuit: Pursuit) -> PursuitView:
+    design = await session.get(CredentialDesign, pursuit.design_id)
+    plan = await session.get(LearningPlan, pursuit.id)
+    content = await content_of(session, pursuit)
+    return PursuitView(
+        pursuit=pursuit,
+        design_name=content.name if design else "",
+        plan=plan,
+        history=await history(session, pursuit.id),
     )

@@ -16,18 +16,21 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.credentials import pursuits
 from services.credentials.models import (
     Award,
     CredentialDesign,
+    EducatorProfile,
     LearningPlan,
     LedgerEntry,
     Pursuit,
     Submission,
     TenantPolicy,
 )
-from shared.auth import Principal
+from services.credentials.pursuits import service as pursuits
+from services.credentials.roles import is_coordinator, sees_tenant_records
+from shared.auth import Forbidden, Principal
 from shared.problems import NotFound
+from shared.tenancy import get_in_tenant
 
 
 def licensure_year_start(day: dt.date, month: int, start_day: int) -> dt.date:
@@ -42,9 +45,37 @@ def licensure_year_start(day: dt.date, month: int, start_day: int) -> dt.date:
 
 
 def may_see(who: Principal, educator_id: str) -> bool:
+    """Who sees an educator's learning record: the educator, and those who read the tenant's records."""
     if who.kind == "user" and who.subject == educator_id:
         return True
-    return pursuits.sees_tenant_records(who)
+    return sees_tenant_records(who)
+
+
+def reads_tenant(who: Principal) -> bool:
+    """Coordinators, HR and API clients (an LMS or HR system) read the whole tenant's reports,
+    profiles and exports."""
+    return is_coordinator(who) or "hr" in who.roles or who.kind == "client"
+
+
+def reporter(who: Principal) -> Principal:
+    if not reads_tenant(who):
+        raise Forbidden("reports are for coordinators and HR")
+    return who
+
+
+async def profile(session: AsyncSession, who: Principal, educator_id: str) -> EducatorProfile:
+    """An educator's profile, for the educator and those who read the tenant's."""
+    if who.subject != educator_id and not reads_tenant(who):
+        raise Forbidden("an educator's profile is theirs, their coordinators' and HR's")
+    row = await session.get(EducatorProfile, (who.tenant_id, educator_id))
+    if row is None:
+        raise NotFound(f"no profile for {educator_id}")
+    return row
+
+
+async def ensure_design(session: AsyncSession, tenant_id: str, design_id: str) -> None:
+    """A report on a design names one of the tenant's (404 otherwise)."""
+    await get_in_tenant(session, CredentialDesign, design_id, tenant_id, noun="credential design")
 
 
 async def learning_record(session: AsyncSession, who: Principal, educator_id: str, today: dt.date) -> dict[str, Any]:

@@ -1,18 +1,13 @@
-"""HTTP routes of submissions, evidence, the review queue, scoring, coaching and the assessor pool."""
+"""HTTP routes of submissions, the review queue, scoring, coaching and the assessor pool."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, File, Form, Path, Query, Request, UploadFile
-from fastapi.responses import StreamingResponse
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from fastapi import APIRouter, Path, Query
 
-from services.credentials import pursuits, reviews, submissions
-from services.credentials.deps import IdPath, Reader, Reviewer, SessionDep, Writer
-from services.credentials.models import Assessor, EvidenceItem, Pursuit, ReviewAssignment, Submission
+from services.credentials.deps import IdPath, Reader, Reviewer, Writer
+from services.credentials.models import ReviewAssignment, Submission
 from services.credentials.schemas import (
     AssessorRead,
     AssessorWrite,
@@ -28,18 +23,13 @@ from services.credentials.schemas import (
     SubmissionRead,
     SubmitRequest,
 )
-from services.credentials.storage import EvidenceNotFound, EvidenceStore, read_chunks
-from shared.auth import Forbidden, Principal
+from services.credentials.submissions import assessors, reviews, service
+from shared.auth import Principal
 from shared.db import utcnow
 from shared.params import IsoDateTime
-from shared.problems import NotFound
+from shared.state import SessionDep
 
 router = APIRouter()
-
-
-def _store(request: Request) -> EvidenceStore:
-    store: EvidenceStore = request.app.state.evidence_store
-    return store
 
 
 def _assignment_read(a: ReviewAssignment) -> AssignmentRead:
@@ -57,27 +47,9 @@ def _assignment_read(a: ReviewAssignment) -> AssignmentRead:
     )
 
 
-async def _blind(session: AsyncSession, who: Principal, submission: Submission) -> bool:
-    """Assessors of a blind-review design do not see who submitted."""
-    if pursuits.is_coordinator(who) or who.subject == submission.educator_id:
-        return False
-    pursuit = await session.get(Pursuit, submission.pursuit_id)
-    assert pursuit is not None
-    return (await pursuits.content_of(session, pursuit)).settings.blind_review
-
-
-async def _submission_read(session: AsyncSession, who: Principal, submission: Submission) -> SubmissionRead:
-    blind = await _blind(session, who, submission)
-    coordinator = pursuits.is_coordinator(who)
-    shown = []
-    for a in await reviews.assignments(session, submission.id):
-        # A second scorer works blind to the first, and the educator sees the deciding review.
-        if (
-            coordinator
-            or a.assessor_id == who.subject
-            or (who.subject == submission.educator_id and a.role == "primary")
-        ):
-            shown.append(_assignment_read(a))
+async def _submission_read(session: SessionDep, who: Principal, submission: Submission) -> SubmissionRead:
+    blind = await service.is_blind(session, who, submission)
+    shown = [_assignment_read(a) for a in await service.visible_reviews(session, who, submission)]
     return SubmissionRead(
         id=submission.id,
         pursuit_id=submission.pursuit_id,
@@ -95,8 +67,7 @@ async def _submission_read(session: AsyncSession, who: Principal, submission: Su
         ),
         decided_at=submission.decided_at,
         evidence=[
-            EvidenceRead.model_validate(i, from_attributes=True)
-            for i in await submissions.items(session, submission.id)
+            EvidenceRead.model_validate(i, from_attributes=True) for i in await service.items(session, submission.id)
         ],
         reviews=shown,
     )
@@ -111,7 +82,7 @@ async def _submission_read(session: AsyncSession, who: Principal, submission: Su
 async def open_submission(
     pursuit_id: IdPath, body: SubmissionCreate, who: Writer, session: SessionDep
 ) -> SubmissionRead:
-    submission = await submissions.open_submission(session, who, pursuit_id, body.tier)
+    submission = await service.open_submission(session, who, pursuit_id, body.tier)
     return await _submission_read(session, who, submission)
 
 
@@ -119,81 +90,13 @@ async def open_submission(
     "/v1/pursuits/{pursuit_id}/submissions", response_model=list[SubmissionRead], summary="A pursuit's submissions"
 )
 async def list_submissions(pursuit_id: IdPath, who: Reader, session: SessionDep) -> list[SubmissionRead]:
-    pursuit = await pursuits.get_pursuit(session, who, pursuit_id)
-    rows = await session.scalars(
-        select(Submission)
-        .where(Submission.pursuit_id == pursuit.id)
-        .order_by(Submission.created_at, Submission.attempt)
-    )
+    rows = await service.list_for_pursuit(session, who, pursuit_id)
     return [await _submission_read(session, who, row) for row in rows]
 
 
 @router.get("/v1/submissions/{submission_id}", response_model=SubmissionRead, summary="A submission with its evidence")
 async def get_submission(submission_id: IdPath, who: Reader, session: SessionDep) -> SubmissionRead:
-    return await _submission_read(session, who, await submissions.get_submission(session, who, submission_id))
-
-
-@router.post(
-    "/v1/submissions/{submission_id}/evidence",
-    response_model=EvidenceRead,
-    status_code=201,
-    summary="Add evidence to a draft: `text` (reflection), `url` (link) or `file` (multipart)",
-)
-async def add_evidence(
-    submission_id: IdPath,
-    request: Request,
-    who: Writer,
-    session: SessionDep,
-    requirement: Annotated[str, Form(min_length=1, max_length=40)],
-    text: Annotated[str | None, Form(max_length=200_000)] = None,
-    url: Annotated[str | None, Form(max_length=2000, pattern=r"^https?://[^\s]+$")] = None,
-    file: Annotated[UploadFile | None, File()] = None,
-) -> EvidenceRead:
-    upload = submissions.Upload(file_name=file.filename or "evidence", chunks=read_chunks(file)) if file else None
-    item = await submissions.add_evidence(
-        session, who, _store(request), submission_id, requirement_key=requirement, text=text, url=url, upload=upload
-    )
-    return EvidenceRead.model_validate(item, from_attributes=True)
-
-
-@router.delete(
-    "/v1/submissions/{submission_id}/evidence/{item_id}", status_code=204, summary="Remove evidence from a draft"
-)
-async def remove_evidence(
-    submission_id: IdPath, item_id: IdPath, request: Request, tasks: BackgroundTasks, who: Writer, session: SessionDep
-) -> None:
-    key = await submissions.remove_evidence(session, who, submission_id, item_id)
-    if key:
-        # After the response, so after the commit: a rolled-back removal keeps its file.
-        tasks.add_task(_store(request).delete, key)
-
-
-@router.get(
-    "/v1/submissions/{submission_id}/evidence/{item_id}/content",
-    summary="Download an evidence file (its educator, assigned assessors, coordinators)",
-    response_class=StreamingResponse,
-)
-async def download_evidence(
-    submission_id: IdPath, item_id: IdPath, request: Request, who: Reader, session: SessionDep
-) -> StreamingResponse:
-    submission = await submissions.get_submission(session, who, submission_id)
-    item = await session.get(EvidenceItem, item_id)
-    if item is None or item.submission_id != submission.id or item.storage_key is None:
-        raise NotFound(f"no file {item_id} in this submission")
-    try:
-        chunks = await _store(request).open(item.storage_key)
-    except EvidenceNotFound as exc:
-        raise NotFound("the file is no longer kept (retention)") from exc
-    return StreamingResponse(
-        chunks,
-        media_type=item.media_type or "application/octet-stream",
-        headers={
-            "Content-Disposition": "attachment",  # never rendered inline by a browser
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, no-store",
-            "Digest": f"sha-256={item.sha256}",
-        },
-    )
+    return await _submission_read(session, who, await service.get_submission(session, who, submission_id))
 
 
 @router.post(
@@ -204,7 +107,7 @@ async def download_evidence(
 async def submit(
     submission_id: IdPath, who: Writer, session: SessionDep, body: SubmitRequest | None = None
 ) -> SubmissionRead:
-    submission = await submissions.submit(
+    submission = await service.submit(
         session, who, submission_id, evidence_public=body.evidence_public if body else False
     )
     return await _submission_read(session, who, submission)
@@ -238,33 +141,15 @@ async def review_queue(
     unassigned: Annotated[bool, Query(description="coordinators: only those no assessor has")] = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[SubmissionRead]:
-    statement = select(Submission).where(
-        Submission.tenant_id == who.tenant_id, Submission.state.in_(["submitted", "in_review", "recommended"])
-    )
-    if not pursuits.is_coordinator(who):
-        mine = select(ReviewAssignment.submission_id).where(
-            ReviewAssignment.assessor_id == who.subject, ReviewAssignment.state == "assigned"
-        )
-        statement = statement.where(Submission.id.in_(mine))
-    elif unassigned:
-        statement = statement.where(Submission.state == "submitted")
-    if design_id:
-        statement = statement.where(Submission.design_id == design_id)
-    if tier:
-        statement = statement.where(Submission.tier_key == tier)
-    today = utcnow().date()
-    if due == "overdue":
-        statement = statement.where(Submission.due_on < today)
-    elif due == "this_week":
-        statement = statement.where(Submission.due_on >= today, Submission.due_on <= today + dt.timedelta(days=7))
-    elif due == "later":
-        statement = statement.where(Submission.due_on > today + dt.timedelta(days=7))
-    if submitted_before is not None:
-        if submitted_before.tzinfo is None:
-            submitted_before = submitted_before.replace(tzinfo=dt.UTC)
-        statement = statement.where(Submission.submitted_at < submitted_before)
-    rows = await session.scalars(
-        statement.order_by(Submission.due_on, Submission.submitted_at, Submission.id).limit(limit)
+    rows = await reviews.queue(
+        session,
+        who,
+        design_id=design_id,
+        tier=tier,
+        due=due,
+        submitted_before=submitted_before,
+        unassigned=unassigned,
+        limit=limit,
     )
     return [await _submission_read(session, who, row) for row in rows]
 
@@ -276,9 +161,7 @@ async def review_queue(
 )
 async def score(assignment_id: IdPath, body: ScoreWrite, who: Reviewer, session: SessionDep) -> SubmissionRead:
     assignment = await reviews.score(session, who, assignment_id, body)
-    submission = await session.get(Submission, assignment.submission_id)
-    assert submission is not None
-    return await _submission_read(session, who, submission)
+    return await _submission_read(session, who, await service.of_assignment(session, assignment))
 
 
 @router.put(
@@ -306,11 +189,22 @@ async def reassign(
     summary="Log a coaching conversation (notes stay with the coach and the educator)",
 )
 async def log_coaching(pursuit_id: IdPath, body: CoachingWrite, who: Reader, session: SessionDep) -> CoachingRead:
-    row = await submissions.log_coaching(
+    row = await service.log_coaching(
         session, who, pursuit_id, tier_key=body.tier, held_on=body.held_on, notes=body.notes
     )
     return CoachingRead(
         id=row.id, tier_key=row.tier_key, coach_id=row.coach_id, held_on=row.held_on, logged_at=row.logged_at
+    )
+
+
+def _assessor_read(member: assessors.PoolMember) -> AssessorRead:
+    row = member.assessor
+    return AssessorRead(
+        assessor_id=row.assessor_id,
+        school_id=row.school_id,
+        design_ids=row.design_ids,
+        active=row.active,
+        open_reviews=member.open_reviews,
     )
 
 
@@ -321,37 +215,9 @@ async def put_assessor(
     who: Writer,
     session: SessionDep,
 ) -> AssessorRead:
-    if not pursuits.is_coordinator(who):
-        raise Forbidden("the assessor pool is managed by coordinators")
-    row = await session.get(Assessor, (who.tenant_id, assessor_id))
-    if row is None:
-        row = Assessor(tenant_id=who.tenant_id, assessor_id=assessor_id)
-        session.add(row)
-    row.school_id, row.design_ids, row.active, row.updated_at = body.school_id, body.design_ids, body.active, utcnow()
-    await session.flush()
-    loads = await reviews.open_loads(session, who.tenant_id)
-    return AssessorRead(
-        assessor_id=assessor_id,
-        school_id=row.school_id,
-        design_ids=row.design_ids,
-        active=row.active,
-        open_reviews=loads.get(assessor_id, 0),
-    )
+    return _assessor_read(await assessors.save_assessor(session, who, assessor_id, body))
 
 
 @router.get("/v1/assessors", response_model=list[AssessorRead], summary="The assessor pool and its open reviews")
 async def list_assessors(who: Reviewer, session: SessionDep) -> list[AssessorRead]:
-    rows = await session.scalars(
-        select(Assessor).where(Assessor.tenant_id == who.tenant_id).order_by(Assessor.assessor_id)
-    )
-    loads = await reviews.open_loads(session, who.tenant_id)
-    return [
-        AssessorRead(
-            assessor_id=r.assessor_id,
-            school_id=r.school_id,
-            design_ids=r.design_ids,
-            active=r.active,
-            open_reviews=loads.get(r.assessor_id, 0),
-        )
-        for r in rows
-    ]
+    return [_assessor_read(member) for member in await assessors.pool(session, who.tenant_id)]

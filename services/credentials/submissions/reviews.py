@@ -14,22 +14,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.credentials import awards, pursuits
-from services.credentials.designs import tier_of
+from services.credentials.awards import service as awards
+from services.credentials.designs.content import tier_of
 from services.credentials.errors import WrongState
-from services.credentials.models import Assessor, Pursuit, ReviewAssignment, Submission
+from services.credentials.models import Pursuit, ReviewAssignment, Submission
+from services.credentials.pursuits import service as pursuits
+from services.credentials.roles import is_coordinator
 from services.credentials.schemas import DesignContent, ScoreWrite, Tier
+from services.credentials.submissions.assessors import OPEN_ASSIGNMENT, eligible
 from shared.auth import Forbidden, Principal
 from shared.db import changed_rows, utcnow
 from shared.problems import FieldError, NotFound, UnprocessableContent
-
-OPEN_ASSIGNMENT = "assigned"
 
 
 async def is_assigned(session: AsyncSession, submission_id: str, assessor_id: str) -> bool:
@@ -43,32 +45,48 @@ async def is_assigned(session: AsyncSession, submission_id: str, assessor_id: st
     return bool(found)
 
 
-async def open_loads(session: AsyncSession, tenant_id: str) -> dict[str, int]:
-    rows = await session.execute(
-        select(ReviewAssignment.assessor_id, func.count())
-        .where(ReviewAssignment.tenant_id == tenant_id, ReviewAssignment.state == OPEN_ASSIGNMENT)
-        .group_by(ReviewAssignment.assessor_id)
+async def queue(
+    session: AsyncSession,
+    who: Principal,
+    *,
+    design_id: str | None,
+    tier: str | None,
+    due: str | None,
+    submitted_before: dt.datetime | None,
+    unassigned: bool,
+    limit: int,
+) -> list[Submission]:
+    """What waits for review: an assessor's own open assignments, or for coordinators everything
+    waiting (``unassigned``: only what no assessor has); the earliest due first."""
+    statement = select(Submission).where(
+        Submission.tenant_id == who.tenant_id, Submission.state.in_(["submitted", "in_review", "recommended"])
     )
-    return {assessor: int(n) for assessor, n in rows}
-
-
-async def eligible(session: AsyncSession, submission: Submission, *, exclude: set[str] | None = None) -> list[str]:
-    """Eligible assessors, least loaded first (ties by id, so the choice is reproducible)."""
-    pool = list(
-        await session.scalars(
-            select(Assessor).where(Assessor.tenant_id == submission.tenant_id, Assessor.active.is_(True))
+    if not is_coordinator(who):
+        mine = select(ReviewAssignment.submission_id).where(
+            ReviewAssignment.assessor_id == who.subject, ReviewAssignment.state == "assigned"
         )
+        statement = statement.where(Submission.id.in_(mine))
+    elif unassigned:
+        statement = statement.where(Submission.state == "submitted")
+    if design_id:
+        statement = statement.where(Submission.design_id == design_id)
+    if tier:
+        statement = statement.where(Submission.tier_key == tier)
+    today = utcnow().date()
+    if due == "overdue":
+        statement = statement.where(Submission.due_on < today)
+    elif due == "this_week":
+        statement = statement.where(Submission.due_on >= today, Submission.due_on <= today + dt.timedelta(days=7))
+    elif due == "later":
+        statement = statement.where(Submission.due_on > today + dt.timedelta(days=7))
+    if submitted_before is not None:
+        if submitted_before.tzinfo is None:
+            submitted_before = submitted_before.replace(tzinfo=dt.UTC)
+        statement = statement.where(Submission.submitted_at < submitted_before)
+    rows = await session.scalars(
+        statement.order_by(Submission.due_on, Submission.submitted_at, Submission.id).limit(limit)
     )
-    loads = await open_loads(session, submission.tenant_id)
-    fit = [
-        a.assessor_id
-        for a in pool
-        if a.assessor_id != submission.educator_id
-        and a.assessor_id not in (exclude or set())
-        and (not a.design_ids or submission.design_id in a.design_ids)
-        and (submission.school_id is None or a.school_id != submission.school_id)
-    ]
-    return sorted(fit, key=lambda assessor: (loads.get(assessor, 0), assessor))
+    return list(rows)
 
 
 async def _assign(session: AsyncSession, submission: Submission, assessor_id: str, role: str, by: str) -> None:
@@ -114,7 +132,7 @@ async def reassign(
     session: AsyncSession, who: Principal, submission_id: str, role: str, assessor_id: str
 ) -> ReviewAssignment:
     """A coordinator hands a submission (or its second scoring) to another assessor."""
-    if not pursuits.is_coordinator(who):
+    if not is_coordinator(who):
         raise Forbidden("assignments are made by coordinators")
     submission = await session.get(Submission, submission_id)
     if submission is None or submission.tenant_id != who.tenant_id:
@@ -238,7 +256,7 @@ async def grant(session: AsyncSession, who: Principal, submission_id: str, decis
     submission = await session.get(Submission, submission_id)
     if submission is None or submission.tenant_id != who.tenant_id:
         raise NotFound(f"no submission {submission_id}")
-    if not pursuits.is_coordinator(who) or who.subject == submission.educator_id:
+    if not is_coordinator(who) or who.subject == submission.educator_id:
         raise Forbidden("a coordinator (other than the educator) grants or denies")
     if submission.state != "recommended":
         raise WrongState(

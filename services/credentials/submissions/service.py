@@ -1,39 +1,38 @@
-"""Tier submissions and their evidence, and the coaching conversations the resubmission cap asks for.
+"""Tier submissions, who sees what of them, and the coaching conversations the resubmission
+cap asks for.
 
 A submission is a draft until the educator submits it; then it waits for review. The rules
 that decide whether it may be opened, changed or submitted live here, each refusal naming the
-current state and what is possible instead.
+current state and what is possible instead. Its evidence is added and removed in
+``services/credentials/evidence``; reviews are in ``reviews.py``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 import uuid
-from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.credentials import pursuits, reviews
-from services.credentials.designs import MAX_EVIDENCE_BYTES, tier_of
+from services.credentials.designs.content import tier_of
 from services.credentials.errors import WrongState
-from services.credentials.models import CoachingConversation, EducatorProfile, EvidenceItem, Pursuit, Submission
-from services.credentials.schemas import EvidenceRequirement
-from services.credentials.sniff import ContentProbe
-from services.credentials.storage import Chunks, EvidenceStore
+from services.credentials.models import (
+    CoachingConversation,
+    EducatorProfile,
+    EvidenceItem,
+    Pursuit,
+    ReviewAssignment,
+    Submission,
+)
+from services.credentials.pursuits import service as pursuits
+from services.credentials.roles import is_coordinator
+from services.credentials.submissions import reviews
 from shared.auth import Forbidden, Principal
 from shared.db import utcnow
 from shared.problems import FieldError, NotFound, UnprocessableContent
 
 OPEN = frozenset({"draft", "submitted", "in_review"})
-_WORD = re.compile(r"\b[\w'\u2019-]+\b")
-# Files per requirement (e.g. "two artifacts"): enough for a portfolio, not a dumping ground.
-MAX_FILES_PER_REQUIREMENT = 10
-
-
-def count_words(text: str) -> int:
-    return len(_WORD.findall(text))
 
 
 def add_business_days(start: dt.date, days: int) -> dt.date:
@@ -86,7 +85,7 @@ async def open_submission(session: AsyncSession, who: Principal, pursuit_id: str
     """A new draft for the tier (attempt n+1), when the pursuit, the tier's prerequisites, the
     earlier attempts and the coaching rule allow it."""
     pursuit = await pursuits.get_pursuit(session, who, pursuit_id)
-    if who.subject != pursuit.educator_id and not pursuits.is_coordinator(who):
+    if who.subject != pursuit.educator_id and not is_coordinator(who):
         raise Forbidden("only the educator (or a coordinator for them) opens a submission")
     content = await pursuits.content_of(session, pursuit)
     tier = tier_of(content, tier_key)
@@ -141,7 +140,7 @@ async def may_read(session: AsyncSession, who: Principal, submission: Submission
     """Its educator, coordinators, and the assessors assigned to it (see reviews)."""
     if who.kind == "user" and who.subject == submission.educator_id:
         return True
-    if pursuits.is_coordinator(who):
+    if is_coordinator(who):
         return True
     return await reviews.is_assigned(session, submission.id, who.subject)
 
@@ -153,8 +152,46 @@ async def get_submission(session: AsyncSession, who: Principal, submission_id: s
     return submission
 
 
-def _editable(who: Principal, submission: Submission) -> None:
-    if who.subject != submission.educator_id and not pursuits.is_coordinator(who):
+async def list_for_pursuit(session: AsyncSession, who: Principal, pursuit_id: str) -> list[Submission]:
+    pursuit = await pursuits.get_pursuit(session, who, pursuit_id)
+    rows = await session.scalars(
+        select(Submission)
+        .where(Submission.pursuit_id == pursuit.id)
+        .order_by(Submission.created_at, Submission.attempt)
+    )
+    return list(rows)
+
+
+async def of_assignment(session: AsyncSession, assignment: ReviewAssignment) -> Submission:
+    submission = await session.get(Submission, assignment.submission_id)
+    assert submission is not None
+    return submission
+
+
+async def is_blind(session: AsyncSession, who: Principal, submission: Submission) -> bool:
+    """Assessors of a blind-review design do not see who submitted."""
+    if is_coordinator(who) or who.subject == submission.educator_id:
+        return False
+    pursuit = await session.get(Pursuit, submission.pursuit_id)
+    assert pursuit is not None
+    return (await pursuits.content_of(session, pursuit)).settings.blind_review
+
+
+async def visible_reviews(session: AsyncSession, who: Principal, submission: Submission) -> list[ReviewAssignment]:
+    """The reviews of a submission the caller sees: coordinators all of them, an assessor their
+    own (a second scorer works blind to the first), the educator the deciding (primary) one."""
+    coordinator = is_coordinator(who)
+    return [
+        a
+        for a in await reviews.assignments(session, submission.id)
+        if coordinator
+        or a.assessor_id == who.subject
+        or (who.subject == submission.educator_id and a.role == "primary")
+    ]
+
+
+def editable(who: Principal, submission: Submission) -> None:
+    if who.subject != submission.educator_id and not is_coordinator(who):
         raise Forbidden("only the educator changes their evidence")
     if submission.state != "draft":
         raise WrongState(
@@ -162,19 +199,6 @@ def _editable(who: Principal, submission: Submission) -> None:
             current_state=submission.state,
             allowed_actions=[],
         )
-
-
-async def requirement_of(session: AsyncSession, submission: Submission, key: str) -> EvidenceRequirement:
-    pursuit = await session.get(Pursuit, submission.pursuit_id)
-    assert pursuit is not None
-    tier = tier_of(await pursuits.content_of(session, pursuit), submission.tier_key)
-    for requirement in tier.evidence:
-        if requirement.key == key:
-            return requirement
-    raise UnprocessableContent(
-        f"tier {tier.key!r} asks for no evidence {key!r}",
-        errors=[FieldError(pointer="/body/requirement", detail=f"one of: {', '.join(r.key for r in tier.evidence)}")],
-    )
 
 
 async def items(session: AsyncSession, submission_id: str) -> list[EvidenceItem]:
@@ -187,106 +211,11 @@ async def items(session: AsyncSession, submission_id: str) -> list[EvidenceItem]
     )
 
 
-@dataclass(frozen=True)
-class Upload:
-    file_name: str
-    chunks: Chunks
-
-
-async def add_evidence(
-    session: AsyncSession,
-    who: Principal,
-    store: EvidenceStore,
-    submission_id: str,
-    *,
-    requirement_key: str,
-    text: str | None,
-    url: str | None,
-    upload: Upload | None,
-) -> EvidenceItem:
-    """Add (or, for a reflection or link, replace) a piece of evidence. A file is stored before
-    the row is written, and removed again if the row cannot be."""
-    submission = await get_submission(session, who, submission_id)
-    _editable(who, submission)
-    requirement = await requirement_of(session, submission, requirement_key)
-    given = {"text": text is not None, "url": url is not None, "file": upload is not None}
-    wanted = {"reflection": "text", "link": "url", "file": "file", "student_data": "file"}[requirement.kind]
-    extra = [name for name, present in given.items() if present and name != wanted]
-    if not given[wanted] or extra:
-        raise UnprocessableContent(
-            f"a {requirement.kind} requirement takes `{wanted}`",
-            errors=[FieldError(pointer=f"/body/{name}", detail="not for this requirement") for name in extra]
-            or [FieldError(pointer=f"/body/{wanted}", detail="required for this requirement")],
-        )
-    now = utcnow()
-    item = EvidenceItem(
-        id=str(uuid.uuid4()),
-        submission_id=submission.id,
-        requirement_key=requirement.key,
-        kind=requirement.kind,
-        contains_student_information=requirement.kind == "student_data" or requirement.contains_student_information,
-        created_at=now,
-    )
-    existing = [i for i in await items(session, submission.id) if i.requirement_key == requirement.key]
-    if requirement.kind == "reflection":
-        assert text is not None
-        words = count_words(text)
-        low, high = requirement.min_words, requirement.max_words
-        if (low and words < low) or (high and words > high):
-            bounds = f"{low or 0} to {high}" if high else f"at least {low}"
-            raise UnprocessableContent(
-                f"the reflection has {words} words; this prompt asks for {bounds}",
-                errors=[FieldError(pointer="/body/text", detail=f"{words} words, {bounds} wanted")],
-                word_count=words,
-            )
-        item.text, item.word_count = text, words
-    elif requirement.kind == "link":
-        assert url is not None
-        item.url = url
-    else:
-        assert upload is not None
-        if len(existing) >= MAX_FILES_PER_REQUIREMENT:
-            raise UnprocessableContent(
-                f"at most {MAX_FILES_PER_REQUIREMENT} files per requirement",
-                errors=[FieldError(pointer="/body/file", detail="remove one first")],
-            )
-        key = f"{submission.tenant_id}/{submission.id}/{item.id}"
-        probe = ContentProbe(upload.chunks, allowed=set(requirement.allowed_types))
-        stored = await store.put(key, probe, max_bytes=requirement.max_bytes or MAX_EVIDENCE_BYTES)
-        assert probe.detected is not None
-        item.storage_key, item.size, item.sha256 = stored.key, stored.size, stored.sha256
-        item.media_type, item.file_name = probe.detected.media_type, upload.file_name[:255]
-    if requirement.kind in ("reflection", "link"):
-        for old in existing:
-            await session.delete(old)
-    try:
-        session.add(item)
-        await session.flush()
-    except BaseException:
-        if item.storage_key:
-            await store.delete(item.storage_key)
-        raise
-    return item
-
-
-async def remove_evidence(session: AsyncSession, who: Principal, submission_id: str, item_id: str) -> str | None:
-    """Remove an item from a draft; returns the storage key to delete after commit."""
-    submission = await get_submission(session, who, submission_id)
-    _editable(who, submission)
-    item = await session.get(EvidenceItem, item_id)
-    if item is None or item.submission_id != submission.id:
-        raise NotFound(f"no evidence {item_id} in this submission")
-    key = item.storage_key
-    await session.delete(item)
-    await session.flush()
-    return key
-
-
 async def submit(session: AsyncSession, who: Principal, submission_id: str, *, evidence_public: bool) -> Submission:
     """Hand the draft in: every required piece must be there; it joins the review queue with a
     due date ``turnaround_business_days`` working days away."""
     submission = await get_submission(session, who, submission_id)
-    _editable(who, submission)
+    editable(who, submission)
     pursuit = await session.get(Pursuit, submission.pursuit_id)
     assert pursuit is not None
     content = await pursuits.content_of(session, pursuit)
@@ -316,7 +245,7 @@ async def log_coaching(
     session: AsyncSession, who: Principal, pursuit_id: str, *, tier_key: str, held_on: dt.date, notes: str | None
 ) -> CoachingConversation:
     pursuit = await pursuits.get_pursuit(session, who, pursuit_id)
-    if not pursuits.is_coordinator(who) and "reviews:write" not in who.scopes:
+    if not is_coordinator(who) and "reviews:write" not in who.scopes:
         raise Forbidden("coaching conversations are logged by coaches and coordinators")
     if who.subject == pursuit.educator_id:
         raise Forbidden("an educator does not log their own coaching")

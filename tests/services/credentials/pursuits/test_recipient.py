@@ -7,9 +7,10 @@ import copy
 
 from sqlalchemy import select
 
+from services.credentials.deps import credentials_state
 from services.credentials.models import OutboxEvent
+from tests.services.credentials.submissions.test_review_story import _tier1, scores
 from tests.services.credentials.test_designs_and_pursuits import DESIGN, Credentials, credentials  # noqa: F401
-from tests.services.credentials.test_review_story import _tier1, scores
 from tests.support import identity_headers
 
 
@@ -70,6 +71,6 @@ async def test_the_badges_name_the_address_the_educator_signed_in_with(
         headers=c.as_("assessor", "user:a1"),
     )
     assert passed.json()["state"] == "passed", passed.text
-    async with c.app.state.sessionmaker() as session:
+    async with credentials_state(c.app).sessionmaker() as session:
         (event,) = await session.scalars(select(OutboxEvent).where(OutboxEvent.event_type == "award.granted"))
     assert event.payload["recipient_email"] == "Ana.Lopez@demo.test"

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from services.catalog.models import OfferingSession, OutboxEvent
 from shared.outbox import HttpEventSink, envelope_of
+from shared.state import ServiceState, state_of
 from tests.conftest import AppFactory
 from tests.support import LiveServer, asgi_client, identity_headers
 
@@ -59,7 +60,7 @@ async def test_attendance_becomes_one_ledger_entry_per_attendance(
             url = f"/v1/sessions/{made.json()['id']}/attendance"
             await c.put(url, json={"entries": [{"educator_id": "user:e1", "minutes": 150}]}, headers=coordinator)
             await c.put(url, json={"entries": [{"educator_id": "user:e1", "minutes": 175}]}, headers=coordinator)
-            async with catalog.state.sessionmaker() as session:
+            async with state_of(catalog, ServiceState).sessionmaker() as session:
                 events = list(
                     await session.scalars(select(OutboxEvent).order_by(OutboxEvent.created_at, OutboxEvent.id))
                 )

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 from starlette.datastructures import Headers, UploadFile
 
-from services.credentials.sniff import (
+from services.credentials.evidence.sniff import (
     ALLOWABLE_MEDIA_TYPES,
     HEAD_BYTES,
     MAX_ZIP_ENTRIES,
@@ -27,7 +27,7 @@ from services.credentials.sniff import (
     sniff,
     sniff_chunks,
 )
-from services.credentials.storage import LocalEvidenceStore, read_chunks
+from services.credentials.evidence.storage import LocalEvidenceStore, read_chunks
 
 # --- building real files ---------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from starlette.datastructures import UploadFile
 
-from services.credentials.storage import (
+from services.credentials.evidence.storage import (
     EvidenceNotFound,
     EvidenceStore,
     EvidenceTooLarge,

@@ -10,8 +10,10 @@ from typing import Any
 from sqlalchemy import select
 
 from services.badges.models import Badge
+from services.credentials.deps import credentials_state
 from services.credentials.models import OutboxEvent
 from shared.outbox import DispatchPolicy, HttpEventSink, OutboxDispatcher
+from shared.state import ServiceState, state_of
 from tests.conftest import AppFactory
 from tests.services.badges.conftest import ISSUER
 from tests.services.credentials.test_designs_and_pursuits import DESIGN
@@ -41,12 +43,15 @@ async def test_awards_reach_the_badges_service_once_it_is_back(
     to_badges = HttpEventSink({"award.": badges_url}, timeout=2)
     to_credentials = HttpEventSink({"badge.": credentials_server.url})
     outbound = OutboxDispatcher(
-        sessionmaker=credentials.state.sessionmaker, model=OutboxEvent, deliver=to_badges, policy=FAST
+        sessionmaker=credentials_state(credentials).sessionmaker, model=OutboxEvent, deliver=to_badges, policy=FAST
     )
     from services.badges.models import OutboxEvent as BadgesOutbox
 
     inbound = OutboxDispatcher(
-        sessionmaker=badges.state.sessionmaker, model=BadgesOutbox, deliver=to_credentials, policy=FAST
+        sessionmaker=state_of(badges, ServiceState).sessionmaker,
+        model=BadgesOutbox,
+        deliver=to_credentials,
+        policy=FAST,
     )
 
     def who(service: str, role: str, subject: str) -> dict[str, str]:
@@ -127,7 +132,7 @@ async def test_awards_reach_the_badges_service_once_it_is_back(
 
             # Badges is down: the event waits, nothing is lost.
             assert await _drain(outbound) == 0
-            async with credentials.state.sessionmaker() as session:
+            async with credentials_state(credentials).sessionmaker() as session:
                 (event,) = list(
                     await session.scalars(select(OutboxEvent).where(OutboxEvent.event_type == "award.granted"))
                 )
@@ -138,14 +143,14 @@ async def test_awards_reach_the_badges_service_once_it_is_back(
             server = await LiveServer(badges, sock).start()
             assert await _drain(outbound) == 1
             # Delivered again (an at-least-once redelivery): still one badge.
-            async with credentials.state.sessionmaker() as session:
+            async with credentials_state(credentials).sessionmaker() as session:
                 await session.execute(
                     OutboxEvent.__table__.update().values(status="pending", available_at=event.created_at)
                 )
                 await session.commit()
             await _drain(outbound)
             assert await _drain(inbound) >= 1
-            async with badges.state.sessionmaker() as session:
+            async with state_of(badges, ServiceState).sessionmaker() as session:
                 issued = list(await session.scalars(select(Badge).where(Badge.tenant_id == "tenant-a")))
             (after,) = (await c.get("/v1/awards", headers=educator)).json()
             assert len(issued) == 1, "one award, one badge, however often the event came"
@@ -167,7 +172,7 @@ async def test_awards_reach_the_badges_service_once_it_is_back(
             )
             assert revoked.json()["status"] == "revoked"
             await _drain(outbound)
-            async with badges.state.sessionmaker() as session:
+            async with state_of(badges, ServiceState).sessionmaker() as session:
                 badge = await session.get(Badge, issued[0].id, populate_existing=True)
                 assert badge is not None
                 assert badge.status == "revoked"

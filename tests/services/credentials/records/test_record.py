@@ -6,11 +6,12 @@ from __future__ import annotations
 import copy
 import datetime as dt
 
+from services.credentials.deps import credentials_state
 from services.credentials.models import LedgerEntry
-from services.credentials.records import licensure_year_start
+from services.credentials.records.service import licensure_year_start
+from tests.services.credentials.submissions.test_review_story import scores, words
 from tests.services.credentials.test_catalog_references import Linked, linked  # noqa: F401
 from tests.services.credentials.test_designs_and_pursuits import DESIGN, PLAN
-from tests.services.credentials.test_review_story import scores, words
 
 
 def test_licensure_years_start_on_the_tenants_date() -> None:
@@ -44,7 +45,7 @@ async def test_the_record_shows_what_an_educator_has_done(linked: Linked, backen
         f"/v1/reviews/{review['id']}/scores", json={"scores": scores()}, headers=c.as_("assessor", "user:a1")
     )
     # An attended workshop two licensure years ago, recorded by the catalog's event.
-    async with c.app.state.sessionmaker() as session, session.begin():
+    async with credentials_state(c.app).sessionmaker() as session, session.begin():
         session.add(
             LedgerEntry(
                 id="00000000-0000-4000-8000-000000000001",

@@ -12,13 +12,15 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from services.credentials import exports, ledger
+from services.credentials.deps import credentials_state
+from services.credentials.evidence.retention import purge_student_data
+from services.credentials.evidence.storage import EvidenceStore
+from services.credentials.ledger import service as ledger
 from services.credentials.models import Award, EvidenceItem, LedgerEntry, OutboxEvent, Submission
-from services.credentials.retention import purge_student_data
-from services.credentials.storage import EvidenceStore
+from services.credentials.records import exports
 from shared.db import utcnow
+from tests.services.credentials.submissions.test_review_story import pdf_bytes, scores, words
 from tests.services.credentials.test_designs_and_pursuits import DESIGN, Credentials, credentials  # noqa: F401
-from tests.services.credentials.test_review_story import pdf_bytes, scores, words
 
 PASS = scores()
 RETURN = scores(application="not_yet")
@@ -185,7 +187,7 @@ async def test_participation_turnaround_and_stipends_add_up(credentials: Credent
 
     # Turnaround: 10, 30 and 100 hours; due dates make the first two on time, the third late;
     # e4's submission waits past its due date.
-    async with c.app.state.sessionmaker() as session:
+    async with credentials_state(c.app).sessionmaker() as session:
         for educator, hours, due_shift in (("user:e1", 10, 0), ("user:e2", 30, 3), ("user:e3", 100, -1)):
             row = await session.get(Submission, subs[educator]["id"])
             assert row is not None
@@ -264,7 +266,7 @@ async def test_the_completions_export_streams_safe_csv(credentials: Credentials,
     c = credentials
     await _profile(c, "user:e1", external_id="SIS-1", state_id="ST-9", display_name="Ann Lee", school_name="Lincoln")
     march = dt.date(2026, 3, 2)
-    async with c.app.state.sessionmaker() as session:
+    async with credentials_state(c.app).sessionmaker() as session:
         entries = [
             _attendance(
                 "user:e1",
@@ -319,7 +321,7 @@ async def test_the_completions_export_streams_safe_csv(credentials: Credentials,
     chunks = [
         chunk
         async for chunk in exports.completion_csv(
-            c.app.state.sessionmaker, "tenant-a", dt.date(2026, 3, 1), dt.date(2026, 3, 31), batch_size=1
+            credentials_state(c.app).sessionmaker, "tenant-a", dt.date(2026, 3, 1), dt.date(2026, 3, 31), batch_size=1
         )
     ]
     assert len(chunks) == 1 + 3, "a header, then three batches of one row"
@@ -330,7 +332,7 @@ async def test_the_completions_export_streams_safe_csv(credentials: Credentials,
     await _assessors(c, "user:a1")
     submission = await _submit_tier1(c, await _start(c, design_id, "user:e1"), "user:e1")
     await _score(c, submission["reviews"][0], PASS)
-    async with c.app.state.sessionmaker() as session:
+    async with credentials_state(c.app).sessionmaker() as session:
         await session.execute(
             update(Award)
             .where(Award.submission_id == submission["id"])
@@ -414,13 +416,13 @@ async def test_student_data_is_never_in_events_and_is_deleted_after_retention(
     backend: str,
 ) -> None:
     c = credentials
-    store: EvidenceStore = c.app.state.evidence_store
+    store: EvidenceStore = credentials_state(c.app).evidence_store
     design_id = await _design(c, [copy.deepcopy(STUDENT_TIER)])
     await _assessors(c, "user:a1")
     old = await _student_submission(c, design_id, "user:e1")
     recent = await _student_submission(c, design_id, "user:e2")
 
-    async with c.app.state.sessionmaker() as session:
+    async with credentials_state(c.app).sessionmaker() as session:
         payloads = list(
             await session.scalars(select(OutboxEvent.payload).where(OutboxEvent.event_type == "award.granted"))
         )
@@ -431,7 +433,7 @@ async def test_student_data_is_never_in_events_and_is_deleted_after_retention(
         )
 
     now = utcnow()
-    async with c.app.state.sessionmaker() as session:
+    async with credentials_state(c.app).sessionmaker() as session:
         for submission, age in ((old, 400), (recent, 100)):
             await session.execute(
                 update(Submission)
@@ -441,12 +443,12 @@ async def test_student_data_is_never_in_events_and_is_deleted_after_retention(
         await session.commit()
 
     async def files(submission: dict[str, Any]) -> dict[str, tuple[str | None, dt.datetime | None, str | None]]:
-        async with c.app.state.sessionmaker() as session:
+        async with credentials_state(c.app).sessionmaker() as session:
             rows = await session.scalars(select(EvidenceItem).where(EvidenceItem.submission_id == submission["id"]))
             return {i.requirement_key: (i.storage_key, i.purged_at, i.sha256) for i in rows if i.sha256}
 
     before = {"old": await files(old), "recent": await files(recent)}
-    assert await purge_student_data(c.app.state.sessionmaker, store, now=now) == 1
+    assert await purge_student_data(credentials_state(c.app).sessionmaker, store, now=now) == 1
     after = {"old": await files(old), "recent": await files(recent)}
     old_data_key = before["old"]["data"][0]
     assert old_data_key is not None
@@ -458,12 +460,12 @@ async def test_student_data_is_never_in_events_and_is_deleted_after_retention(
     for key, _, _ in (before["old"]["artifact"], *before["recent"].values()):
         assert key is not None
         assert await store.exists(key)
-    assert await purge_student_data(c.app.state.sessionmaker, store, now=now) == 0, "nothing twice"
+    assert await purge_student_data(credentials_state(c.app).sessionmaker, store, now=now) == 0, "nothing twice"
 
     # A district keeping student data only 30 days: the recent one goes too.
     policy = await c.client.put("/v1/reports/policy", json={"student_data_retention_days": 30}, headers=c.as_())
     assert policy.status_code == 200
-    assert await purge_student_data(c.app.state.sessionmaker, store, now=now) == 1
+    assert await purge_student_data(credentials_state(c.app).sessionmaker, store, now=now) == 1
     recent_key = before["recent"]["data"][0]
     assert recent_key is not None
     assert not await store.exists(recent_key)
