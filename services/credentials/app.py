@@ -37,11 +37,15 @@ def demo_design() -> DesignContent:
     return content
 
 
+def _catalog_client(settings: CredentialsSettings) -> CatalogClient:
+    return CatalogClient(settings.catalog_url, timeout=settings.catalog_timeout_s)
+
+
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Dev only: the demo district's published 4-tier design (once). Always: the student-data
-    retention task, unless its interval is 0; and, at the end, closing the client of the catalog
-    (services/credentials/references.py)."""
+    retention task, unless its interval is 0; at the end, the client of the catalog
+    (services/credentials/references.py) is closed."""
     state = credentials_state(app)
     settings = state.settings
     if settings.dev_seed and settings.environment is Environment.dev:
@@ -63,6 +67,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await state.catalog.aclose()
+        # The same app may start again (tests stop and restart a service): it gets a new client,
+        # as it did when the lifespan made it; one that has sent nothing holds no connection.
+        state.catalog = _catalog_client(settings)
 
 
 SPEC = ServiceSpec(
@@ -93,7 +100,7 @@ def create_app(
         app,
         CredentialsState(
             **state_of(app, ServiceState).fields(),
-            catalog=CatalogClient(settings.catalog_url, timeout=settings.catalog_timeout_s),
+            catalog=_catalog_client(settings),
             evidence_store=LocalEvidenceStore(settings.evidence_dir()),
         ),
     )
