@@ -1,4 +1,4 @@
-"""Pursuits and their learning plans: one explicit state machine.
+"""Pursuits: one explicit state machine (the learning plan's steps are in ``plans.py``).
 
 ``ACTIONS`` is the whole of it — for each action, the states it may start from, the state it
 leads to, and who may take it. Anything else answers 409 naming the current state and what the
