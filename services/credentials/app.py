@@ -12,16 +12,19 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.catalog.client import CatalogClient
-from services.credentials import designs, retention
 from services.credentials.api import router
+from services.credentials.deps import CredentialsState, credentials_state
+from services.credentials.designs import service as designs
+from services.credentials.events import EVENT_HANDLERS
+from services.credentials.evidence import retention
+from services.credentials.evidence.storage import LocalEvidenceStore
 from services.credentials.models import CredentialDesign, InboxEvent, OutboxEvent
 from services.credentials.schemas import DesignContent
-from services.credentials.service import EVENT_HANDLERS
 from services.credentials.settings import CredentialsSettings
-from services.credentials.storage import LocalEvidenceStore
 from shared.app import ServiceSpec, build_service_app
 from shared.demo import DEMO_ACHIEVEMENT_IDS, DEMO_DESIGN_ID, DEMO_TENANT_ID
 from shared.settings import Environment
+from shared.state import ServiceState, attach_state, state_of
 
 DEMO_DESIGN = Path(__file__).parent / "seed" / "formative-assessment.design.json"
 
@@ -34,22 +37,26 @@ def demo_design() -> DesignContent:
     return content
 
 
+def _catalog_client(settings: CredentialsSettings) -> CatalogClient:
+    return CatalogClient(settings.catalog_url, timeout=settings.catalog_timeout_s)
+
+
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Dev only: the demo district's published 4-tier design (once). Always: the client of the
-    catalog (services/credentials/references.py) and the student-data retention task, unless
-    its interval is 0."""
-    settings: CredentialsSettings = app.state.settings
-    app.state.catalog = CatalogClient(settings.catalog_url, timeout=settings.catalog_timeout_s)
+    """Dev only: the demo district's published 4-tier design (once). Always: the student-data
+    retention task, unless its interval is 0; at the end, the client of the catalog
+    (services/credentials/references.py) is closed."""
+    state = credentials_state(app)
+    settings = state.settings
     if settings.dev_seed and settings.environment is Environment.dev:
-        async with app.state.sessionmaker() as session, session.begin():
+        async with state.sessionmaker() as session, session.begin():
             if await session.get(CredentialDesign, DEMO_DESIGN_ID) is None:
                 await designs.create_design(session, DEMO_TENANT_ID, demo_design(), design_id=DEMO_DESIGN_ID)
                 await designs.publish(session, DEMO_TENANT_ID, DEMO_DESIGN_ID, "dev-seed")
     task: asyncio.Task[None] | None = None
     if settings.retention_interval_s > 0:
         task = asyncio.create_task(
-            retention.run_periodically(app.state.sessionmaker, app.state.evidence_store, settings.retention_interval_s),
+            retention.run_periodically(state.sessionmaker, state.evidence_store, settings.retention_interval_s),
             name="credentials-retention",
         )
     try:
@@ -59,7 +66,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        await app.state.catalog.aclose()
+        await state.catalog.aclose()
+        # The same app may start again (tests stop and restart a service): it gets a new client,
+        # as it did when the lifespan made it; one that has sent nothing holds no connection.
+        state.catalog = _catalog_client(settings)
 
 
 SPEC = ServiceSpec(
@@ -86,5 +96,12 @@ def create_app(
     """Tests pass an ``engine`` and a ``sessionmaker`` bound to a transaction they roll back."""
     settings = settings or CredentialsSettings()
     app = build_service_app(SPEC, settings, sessionmaker=sessionmaker, engine=engine)
-    app.state.evidence_store = LocalEvidenceStore(settings.evidence_dir())
+    attach_state(
+        app,
+        CredentialsState(
+            **state_of(app, ServiceState).fields(),
+            catalog=_catalog_client(settings),
+            evidence_store=LocalEvidenceStore(settings.evidence_dir()),
+        ),
+    )
     return app

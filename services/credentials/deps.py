@@ -1,29 +1,58 @@
-"""What every credentials route module asks FastAPI for: the request's session, the caller's
-scopes, the catalog client, and the shape of an id in a path."""
+"""The credentials service's typed state, and what every route module asks FastAPI for: the
+caller's scopes, the shape of an id in a path, the catalog client, the evidence store, and the
+sessionmaker for work that outlives the request (the request's own session is
+``shared.state.SessionDep``)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
-from sqlalchemy.ext.asyncio import AsyncSession
+from fastapi import Depends, FastAPI, Path, Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.catalog.client import CatalogClient
+from services.credentials.evidence.storage import EvidenceStore
+from services.credentials.settings import CredentialsSettings
 from shared.auth import Principal, require_scopes
-from shared.state import get_session
+from shared.state import ServiceState, state_of
 
-SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+@dataclass(eq=False, kw_only=True)
+class CredentialsState(ServiceState):
+    settings: CredentialsSettings
+    # Asked on the caller's behalf whether catalog ids exist (services/credentials/references.py);
+    # made with the app, closed by its lifespan.
+    catalog: CatalogClient
+    evidence_store: EvidenceStore
+
+
+def credentials_state(app: FastAPI) -> CredentialsState:
+    return state_of(app, CredentialsState)
+
+
 Reader = Annotated[Principal, Depends(require_scopes("credentials:read"))]
 Writer = Annotated[Principal, Depends(require_scopes("credentials:write"))]
 Reviewer = Annotated[Principal, Depends(require_scopes("reviews:write"))]
 RecordsReader = Annotated[Principal, Depends(require_scopes("records:read"))]
 IdPath = Annotated[str, Path(min_length=1, max_length=36)]
+# Educators and assessors are named by the identity provider's subject, not by a UUID.
+EducatorPath = Annotated[str, Path(min_length=1, max_length=200)]
 
 
-async def catalog_client(request: Request) -> CatalogClient:
-    """The app's client of the catalog service (made and closed by the app's lifespan)."""
-    client: CatalogClient = request.app.state.catalog
-    return client
+async def _catalog(request: Request) -> CatalogClient:
+    return credentials_state(request.app).catalog
 
 
-Catalog = Annotated[CatalogClient, Depends(catalog_client)]
+async def _evidence_store(request: Request) -> EvidenceStore:
+    return credentials_state(request.app).evidence_store
+
+
+async def _sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+    return credentials_state(request.app).sessionmaker
+
+
+Catalog = Annotated[CatalogClient, Depends(_catalog)]
+EvidenceStoreDep = Annotated[EvidenceStore, Depends(_evidence_store)]
+# For a response body that streams after the route returns (and its session is closed).
+Sessionmaker = Annotated[async_sessionmaker[AsyncSession], Depends(_sessionmaker)]

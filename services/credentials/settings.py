@@ -23,11 +23,11 @@ class CredentialsSettings(ServiceSettings):
     # names exist (services/credentials/references.py); a short timeout: a person is waiting.
     catalog_url: str = "http://127.0.0.1:8001"
     catalog_timeout_s: float = Field(default=5.0, gt=0, le=60)
-    # Evidence files (services/credentials/storage.py); default: <DATA_DIR>/evidence.
+    # Evidence files (services/credentials/evidence/storage.py); default: <DATA_DIR>/evidence.
     evidence_root: Path | None = None
     # Dev only: the demo district gets the published 4-tier demo design.
     dev_seed: bool = True
-    # How often expired student-data files are deleted (services/credentials/retention.py); 0: never.
+    # How often expired student-data files are deleted (services/credentials/evidence/retention.py); 0: never.
     retention_interval_s: float = Field(default=3600.0, ge=0)
 
     def evidence_dir(self) -> Path:

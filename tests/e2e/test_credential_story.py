@@ -24,6 +24,7 @@ from services.badges.deps import badges_state
 from services.badges.models import OutboxEvent as BadgesOutbox
 from services.catalog.app import DEMO_FRAMEWORK
 from services.credentials.app import demo_design
+from services.credentials.deps import credentials_state
 from services.credentials.models import OutboxEvent as CredentialsOutbox
 from services.gateway.deps import gateway_state
 from services.gateway.seed import seed_demo
@@ -31,7 +32,7 @@ from shared.outbox import DispatchPolicy, HttpEventSink, OutboxDispatcher
 from tests.conftest import AppFactory
 from tests.e2e.test_badges_interop import NODE, _require_tools, run_tool
 from tests.services.badges.conftest import ISSUER
-from tests.services.credentials.test_review_story import pdf_bytes
+from tests.services.credentials.submissions.test_review_story import pdf_bytes
 from tests.support import DOMAIN_SERVICES, LiveServer, free_socket
 
 FAST = DispatchPolicy(batch_size=20, backoff_base_s=0.0, backoff_max_s=0.0, lease_s=30.0, delivery_timeout_s=10.0)
@@ -82,7 +83,10 @@ async def world(make_app: AppFactory) -> AsyncIterator[World]:
     to_credentials = HttpEventSink({"badge.": services["credentials"].url})
     dispatchers = [
         OutboxDispatcher(
-            sessionmaker=apps["credentials"].state.sessionmaker, model=CredentialsOutbox, deliver=to_badges, policy=FAST
+            sessionmaker=credentials_state(apps["credentials"]).sessionmaker,
+            model=CredentialsOutbox,
+            deliver=to_badges,
+            policy=FAST,
         ),
         OutboxDispatcher(
             sessionmaker=badges_state(apps["badges"]).sessionmaker,

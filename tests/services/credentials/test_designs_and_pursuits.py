@@ -215,7 +215,7 @@ async def test_pursuits_start_on_the_published_version_and_stay_on_it(credential
 
 def test_the_demo_design_is_valid_and_its_tiers_award_the_demo_achievements() -> None:
     from services.badges.app import DEMO_ACHIEVEMENTS
-    from services.credentials.designs import content_errors
+    from services.credentials.designs.content import content_errors
     from shared.demo import DEMO_ACHIEVEMENT_IDS
 
     content = demo_design()

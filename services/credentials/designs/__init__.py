@@ -1,0 +1,1 @@
+"""Micro-credential designs: drafts, frozen published versions, the checks of their content."""

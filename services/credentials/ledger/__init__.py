@@ -1,0 +1,1 @@
+"""The PD-minutes and stipend ledger."""

@@ -1,0 +1,1 @@
+"""Pursuits of a design and their learning plans: one explicit state machine."""

@@ -1,0 +1,1 @@
+"""Tier submissions, their review (assignment, scoring, decisions), coaching and the assessor pool."""
