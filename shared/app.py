@@ -140,9 +140,6 @@ def build_service_app(
         ),
     )
     attach_state(app, state)
-    # TEMPORARY while the services move to their typed state (issue 15): removed before landing.
-    app.state.settings = settings
-    app.state.sessionmaker = maker
     install_problem_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(RequestContextMiddleware)

@@ -92,7 +92,7 @@ class IssuerWrite(Strict):
     image_url: str | None = Field(default=None, max_length=500, pattern=URL_PATTERN)
     phone: str | None = Field(default=None, max_length=40, pattern=r"^\+?[0-9 ().-]{3,40}$")
     address: Address | None = None
-    suspendable: bool = Field(
+    suspendable: StrictBool = Field(
         default=False,
         description="publish a suspension status entry besides the revocation one in new credentials, so "
         "they can be suspended and reinstated; their credentialStatus is then an array, which the official "
@@ -108,7 +108,7 @@ class IssuerUpdate(Strict):
     image_url: str | None = Field(default=None, max_length=500, pattern=URL_PATTERN)
     phone: str | None = Field(default=None, max_length=40, pattern=r"^\+?[0-9 ().-]{3,40}$")
     address: Address | None = None
-    suspendable: bool | None = Field(
+    suspendable: StrictBool | None = Field(
         default=None,
         description="publish a suspension status entry besides the revocation one in new credentials, so "
         "they can be suspended and reinstated; their credentialStatus is then an array, which the official "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainValidator, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainValidator, StrictBool, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from shared.events import EventEnvelope, EventPayload, InboxReceipt
@@ -226,7 +226,7 @@ class CatalogPreferencesRead(BaseModel):
 
 
 class CatalogPreferencesWrite(Strict):
-    public_catalog: bool
+    public_catalog: StrictBool
 
 
 # --- sessions, registrations, attendance ------------------------------------------------------

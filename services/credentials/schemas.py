@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from shared.events import EventEnvelope, InboxReceipt
 from shared.health import Liveness, Readiness
@@ -57,12 +57,12 @@ class EvidenceRequirement(Strict):
     key: Key
     kind: Literal["reflection", "file", "link", "student_data"]
     prompt: Text
-    required: bool = True
+    required: StrictBool = True
     min_words: int | None = Field(default=None, ge=1, le=20_000, description="reflection")
     max_words: int | None = Field(default=None, ge=1, le=20_000, description="reflection")
     allowed_types: list[str] = Field(default_factory=list, max_length=30, description="file, student_data")
     max_bytes: int | None = Field(default=None, ge=1024, le=2 * 1024**3, description="file, student_data")
-    contains_student_information: bool = Field(
+    contains_student_information: StrictBool = Field(
         default=False, description="student_data is always true: never public, never in events, deleted on schedule"
     )
 
@@ -100,14 +100,14 @@ class Tier(Strict):
 
 
 class DesignSettings(Strict):
-    learning_plan_required: bool = False
+    learning_plan_required: StrictBool = False
     min_plan_resources: int = Field(default=2, ge=0, le=20)
     resubmission_cap: int = Field(default=3, ge=1, le=20, description="submissions before coaching is required")
     turnaround_business_days: int = Field(default=10, ge=1, le=90)
-    blind_review: bool = False
-    two_stage: bool = Field(default=False, description="the assessor recommends, a coordinator grants")
-    double_scoring: bool = False
-    assessor_from_other_school: bool = Field(
+    blind_review: StrictBool = False
+    two_stage: StrictBool = Field(default=False, description="the assessor recommends, a coordinator grants")
+    double_scoring: StrictBool = False
+    assessor_from_other_school: StrictBool = Field(
         default=False, description="never assign an assessor of the educator's own school (from the profiles)"
     )
     validity_months: int | None = Field(default=None, ge=1, le=240, description="for renewal; none: no expiry")
@@ -271,7 +271,7 @@ class SubmissionCreate(Strict):
 
 
 class SubmitRequest(Strict):
-    evidence_public: bool = Field(
+    evidence_public: StrictBool = Field(
         default=False, description="let the badge and its public page link to this evidence (never student data)"
     )
 
@@ -339,7 +339,7 @@ class SubmissionRead(BaseModel):
 class AssessorWrite(Strict):
     school_id: str | None = Field(default=None, max_length=36)
     design_ids: list[str] = Field(default_factory=list, max_length=100, description="empty: every design")
-    active: bool = True
+    active: StrictBool = True
 
 
 class AssessorRead(AssessorWrite):
