@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -20,15 +19,13 @@ from services.badges.issuers.service import create_issuer
 from services.badges.models import InboxEvent, Issuer, OutboxEvent
 from services.badges.openbadges.documents import Urls
 from services.badges.schemas import AchievementWrite, IssuerWrite
+from services.badges.seed import DEMO_ACHIEVEMENT_IDS, DEMO_ACHIEVEMENTS, DEMO_ISSUER_ID, DEMO_TENANT_ID
 from services.badges.settings import BadgesSettings
 from services.badges.vault import KeyVault, Signer, load_kek
 from services.badges.verify.verifier import Verifier
 from shared.app import ServiceSpec, build_service_app
-from shared.demo import DEMO_ACHIEVEMENT_IDS, DEMO_ISSUER_ID, DEMO_TENANT_ID
 from shared.settings import Environment
 from shared.state import ServiceState, attach_state, state_of
-
-DEMO_ACHIEVEMENTS = Path(__file__).parent / "seed" / "demo-achievements.json"
 
 
 @contextlib.asynccontextmanager

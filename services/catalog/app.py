@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -19,13 +18,11 @@ from services.catalog.frameworks.service import import_package
 from services.catalog.models import InboxEvent, OutboxEvent
 from services.catalog.search import memory
 from services.catalog.search.indexing import install_search_hooks
+from services.catalog.seed import DEMO_FRAMEWORK, DEMO_TENANT_ID
 from services.catalog.settings import CatalogSettings
 from shared.app import ServiceSpec, build_service_app
-from shared.demo import DEMO_TENANT_ID
 from shared.settings import Environment
 from shared.state import ServiceState, attach_state, state_of
-
-DEMO_FRAMEWORK = Path(__file__).parent / "seed" / "educator-competencies.case.json"
 
 
 @contextlib.asynccontextmanager

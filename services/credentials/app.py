@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -20,13 +19,11 @@ from services.credentials.evidence import retention
 from services.credentials.evidence.storage import LocalEvidenceStore
 from services.credentials.models import CredentialDesign, InboxEvent, OutboxEvent
 from services.credentials.schemas import DesignContent
+from services.credentials.seed import DEMO_ACHIEVEMENT_IDS, DEMO_DESIGN, DEMO_DESIGN_ID, DEMO_TENANT_ID
 from services.credentials.settings import CredentialsSettings
 from shared.app import ServiceSpec, build_service_app
-from shared.demo import DEMO_ACHIEVEMENT_IDS, DEMO_DESIGN_ID, DEMO_TENANT_ID
 from shared.settings import Environment
 from shared.state import ServiceState, attach_state, state_of
-
-DEMO_DESIGN = Path(__file__).parent / "seed" / "formative-assessment.design.json"
 
 
 def demo_design() -> DesignContent:

@@ -16,7 +16,15 @@ from services.gateway.models import ApiClient, OrgUnit, Tenant, User
 from services.gateway.users.service import assign_role
 from shared.auth import SCOPES
 from shared.db import utcnow
-from shared.demo import DEMO_TENANT_ID, DEMO_TENANT_SLUG, OTHER_TENANT_ID, OTHER_TENANT_SLUG
+
+# The demo districts' ids are fixed, derived from their slugs the same way in every service's
+# seed (uuid5 in the demo namespace), so the other services' dev seeds put their demo data in
+# the gateway's demo tenant; tests/test_demo_seed.py holds the seeds together.
+DEMO_NAMESPACE = uuid.UUID("0d3f6f2e-5a4b-4c8d-9e1f-2a3b4c5d6e7f")
+DEMO_TENANT_SLUG = "demo-usd"
+OTHER_TENANT_SLUG = "other-district"
+DEMO_TENANT_ID = str(uuid.uuid5(DEMO_NAMESPACE, DEMO_TENANT_SLUG))
+OTHER_TENANT_ID = str(uuid.uuid5(DEMO_NAMESPACE, OTHER_TENANT_SLUG))
 
 DEMO_PASSWORD = "practicum-demo"  # noqa: S105 - published dev credential
 TENANT_SCOPES = sorted(SCOPES)
@@ -33,7 +41,7 @@ DEMO_USERS = {
 async def _tenant(session: AsyncSession, slug: str, name: str) -> Tenant:
     tenant = await session.scalar(select(Tenant).where(Tenant.slug == slug))
     if tenant is None:
-        # Fixed ids (shared/demo.py): the other services' dev seeds put their demo data there.
+        # Fixed ids: the other services' dev seeds put their demo data there.
         known = {DEMO_TENANT_SLUG: DEMO_TENANT_ID, OTHER_TENANT_SLUG: OTHER_TENANT_ID}
         tenant = Tenant(id=known.get(slug, str(uuid.uuid4())), slug=slug, name=name, created_at=utcnow())
         session.add(tenant)

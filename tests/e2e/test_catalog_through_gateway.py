@@ -18,8 +18,7 @@ import pytest
 
 from services.catalog.app import DEMO_FRAMEWORK
 from services.gateway.deps import gateway_state
-from services.gateway.seed import seed_demo
-from shared.demo import DEMO_TENANT_ID
+from services.gateway.seed import DEMO_TENANT_ID, seed_demo
 from tests.conftest import AppFactory
 from tests.support import DOMAIN_SERVICES, LiveServer
 

@@ -16,9 +16,9 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from services.catalog.app import DEMO_FRAMEWORK
 from services.catalog.deps import catalog_state
 from services.catalog.models import OfferingSession, OutboxEvent
+from services.catalog.seed import DEMO_FRAMEWORK
 from tests.conftest import AppFactory
 from tests.support import asgi_client, identity_headers
 

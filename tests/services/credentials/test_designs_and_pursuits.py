@@ -13,7 +13,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from services.credentials.app import DEMO_DESIGN, demo_design
+from services.credentials.app import demo_design
+from services.credentials.seed import DEMO_DESIGN
 from tests.conftest import AppFactory
 from tests.support import asgi_client, identity_headers
 
@@ -214,9 +215,9 @@ async def test_pursuits_start_on_the_published_version_and_stay_on_it(credential
 
 
 def test_the_demo_design_is_valid_and_its_tiers_award_the_demo_achievements() -> None:
-    from services.badges.app import DEMO_ACHIEVEMENTS
+    from services.badges.seed import DEMO_ACHIEVEMENTS
     from services.credentials.designs.content import content_errors
-    from shared.demo import DEMO_ACHIEVEMENT_IDS
+    from services.credentials.seed import DEMO_ACHIEVEMENT_IDS
 
     content = demo_design()
     assert content_errors(content, publishing=True) == []

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from services.catalog.app import DEMO_FRAMEWORK
+from services.catalog.seed import DEMO_FRAMEWORK
 from tests.conftest import AppFactory
 from tests.support import LiveServer, asgi_client, identity_headers
 
