@@ -11,14 +11,17 @@ from functools import partial
 from fastapi import FastAPI
 
 from services.badges.issuing import awards
-from shared.outbox import EventHandler
+from services.credentials.schemas import AwardGranted, AwardRevoked
+from shared.events import EventHandler, handle
 
 EVENT_HANDLERS: dict[str, EventHandler] = {}
 
 
 def handlers(app: FastAPI) -> dict[str, EventHandler]:
     """The handlers bound to ``app``."""
-    return {
-        "award.granted": partial(awards.on_award_granted, app),
-        "award.revoked": partial(awards.on_award_revoked, app),
-    }
+    return dict(
+        [
+            handle(AwardGranted, partial(awards.on_award_granted, app)),
+            handle(AwardRevoked, partial(awards.on_award_revoked, app)),
+        ]
+    )

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
-from shared.events import EventEnvelope, InboxReceipt
+from shared.events import EventEnvelope, EventPayload, InboxReceipt
 from shared.health import Liveness, Readiness
 from shared.outbox_ops import OutboxEventRead, OutboxSummary
 
@@ -511,8 +511,10 @@ class VerifyReport(BaseModel):
     recipient_matched: bool | None = None
 
 
-class BadgeIssued(BaseModel):
+class BadgeIssued(EventPayload):
     """Payload of ``badge.issued``: the badge issued for an award of the credentials service."""
+
+    event_type: ClassVar[str] = "badge.issued"
 
     award_id: str
     badge_id: str

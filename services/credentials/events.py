@@ -1,13 +1,18 @@
 """The events this service receives from other services' outboxes: event type → handler (the
-handlers live in their areas)."""
+handlers live in their areas). Each type is the sender's declared payload (``EventPayload``), so
+the type string and the payload's shape come from one place."""
 
 from __future__ import annotations
 
+from services.badges.schemas import BadgeIssued
+from services.catalog.schemas import SessionAttended
 from services.credentials.awards.service import on_badge_issued
 from services.credentials.ledger.service import on_session_attended
-from shared.outbox import EventHandler
+from shared.events import EventHandler, handle
 
-EVENT_HANDLERS: dict[str, EventHandler] = {
-    "session.attended": on_session_attended,
-    "badge.issued": on_badge_issued,
-}
+EVENT_HANDLERS: dict[str, EventHandler] = dict(
+    [
+        handle(SessionAttended, on_session_attended),
+        handle(BadgeIssued, on_badge_issued),
+    ]
+)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from shared.events import EventEnvelope, InboxReceipt
+from shared.events import EventEnvelope, EventPayload, InboxReceipt
 from shared.health import Liveness, Readiness
 from shared.outbox_ops import OutboxEventRead, OutboxSummary
 
@@ -384,10 +384,12 @@ class AwardedEvidence(BaseModel):
     description: str | None = None
 
 
-class AwardGranted(BaseModel):
+class AwardGranted(EventPayload):
     """Payload of ``award.granted``: everything the badges service needs to issue the tier's
     badge (``award_id`` is its Idempotency-Key). Evidence appears only when the educator made it
     public, and never student data."""
+
+    event_type: ClassVar[str] = "award.granted"
 
     award_id: str
     achievement_id: str
@@ -404,8 +406,10 @@ class AwardGranted(BaseModel):
     evidence_public: bool = Field(default=False, description="the educator chose to show the evidence links")
 
 
-class AwardRevoked(BaseModel):
+class AwardRevoked(EventPayload):
     """Payload of ``award.revoked``: the award's badge is revoked (permanently)."""
+
+    event_type: ClassVar[str] = "award.revoked"
 
     award_id: str
     reason: str

@@ -23,8 +23,6 @@ from shared.events import EventEnvelope
 from shared.outbox import enqueue
 from shared.problems import FieldError, UnprocessableContent
 
-ISSUED = "badge.issued"
-
 
 def _tenant(envelope: EventEnvelope) -> str:
     if not envelope.tenant_id:
@@ -39,9 +37,8 @@ def _context(app: FastAPI, envelope: EventEnvelope) -> Context:
     return Context(tenant_id=_tenant(envelope), urls=state.urls, signer=state.signer)
 
 
-async def on_award_granted(app: FastAPI, session: AsyncSession, envelope: EventEnvelope) -> None:
+async def on_award_granted(app: FastAPI, session: AsyncSession, award: AwardGranted, envelope: EventEnvelope) -> None:
     """Issue the tier's badge (or replay it), then tell the credentials service which it is."""
-    award = AwardGranted.model_validate(envelope.payload)
     ctx = _context(app, envelope)
     settings = badges_state(app).settings
     body = BadgeCreate(
@@ -71,19 +68,11 @@ async def on_award_granted(app: FastAPI, session: AsyncSession, envelope: EventE
         badge.show_evidence = award.evidence_public or bool(award.evidence)
         await session.flush()
     issued = BadgeIssued(award_id=award.award_id, badge_id=badge.id, links=service.badge_links(ctx.urls, badge))
-    await enqueue(
-        session,
-        OutboxEvent,
-        event_type=ISSUED,
-        source="badges",
-        tenant_id=ctx.tenant_id,
-        payload=issued.model_dump(),
-    )
+    await enqueue(session, OutboxEvent, source="badges", tenant_id=ctx.tenant_id, payload=issued)
 
 
-async def on_award_revoked(app: FastAPI, session: AsyncSession, envelope: EventEnvelope) -> None:
+async def on_award_revoked(app: FastAPI, session: AsyncSession, revoked: AwardRevoked, envelope: EventEnvelope) -> None:
     """Revoke the award's badge, if it was issued."""
-    revoked = AwardRevoked.model_validate(envelope.payload)
     ctx = _context(app, envelope)
     badge_id = await session.scalar(
         select(IdempotencyKey.badge_id).where(

@@ -39,9 +39,6 @@ from shared.outbox import enqueue
 from shared.problems import FieldError, NotFound, UnprocessableContent
 from shared.tenancy import get_in_tenant, in_tenant
 
-GRANTED = "award.granted"
-REVOKED = "award.revoked"
-
 
 def add_months(moment: dt.datetime, months: int) -> dt.datetime:
     month = moment.month - 1 + months
@@ -164,14 +161,7 @@ async def grant(session: AsyncSession, submission: Submission) -> Award:
             recipient_name=profile.display_name if profile else None,
             evidence_public=submission.evidence_public,
         )
-        await enqueue(
-            session,
-            OutboxEvent,
-            event_type=GRANTED,
-            source="credentials",
-            tenant_id=award.tenant_id,
-            payload=payload.model_dump(mode="json"),
-        )
+        await enqueue(session, OutboxEvent, source="credentials", tenant_id=award.tenant_id, payload=payload)
     if tier.key == content.tiers[-1].key:
         await pursuits.complete(session, pursuit)
     return award
@@ -200,15 +190,12 @@ async def revoke(session: AsyncSession, who: Principal, award_id: str, reason: s
 
 async def _ask_badge_revocation(session: AsyncSession, award: Award, reason: str) -> None:
     """``award.revoked``, for the badges service to revoke the award's badge."""
-    payload = AwardRevoked(award_id=award.id, reason=reason).model_dump(mode="json")
-    await enqueue(
-        session, OutboxEvent, event_type=REVOKED, source="credentials", tenant_id=award.tenant_id, payload=payload
-    )
+    payload = AwardRevoked(award_id=award.id, reason=reason)
+    await enqueue(session, OutboxEvent, source="credentials", tenant_id=award.tenant_id, payload=payload)
 
 
-async def on_badge_issued(session: AsyncSession, envelope: EventEnvelope) -> None:
+async def on_badge_issued(session: AsyncSession, issued: BadgeIssued, envelope: EventEnvelope) -> None:
     """``badge.issued`` from the badges service: the award learns its badge."""
-    issued = BadgeIssued.model_validate(envelope.payload)
     award = await session.get(Award, issued.award_id)
     if award is None or award.tenant_id != envelope.tenant_id:
         raise UnprocessableContent(

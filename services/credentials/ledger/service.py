@@ -107,9 +107,8 @@ def _fill(
     entry.provider_name = provider_name
 
 
-async def on_session_attended(session: AsyncSession, envelope: EventEnvelope) -> None:
+async def on_session_attended(session: AsyncSession, attended: SessionAttended, envelope: EventEnvelope) -> None:
     """``session.attended`` from the catalog → the educator's PD minutes for that session."""
-    attended = SessionAttended.model_validate(envelope.payload)
     if envelope.tenant_id is None:
         raise ValueError("session.attended without a tenant")
     await record(
