@@ -55,8 +55,14 @@ async def test_supervisor_starts_everything_and_stops_cleanly(tmp_path: Path) ->
         output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
     finally:
         if process.returncode is None:
-            process.kill()
-            await process.wait()
+            # Stop it as make run's user would, so its children stop too: a SIGKILLed supervisor
+            # leaves four servers running for the rest of the suite.
+            process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(process.communicate(), timeout=30)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
     text = output.decode()
     assert process.returncode == 0
     assert f"API docs at http://127.0.0.1:{ports['gateway']}/docs" in text
