@@ -28,7 +28,13 @@ from shared.migrations import upgrade
 from tests.support import SERVICES, create_app, make_settings, secrets_in
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
-BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
+ALL_BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
+# `make test` runs one pytest per backend at once (.ci/pytest.sh), each on its share:
+# TEST_BACKENDS names the backends this run tests, TEST_WITHOUT_DATABASE=0 leaves the tests that
+# need no database to the other run.
+_selected = {name.strip() for name in os.environ.get("TEST_BACKENDS", "").split(",") if name.strip()}
+BACKENDS = [name for name in ALL_BACKENDS if name in _selected] if _selected else ALL_BACKENDS
+WITHOUT_DATABASE = os.environ.get("TEST_WITHOUT_DATABASE", "1") != "0"
 _ran: Counter[str] = Counter()
 _seconds: Counter[str] = Counter()  # time spent in tests (setup, call, teardown) per backend
 _ci_failures: list[str] = []
@@ -42,8 +48,22 @@ def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> d
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
         # A test marked one_backend checks what does not depend on the database: the first suffices.
-        wanted = BACKENDS[:1] if metafunc.definition.get_closest_marker("one_backend") else BACKENDS
+        wanted = ALL_BACKENDS[:1] if metafunc.definition.get_closest_marker("one_backend") else ALL_BACKENDS
         metafunc.parametrize("backend", wanted, indirect=True, scope="session")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave out what another run of this suite tests (see BACKENDS and WITHOUT_DATABASE)."""
+    keep: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        params = getattr(item, "callspec", None)
+        backend = params.params.get("backend") if params is not None else None
+        wanted = backend in BACKENDS if backend is not None else WITHOUT_DATABASE
+        (keep if wanted else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
 
 
 @pytest.fixture(scope="session")
@@ -73,6 +93,9 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.write_line(f"time in tests by backend: {spent}")
     if not PG_URL:
         terminalreporter.write_line("PostgreSQL was not tested: set TEST_DATABASE_URL (CI does)")
+    elif BACKENDS != ALL_BACKENDS or not WITHOUT_DATABASE:
+        share = ", ".join(BACKENDS) + (" and the tests without a database" if WITHOUT_DATABASE else " only")
+        terminalreporter.write_line(f"this run's share of the suite: {share}")
     redis = "in-process and Redis" if os.environ.get("TEST_REDIS_URL") else "in-process only (set TEST_REDIS_URL)"
     terminalreporter.write_line(f"rate limiter backends: {redis}")
     terminalreporter.write_line(f"log lines searched for secrets: {len(_log_lines.lines)}")
@@ -110,7 +133,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
     # In CI a run that silently skipped a backend must not pass.
     if os.environ.get("CI") and exitstatus == 0 and not session.config.option.keyword:
-        missing = [name for name in ("sqlite", "postgresql") if _ran[name] == 0]
+        required = sorted(_selected) if _selected else ["sqlite", "postgresql"]
+        missing = [name for name in required if _ran[name] == 0]
         if missing:
             session.exitstatus = 1
             _ci_failures.append(f"CI: no database test passed on {', '.join(missing)}")
