@@ -43,5 +43,5 @@ def _search_index(request: Request) -> SearchIndex | None:
     return catalog_state(request.app).search_index
 
 
-CatalogSettingsDep = Annotated[CatalogSettings, Depends(_settings)]
+SettingsDep = Annotated[CatalogSettings, Depends(_settings)]
 SearchIndexDep = Annotated[SearchIndex | None, Depends(_search_index)]

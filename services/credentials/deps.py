@@ -52,7 +52,7 @@ async def _sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
     return credentials_state(request.app).sessionmaker
 
 
-Catalog = Annotated[CatalogClient, Depends(_catalog)]
+CatalogDep = Annotated[CatalogClient, Depends(_catalog)]
 EvidenceStoreDep = Annotated[EvidenceStore, Depends(_evidence_store)]
 # For a response body that streams after the route returns (and its session is closed).
-Sessionmaker = Annotated[async_sessionmaker[AsyncSession], Depends(_sessionmaker)]
+SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(_sessionmaker)]

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response
 
-from services.catalog.deps import CatalogSettingsDep, IdPath, Reader, Writer
+from services.catalog.deps import IdPath, Reader, SettingsDep, Writer
 from services.catalog.frameworks import case, service
 from services.catalog.models import Framework, FrameworkItem
 from services.catalog.schemas import (
@@ -63,7 +63,7 @@ async def import_framework(
     response: Response,
     who: Writer,
     session: SessionDep,
-    settings: CatalogSettingsDep,
+    settings: SettingsDep,
     body: Annotated[dict[str, Any], Body(description="a CFPackage (CFDocument, CFItems, CFAssociations), or {url}")],
 ) -> ImportReport:
     if set(body) == {"url"}:

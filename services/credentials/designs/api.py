@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from services.credentials.deps import Catalog, IdPath, Reader, Writer
+from services.credentials.deps import CatalogDep, IdPath, Reader, Writer
 from services.credentials.designs import service
 from services.credentials.models import CredentialDesign, DesignVersion
 from services.credentials.schemas import DesignContent, DesignRead, DesignSummary, DesignVersionRead
@@ -46,7 +46,7 @@ async def _design_read(session: SessionDep, design: CredentialDesign, who: Princ
     "/v1/credential-designs", response_model=DesignRead, status_code=201, summary="Create a design (its first draft)"
 )
 async def create_design(
-    body: DesignContent, response: Response, who: Writer, session: SessionDep, catalog: Catalog
+    body: DesignContent, response: Response, who: Writer, session: SessionDep, catalog: CatalogDep
 ) -> DesignRead:
     design = await service.create_design(
         session, service.managed_by(who).tenant_id, body, check=service.catalog_check(catalog, who)
@@ -85,7 +85,7 @@ async def get_design(design_id: IdPath, who: Reader, session: SessionDep) -> Des
     summary="Save the draft (after a publish, this starts the next version)",
 )
 async def save_design(
-    design_id: IdPath, body: DesignContent, who: Writer, session: SessionDep, catalog: Catalog
+    design_id: IdPath, body: DesignContent, who: Writer, session: SessionDep, catalog: CatalogDep
 ) -> DesignRead:
     design = await service.save_draft(
         session, service.managed_by(who).tenant_id, design_id, body, check=service.catalog_check(catalog, who)
@@ -98,7 +98,7 @@ async def save_design(
     response_model=DesignRead,
     summary="Publish the draft as a frozen version; new pursuits use it",
 )
-async def publish_design(design_id: IdPath, who: Writer, session: SessionDep, catalog: Catalog) -> DesignRead:
+async def publish_design(design_id: IdPath, who: Writer, session: SessionDep, catalog: CatalogDep) -> DesignRead:
     design = await service.publish(
         session, service.managed_by(who).tenant_id, design_id, who.subject, check=service.catalog_check(catalog, who)
     )

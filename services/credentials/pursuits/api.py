@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Response
 
-from services.credentials.deps import Catalog, IdPath, Reader, Writer
+from services.credentials.deps import CatalogDep, IdPath, Reader, Writer
 from services.credentials.pursuits import plans, service
 from services.credentials.schemas import PlanDecision, PlanRead, PlanWrite, PursuitCreate, PursuitEventRead, PursuitRead
 from shared.auth import Principal
@@ -57,7 +57,7 @@ def _pursuit_read(who: Principal, view: service.PursuitView) -> PursuitRead:
 
 @router.post("/v1/pursuits", response_model=PursuitRead, status_code=201, summary="Start pursuing a design")
 async def start_pursuit(
-    body: PursuitCreate, response: Response, who: Writer, session: SessionDep, catalog: Catalog
+    body: PursuitCreate, response: Response, who: Writer, session: SessionDep, catalog: CatalogDep
 ) -> PursuitRead:
     pursuit, _design = await service.start(session, who, body, catalog=catalog)
     response.headers["Location"] = f"/v1/pursuits/{pursuit.id}"

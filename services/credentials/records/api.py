@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
-from services.credentials.deps import EducatorPath, Reader, RecordsReader, Sessionmaker, Writer
+from services.credentials.deps import EducatorPath, Reader, RecordsReader, SessionmakerDep, Writer
 from services.credentials.records import exports, profiles, reports, service
 from services.credentials.roles import is_coordinator
 from services.credentials.schemas import (
@@ -174,7 +174,7 @@ async def agreement(
     summary="PD completions for HR and licensure (CSV, streamed), by the day they happened",
 )
 async def completions_csv(
-    sessionmaker: Sessionmaker,
+    sessionmaker: SessionmakerDep,
     who: RecordsReader,
     start: Annotated[dt.date, Query(alias="from", description="on or after")],
     end: Annotated[dt.date, Query(alias="to", description="on or before")],
