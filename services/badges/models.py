@@ -170,7 +170,7 @@ class Badge(Base):
     show_name: Mapped[bool] = mapped_column(default=False, server_default=false())
     show_results: Mapped[bool] = mapped_column(default=False, server_default=false())
     show_evidence: Mapped[bool] = mapped_column(default=False, server_default=false())
-    # Lineage (services/badges/reissue.py): a renewal or correction is a new badge that replaces
+    # Lineage (services/badges/issuing/reissue.py): a renewal or correction is a new badge that replaces
     # an old one, which is revoked or left valid but superseded. One successor per badge (unique).
     replaces_id: Mapped[str | None] = mapped_column(
         ForeignKey("badges.id", ondelete="RESTRICT"), nullable=True, unique=True
@@ -207,7 +207,7 @@ class IdempotencyKey(Base):
 
 
 class BulkJob(Base):
-    """A bulk issuance job: a file of rows, each to become one badge (services/badges/bulk.py).
+    """A bulk issuance job: a file of rows, each to become one badge (services/badges/bulk/service.py).
 
     ``digest`` identifies the rows as submitted: the same file sent again by the same tenant is
     this job, not a second one. Progress is counted from the rows, never kept here, so it cannot

@@ -52,7 +52,7 @@ class BadgesSettings(ServiceSettings):
     # work grows with it, so it is bounded before any JSON-LD processing starts.
     max_credential_bytes: int = Field(default=64 * 1024, ge=4096)
 
-    # Bulk issuance (services/badges/bulk.py): rows per job, and the worker every replica runs.
+    # Bulk issuance (services/badges/bulk/): rows per job, and the worker every replica runs.
     bulk_max_rows: int = Field(default=10_000, ge=1, le=100_000)
     bulk_worker_enabled: bool = True
     # 0: the worker is a task of the service process; n: n processes of its own (bulk/runner.py).

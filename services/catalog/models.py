@@ -150,7 +150,7 @@ class Offering(Base):
 class OfferingSearch(Base):
     """What search reads of an offering, one narrow row per offering (ADR 0012).
 
-    A projection, rewritten by ``services/catalog/search.py: write_index`` in the same
+    A projection, rewritten by ``services/catalog/search/indexing.py: write_index`` in the same
     transaction as every change to the offering, its status or its aligned statements. Searches
     filter, count and sort here, never on ``offerings``: a search for a common word matches tens
     of thousands of offerings, and reading that many wide offering rows (descriptions, JSON) is
@@ -170,7 +170,7 @@ class OfferingSearch(Base):
         # join's inner loop searched an index by equality, then facet_key IN (…), then that range
         # (seen in bench/catalog_search.py: a soonest page with 240-minute limit listed 990).
         Index("ix_offering_search_by_id", "tenant_id", "status", "offering_id", "duration_minutes", "facet_key"),
-        # What changed since a search index snapshot was read (services/catalog/search_index.py).
+        # What changed since a search index snapshot was read (services/catalog/search/memory.py).
         Index("ix_offering_search_changes", "tenant_id", "search_version"),
     )
 
@@ -193,7 +193,7 @@ class SearchVersion(Base):
     changed what a search of the tenant could answer (``search.touch``), which also stamps the
     offerings it changed with the new value (``OfferingSearch.search_version``).
 
-    The in-memory search index (services/catalog/search_index.py, ADR 0016) compares it with the
+    The in-memory search index (services/catalog/search/memory.py, ADR 0016) compares it with the
     version of its snapshot before each search and reads only the offerings stamped later. The
     row is locked from the raise to the commit, so versions commit in order: once a version is
     visible, every offering stamped with it or an earlier one is too.

@@ -519,7 +519,7 @@ def check_pathway_structure(value: Any) -> PathwayStructure:
 
     Generic union validation would report each wrong element three times (once per kind of
     element it is not); this names the one thing wrong with it. References to offerings and
-    pathways are checked against the database by services/catalog/pathways.py.
+    pathways are checked against the database by services/catalog/pathways/service.py.
     """
     if isinstance(value, PathwayStructure):
         value = value.model_dump()

@@ -1,4 +1,4 @@
-"""Badges for the credentials service's awards, carried by events (see services/credentials/awards.py);
+"""Badges for the credentials service's awards, carried by events (see services/credentials/awards/service.py);
 registered in ``services/badges/events.py``.
 
 ``award.granted`` → issue the tier's badge, with the award id as Idempotency-Key: a redelivered

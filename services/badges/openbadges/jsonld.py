@@ -1327,7 +1327,7 @@ _processor = _ContextProcessor()
 def to_rdf(document: Any, *, limits: Limits = DEFAULT_LIMITS) -> list[Quad]:
     """The RDF dataset jsonld.js (``toRDF``, safe mode, base null, i18n-datatype) makes of ``document``.
 
-    Quads are serialized N-Quads terms (see :data:`services.badges.rdfc.Quad`), in jsonld.js's order
+    Quads are serialized N-Quads terms (see :data:`services.badges.openbadges.rdfc.Quad`), in jsonld.js's order
     and with its blank node labels. Raises :class:`InvalidJsonLd` where jsonld.js would fail,
     :class:`UnsupportedJsonLd` outside the supported subset, :class:`CanonicalizationLimitExceeded`
     past ``limits``.
@@ -1364,7 +1364,7 @@ def canonize_with_pyld(document: Any) -> str:
     """URDNA2015 canonical N-Quads by pyld over the bundled contexts, for comparison and fallback.
 
     pyld has no safe mode and escapes literals differently from the JS reference (see
-    :func:`services.badges.rdfc.escape_literal`), so its output may differ from :func:`canonize`.
+    :func:`services.badges.openbadges.rdfc.escape_literal`), so its output may differ from :func:`canonize`.
     """
     options = {
         "algorithm": "URDNA2015",
