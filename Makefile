@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test migrate lint typecheck contracts pytest lock bench clean browsers interop
+.PHONY: run test deps migrate lint typecheck contracts pytest lock bench clean browsers interop
 
 # Development installs the runtime lock plus the test tools, all pinned with hashes.
 $(STAMP): requirements.lock requirements-dev.lock
@@ -24,8 +24,11 @@ migrate: $(STAMP)
 
 ## test: lint, format check, types, import contracts, then pytest (SQLite, and PostgreSQL when TEST_DATABASE_URL is set);
 ## prints each stage's time at the end
-test: $(STAMP)
-	@MAKE="$(MAKE)" bash .ci/stages.sh lint typecheck contracts interop browsers pytest
+test:
+	@MAKE="$(MAKE)" bash .ci/stages.sh deps lint typecheck contracts interop browsers pytest
+
+## deps: the virtualenv with the locked runtime and test dependencies
+deps: $(STAMP)
 
 ## browsers: Debian's Chromium and chromedriver for the real-browser tests (tests/e2e/test_badge_page_browser.py).
 ## Playwright drives /usr/bin/chromium; it never downloads a browser of its own (no `playwright install`).
