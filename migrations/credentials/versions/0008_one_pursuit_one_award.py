@@ -101,9 +101,9 @@ def upgrade() -> None:
     ledger = _table("ledger_entries", "id", "source", "source_id", "kind", "amount", "status")
     for award_id, kept in duplicate_awards:
         for entry in op.get_bind().execute(
-            sa.select(ledger.c.id, ledger.c.kind, ledger.c.amount, ledger.c.status).where(
-                ledger.c.source == "award", ledger.c.source_id == award_id
-            )
+            sa.select(ledger.c.id, ledger.c.kind, ledger.c.amount, ledger.c.status)
+            .where(ledger.c.source == "award", ledger.c.source_id == award_id)
+            .order_by(ledger.c.kind, ledger.c.id)
         ):
             log.warning(
                 "ledger entry %s (%s %s, %s) belongs to duplicate award %s of award %s: kept as it is",
