@@ -20,6 +20,25 @@ class WrongState(CredentialsProblem):
     slug = "credentials/wrong-state"
 
 
+class AlreadyPursuing(CredentialsProblem):
+    """The educator already has an open pursuit of this design (one at a time): the problem
+    names it (``pursuit_id``, ``current_state``) so the client continues with it."""
+
+    status = 409
+    title = "Already pursuing this design"
+    slug = "credentials/already-pursuing"
+
+
+class AlreadyAwarded(CredentialsProblem):
+    """The educator already holds a standing (not revoked) award of this tier: it is never
+    awarded twice. The problem names the standing award (``award_id``, ``tier``); nothing was
+    written."""
+
+    status = 409
+    title = "Tier already awarded"
+    slug = "credentials/already-awarded"
+
+
 class CatalogUnavailable(ServiceUnavailable):
     """The catalog could not say whether the catalog ids in the request exist, so nothing was
     kept (``service``: catalog, ``reason``: unreachable, timeout, bad_answer, not_ready,

@@ -58,11 +58,29 @@ class DesignVersion(Base):
     published_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
+# The states of a pursuit that is still going (pursuits/service.py holds the state machine).
+OPEN_PURSUIT = "state IN ('planning', 'plan_review', 'active') AND duplicate_of IS NULL"
+# An award that stands: not revoked (a renewal reissues the badge of the same award).
+STANDING_AWARD = "status != 'revoked' AND duplicate_of IS NULL"
+
+
 class Pursuit(Base):
-    """An educator working toward a design's tiers, on the design version it started under."""
+    """An educator working toward a design's tiers, on the design version it started under.
+    At most one open pursuit per educator and design (a partial unique index)."""
 
     __tablename__ = "pursuits"
-    __table_args__ = (Index("ix_pursuits_tenant_educator", "tenant_id", "educator_id"),)
+    __table_args__ = (
+        Index("ix_pursuits_tenant_educator", "tenant_id", "educator_id"),
+        Index(
+            "uq_pursuits_one_open",
+            "tenant_id",
+            "educator_id",
+            "design_id",
+            unique=True,
+            sqlite_where=text(OPEN_PURSUIT),
+            postgresql_where=text(OPEN_PURSUIT),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(String(36), index=True)
@@ -83,6 +101,9 @@ class Pursuit(Base):
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Set only by migration 0008 on open pursuits that duplicated an earlier one (kept, reported,
+    # and left out of the one-open-pursuit index): the id of the pursuit that was kept.
+    duplicate_of: Mapped[str | None] = mapped_column(String(36), nullable=True)
 
 
 class LearningPlan(Base):
@@ -265,9 +286,23 @@ class ReviewAssignment(Base):
 
 class Award(Base):
     """A passed tier: what was earned (rubric results, minutes, stipend) under which design
-    version, and the badge the badges service issued for it (filled in by ``badge.issued``)."""
+    version, and the badge the badges service issued for it (filled in by ``badge.issued``).
+    At most one standing (not revoked) award per educator, design and tier (a partial unique
+    index); one earned after a revocation names the award it replaces."""
 
     __tablename__ = "awards"
+    __table_args__ = (
+        Index(
+            "uq_awards_one_standing",
+            "tenant_id",
+            "educator_id",
+            "design_id",
+            "tier_key",
+            unique=True,
+            sqlite_where=text(STANDING_AWARD),
+            postgresql_where=text(STANDING_AWARD),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(String(36), index=True)
@@ -293,6 +328,11 @@ class Award(Base):
     badge_status: Mapped[str] = mapped_column(String(16))
     badge_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     badge_links: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
+    # The revoked award of the same educator, design and tier that this one was earned after.
+    replaces_award_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    # Set only by migration 0008 on standing awards that duplicated an earlier one (kept with
+    # their ledger entries, reported, left out of the one-standing-award index).
+    duplicate_of: Mapped[str | None] = mapped_column(String(36), nullable=True)
 
 
 class EducatorProfile(Base):

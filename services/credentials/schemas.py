@@ -235,6 +235,11 @@ class PursuitRead(BaseModel):
     started_at: dt.datetime
     updated_at: dt.datetime
     ended_at: dt.datetime | None
+    duplicate_of: str | None = Field(
+        default=None,
+        description="set on a second open pursuit of one design found in data from before the one-pursuit rule:"
+        " the pursuit kept",
+    )
 
 
 # --- ledger -----------------------------------------------------------------------------------
@@ -447,6 +452,14 @@ class AwardRead(BaseModel):
     badge_status: Literal["pending", "issued", "no_recipient"]
     badge_id: str | None
     badge_links: dict[str, str] | None
+    replaces_award_id: str | None = Field(
+        default=None, description="the revoked award of the same tier this one was earned after"
+    )
+    duplicate_of: str | None = Field(
+        default=None,
+        description="set on a second standing award of one tier found in data from before the one-award rule:"
+        " the award kept; both stay (with their ledger entries) for coordinators to settle",
+    )
 
 
 class AwardRevocation(Strict):
@@ -598,6 +611,10 @@ class RecordAward(BaseModel):
     stipend_cents: int
     badge_status: str
     badge_links: dict[str, str] | None
+    replaces_award_id: str | None = Field(default=None, description="the revoked award this one was earned after")
+    duplicate_of: str | None = Field(
+        default=None, description="a duplicate found in data from before the one-award rule: the award kept"
+    )
 
 
 class LicensureYear(BaseModel):

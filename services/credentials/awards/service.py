@@ -4,6 +4,12 @@ all in the transaction of the decision, so none exists without the others.
 The badges service receives ``award.granted`` through the outbox (at least once; it issues
 with the award id as Idempotency-Key, so once) and answers with ``badge.issued``, which stores
 the badge's id and links here. Revoking an award sends ``award.revoked``; its badge is revoked.
+
+A tier is awarded once per educator and design while its award stands: a pass when an award of
+the tier stands already answers 409 naming it and writes nothing (the decision, the submission's
+state and the ledger stay as they were). The check comes first; the partial unique index
+``uq_awards_one_standing`` settles passes that race. An award earned after a revocation names
+the revoked one (``replaces_award_id``); a renewal reissues the badge of the same award.
 """
 
 from __future__ import annotations
@@ -13,11 +19,12 @@ import datetime as dt
 import uuid
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.badges.schemas import BadgeIssued
 from services.credentials.designs.content import tier_of
-from services.credentials.errors import WrongState
+from services.credentials.errors import AlreadyAwarded, WrongState
 from services.credentials.ledger import service as ledger
 from services.credentials.models import (
     Award,
@@ -68,12 +75,36 @@ async def get_award(session: AsyncSession, who: Principal, award_id: str) -> Awa
     return award
 
 
+def already_awarded(standing: Award) -> AlreadyAwarded:
+    return AlreadyAwarded(
+        f"tier {standing.tier_key} is already awarded to {standing.educator_id}: award {standing.id} stands"
+        " (a tier is awarded again only after its award is revoked)",
+        award_id=standing.id,
+        tier=standing.tier_key,
+    )
+
+
 async def grant(session: AsyncSession, submission: Submission) -> Award:
-    """The award of a submission that has just passed."""
+    """The award of a submission that has just passed (409 if one of its tier stands)."""
     pursuit = await session.get(Pursuit, submission.pursuit_id)
     assert pursuit is not None
     content = await pursuits.content_of(session, pursuit)
     tier = tier_of(content, submission.tier_key)
+    held = await pursuits.standing_awards(session, pursuit.tenant_id, pursuit.educator_id, pursuit.design_id)
+    if tier.key in held:
+        raise already_awarded(held[tier.key])
+    replaced = await session.scalar(
+        select(Award.id)
+        .where(
+            Award.tenant_id == pursuit.tenant_id,
+            Award.educator_id == pursuit.educator_id,
+            Award.design_id == pursuit.design_id,
+            Award.tier_key == tier.key,
+            Award.status == "revoked",
+        )
+        .order_by(Award.revoked_at.desc(), Award.id.desc())
+        .limit(1)
+    )
     primary = await session.scalar(
         select(ReviewAssignment).where(
             ReviewAssignment.submission_id == submission.id,
@@ -120,9 +151,18 @@ async def grant(session: AsyncSession, submission: Submission) -> Award:
         granted_at=now,
         valid_until=add_months(now, validity) if validity else None,
         badge_status="pending" if (pursuit.recipient_email or pursuit.recipient_id) else "no_recipient",
+        replaces_award_id=replaced,
     )
-    session.add(award)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            session.add(award)
+            await session.flush()
+    except IntegrityError:
+        # Another pass of the same tier won the race (uq_awards_one_standing).
+        held = await pursuits.standing_awards(session, pursuit.tenant_id, pursuit.educator_id, pursuit.design_id)
+        if tier.key not in held:
+            raise
+        raise already_awarded(held[tier.key]) from None
     for kind, amount, status in (
         ("pd_minutes", tier.pd_minutes, "recorded"),
         ("stipend", tier.stipend_cents, "pending"),

@@ -52,6 +52,7 @@ def _pursuit_read(who: Principal, view: service.PursuitView) -> PursuitRead:
         started_at=pursuit.started_at,
         updated_at=pursuit.updated_at,
         ended_at=pursuit.ended_at,
+        duplicate_of=pursuit.duplicate_of,
     )
 
 

@@ -8,6 +8,11 @@ transaction, so the history never disagrees with the state.
 States: ``planning`` (writing the learning plan, or revising a returned one) → ``plan_review``
 → ``active`` (working on tiers; designs without a plan start here) → ``completed``;
 ``withdrawn`` from any open state.
+
+One open pursuit per educator and design: a second start answers 409 naming the open one
+(checked first; a partial unique index settles starts that race). A design whose every tier
+the educator already holds (a standing award each) takes no new pursuit from them either; after
+a revocation it does, and the tier may be earned again.
 """
 
 from __future__ import annotations
@@ -17,13 +22,14 @@ from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog.client import CatalogClient
 from services.credentials import references
 from services.credentials.designs.service import published_version
-from services.credentials.errors import WrongState
-from services.credentials.models import CredentialDesign, LearningPlan, Pursuit, PursuitEvent
+from services.credentials.errors import AlreadyAwarded, AlreadyPursuing, WrongState
+from services.credentials.models import Award, CredentialDesign, LearningPlan, Pursuit, PursuitEvent
 from services.credentials.roles import is_coordinator, own_records_only
 from services.credentials.schemas import DesignContent, PursuitCreate
 from shared.auth import Forbidden, Principal
@@ -140,6 +146,48 @@ async def get_pursuit(session: AsyncSession, who: Principal, pursuit_id: str) ->
     return pursuit
 
 
+async def open_pursuit(session: AsyncSession, tenant_id: str, educator_id: str, design_id: str) -> Pursuit | None:
+    """The educator's open pursuit of the design, if any (at most one, by the index)."""
+    return await session.scalar(
+        select(Pursuit)
+        .where(
+            Pursuit.tenant_id == tenant_id,
+            Pursuit.educator_id == educator_id,
+            Pursuit.design_id == design_id,
+            Pursuit.state.in_(OPEN_STATES),
+            Pursuit.duplicate_of.is_(None),
+        )
+        .order_by(Pursuit.started_at, Pursuit.id)
+        .limit(1)
+    )
+
+
+async def standing_awards(session: AsyncSession, tenant_id: str, educator_id: str, design_id: str) -> dict[str, Award]:
+    """The educator's standing (not revoked) awards of the design, by tier key."""
+    rows = await session.scalars(
+        select(Award)
+        .where(
+            Award.tenant_id == tenant_id,
+            Award.educator_id == educator_id,
+            Award.design_id == design_id,
+            Award.status != "revoked",
+        )
+        .order_by(Award.granted_at, Award.id)
+    )
+    held: dict[str, Award] = {}
+    for award in rows:
+        held.setdefault(award.tier_key, award)  # a marked duplicate (migration 0008) comes later
+    return held
+
+
+def _already_pursuing(pursuit: Pursuit) -> AlreadyPursuing:
+    return AlreadyPursuing(
+        f"you already pursue this design: pursuit {pursuit.id} is {pursuit.state}; continue with it",
+        pursuit_id=pursuit.id,
+        current_state=pursuit.state,
+    )
+
+
 def recipient_email(who: Principal, educator: str, body: PursuitCreate) -> str | None:
     """Whom the tier badges name.
 
@@ -174,7 +222,18 @@ async def start(
         )
     version = await published_version(session, design, design.published_version)
     assert version is not None
-    settings = DesignContent.model_validate(version.content).settings
+    content = DesignContent.model_validate(version.content)
+    settings = content.settings
+    if (current := await open_pursuit(session, who.tenant_id, educator, design.id)) is not None:
+        raise _already_pursuing(current)
+    held = await standing_awards(session, who.tenant_id, educator, design.id)
+    if content.tiers and all(t.key in held for t in content.tiers):
+        raise AlreadyAwarded(
+            "every tier of this design is already awarded to the educator: there is nothing left to pursue",
+            award_ids=[held[t.key].id for t in content.tiers],
+            award_id=held[content.tiers[-1].key].id,
+            tier=content.tiers[-1].key,
+        )
     offering = (
         await references.offering_for_pursuit(catalog, who, body.offering_id, design.id) if body.offering_id else None
     )
@@ -197,8 +256,16 @@ async def start(
         started_at=now,
         updated_at=now,
     )
-    session.add(pursuit)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            session.add(pursuit)
+            await session.flush()
+    except IntegrityError:
+        # Another start for the same educator and design won the race (uq_pursuits_one_open).
+        current = await open_pursuit(session, who.tenant_id, educator, design.id)
+        if current is None:
+            raise
+        raise _already_pursuing(current) from None
     session.add(
         PursuitEvent(
             id=str(uuid.uuid4()),

@@ -182,6 +182,8 @@ async def learning_record(session: AsyncSession, who: Principal, educator_id: st
                 "stipend_cents": a.stipend_cents,
                 "badge_status": a.badge_status,
                 "badge_links": a.badge_links,
+                "replaces_award_id": a.replaces_award_id,
+                "duplicate_of": a.duplicate_of,
             }
             for a in awards
         ],

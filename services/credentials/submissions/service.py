@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credentials.designs.content import tier_of
-from services.credentials.errors import WrongState
+from services.credentials.errors import AlreadyAwarded, WrongState
 from services.credentials.models import (
     CoachingConversation,
     EducatorProfile,
@@ -43,14 +43,6 @@ def add_business_days(start: dt.date, days: int) -> dt.date:
         if current.weekday() < 5:
             days -= 1
     return current
-
-
-async def passed_tiers(session: AsyncSession, pursuit_id: str) -> set[str]:
-    return set(
-        await session.scalars(
-            select(Submission.tier_key).where(Submission.pursuit_id == pursuit_id, Submission.state == "passed")
-        )
-    )
 
 
 async def attempts(session: AsyncSession, pursuit_id: str, tier_key: str) -> list[Submission]:
@@ -95,7 +87,10 @@ async def open_submission(session: AsyncSession, who: Principal, pursuit_id: str
             current_state=pursuit.state,
             allowed_actions=pursuits.allowed_actions(who, pursuit),
         )
-    passed = await passed_tiers(session, pursuit.id)
+    # A tier counts as passed while its award stands, from this pursuit or an earlier one; after a
+    # revocation it may be tried again.
+    held = await pursuits.standing_awards(session, pursuit.tenant_id, pursuit.educator_id, pursuit.design_id)
+    passed = set(held)
     missing = [p for p in tier.prerequisite_tiers if p not in passed]
     if missing:
         raise WrongState(
@@ -104,8 +99,12 @@ async def open_submission(session: AsyncSession, who: Principal, pursuit_id: str
             allowed_actions=[f"submit:{m}" for m in missing],
         )
     tries = await attempts(session, pursuit.id, tier_key)
-    if tier_key in passed:
-        raise WrongState("this tier is already passed", current_state="passed", allowed_actions=[])
+    if tier_key in held:
+        raise AlreadyAwarded(
+            f"this tier is already passed: award {held[tier_key].id} stands",
+            award_id=held[tier_key].id,
+            tier=tier_key,
+        )
     current = next((s for s in tries if s.state in OPEN), None)
     if current is not None:
         raise WrongState(

@@ -198,13 +198,18 @@ async def test_pursuits_start_on_the_published_version_and_stay_on_it(credential
     first = (await c.post("/v1/pursuits", json={"design_id": design["id"]}, headers=h)).json()
     await c.put(f"/v1/credential-designs/{design['id']}", json={**DESIGN, "name": "Renamed"}, headers=credentials.as_())
     await c.post(f"/v1/credential-designs/{design['id']}/publish", headers=credentials.as_())
-    second = (await c.post("/v1/pursuits", json={"design_id": design["id"]}, headers=h)).json()
+    # One open pursuit per educator and design: the second start waits for the first to end.
+    refused = await c.post("/v1/pursuits", json={"design_id": design["id"]}, headers=h)
     again = (await c.get(f"/v1/pursuits/{first['id']}", headers=h)).json()
     withdrawn = await c.post(f"/v1/pursuits/{first['id']}/withdraw", json={"note": "moving schools"}, headers=h)
     twice = await c.post(f"/v1/pursuits/{first['id']}/withdraw", headers=h)
+    second = (await c.post("/v1/pursuits", json={"design_id": design["id"]}, headers=h)).json()
     retired = await c.post(f"/v1/credential-designs/{design['id']}/retire", headers=credentials.as_())
     late = await c.post("/v1/pursuits", json={"design_id": design["id"]}, headers=h)
     assert first["state"] == "active", "no plan required: straight to work"
+    assert refused.status_code == 409
+    assert refused.json()["type"].endswith("/credentials/already-pursuing")
+    assert (refused.json()["pursuit_id"], refused.json()["current_state"]) == (first["id"], "active")
     assert (first["design_version"], second["design_version"]) == (1, 2)
     assert (again["design_version"], again["design_name"]) == (1, DESIGN["name"])
     assert withdrawn.json()["state"] == "withdrawn"
