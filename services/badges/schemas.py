@@ -496,19 +496,41 @@ class VerifyRequest(Strict):
         return self
 
 
+class SchemaFinding(BaseModel):
+    """What a JSON Schema says of a document at one place: the schema (its ``$id``), the JSON
+    pointer into the document and the validator's message."""
+
+    schema_id: str = Field(description="the $id of the JSON Schema that rejects the document")
+    path: str = Field(description="JSON pointer into the credential: where the schema rejects it")
+    message: str
+
+
 class Check(BaseModel):
     name: str
     passed: bool
     message: str
+    severity: Literal["error", "warning"] = Field(
+        default="error",
+        description=(
+            "error: a failed check makes the credential unverified; warning: the check failed and says so, "
+            "but the credential still verifies (e.g. the official OB 3.0 schema's refusal of a credentialStatus "
+            "array, ADR 0010)"
+        ),
+    )
+    findings: list[SchemaFinding] = Field(
+        default_factory=list, description="the schema check's findings, each naming the schema and the failing path"
+    )
 
 
 class VerifyReport(BaseModel):
-    verified: bool
+    verified: bool = Field(description="every check of severity error passed (and the recipient, if given, matched)")
     format: str
     issuer: str | None
     status: str | None = Field(description="active, revoked, suspended or expired, when known")
     checks: list[Check]
-    recipient_matched: bool | None = None
+    recipient_matched: bool | None = Field(
+        default=None, description="whether the recipient given matched (also reported as the check 'recipient')"
+    )
 
 
 class BadgeIssued(EventPayload):

@@ -26,7 +26,7 @@ import pytest
 from services.gateway.deps import gateway_state
 from services.gateway.seed import seed_demo
 from tests.conftest import AppFactory
-from tests.services.badges.conftest import ACHIEVEMENT, ISSUER
+from tests.services.badges.conftest import ACHIEVEMENT, ISSUER, issuing_as_of
 from tests.support import LiveServer, free_socket
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -129,11 +129,12 @@ async def test_the_badge_page_in_chromium(stack: Stack, backend: str) -> None:
     achievement = (await stack.client.post("/v1/achievements", json={**ACHIEVEMENT, "issuer_id": issuer["id"]})).json()
     badge = await stack.issue(achievement["id"])
     now = dt.datetime.now(dt.UTC)
-    expired = await stack.issue(
-        achievement["id"],
-        valid_from=(now - dt.timedelta(days=400)).isoformat(),
-        valid_until=(now - dt.timedelta(days=2)).isoformat(),
-    )
+    with issuing_as_of(now - dt.timedelta(days=400)):
+        expired = await stack.issue(
+            achievement["id"],
+            valid_from=(now - dt.timedelta(days=400)).isoformat(),
+            valid_until=(now - dt.timedelta(days=2)).isoformat(),
+        )
     shared = await stack.client.patch(
         f"/v1/badges/{badge['id']}/sharing", json={"show_name": True, "show_results": True}
     )
@@ -191,10 +192,15 @@ async def test_the_badge_page_in_chromium(stack: Stack, backend: str) -> None:
 
             # Status follows the issuer's actions, live.
             seen = [fresh]
+            offered = []  # the LinkedIn link and the download buttons, as the reader sees them
             for action in ("suspend", "reinstate", "revoke"):
                 await stack.act(badge["id"], action)
                 await page.reload()
                 seen.append(await _status(page))
+                offered.append(
+                    (await page.locator("#linkedin").count(), await page.locator("a[download]:visible").count())
+                )
+            withheld = await page.locator("#sharing-withheld").inner_text()
             await page.screenshot(path=str(ARTIFACTS / "badge-page-revoked.png"), full_page=True)
             await page.goto(expired["links"]["page"])
             expired_status = await _status(page)
@@ -229,6 +235,9 @@ async def test_the_badge_page_in_chromium(stack: Stack, backend: str) -> None:
         ("Revoked", "revoked"),
     ]
     assert expired_status == ("Expired", "expired")
+    # Suspended and revoked: nothing to download or share; reinstated: all of it again.
+    assert offered == [(0, 0), (1, 6), (0, 0)]
+    assert withheld.startswith("This badge was revoked")
     assert linkedin.startswith("https://www.linkedin.com/profile/add?")
     assert query == {
         "startTask": ["CERTIFICATION_NAME"],

@@ -269,8 +269,12 @@ async def test_a_foreign_ob2_signed_assertion_is_verified_and_its_revocation_see
     assert fresh["verified"] is True, failed(fresh)
     assert (fresh["format"], fresh["issuer"], fresh["status"]) == ("ob2-jws", links["ob2_issuer"], "active")
     assert fresh["recipient_matched"] is True
-    assert [c["name"] for c in fresh["checks"]] == ["proof", "status", "validity"]
+    # A recipient given is checked last, as a check of its own (and recipient_matched says it too).
+    assert [c["name"] for c in fresh["checks"]] == ["proof", "status", "validity", "recipient"]
     assert (other_recipient["verified"], other_recipient["recipient_matched"]) == (False, False)
+    assert failed(other_recipient) == [
+        "recipient: the recipient given is not the one the assertion names: its hashed email identity differs"
+    ]
     assert tampered["verified"] is False
     assert [m.split(":")[0] for m in failed(tampered)] == ["proof"], failed(tampered)
     assert "signature does not match" in failed(tampered)[0]

@@ -296,7 +296,7 @@ class BulkWorker:
         assert group.award is not None
         assert row.body is not None
         try:
-            issuing.check_request(group.award, row.body)
+            issuing.check_request(group.award, row.body, now=now)
             row.badge = signing.sign_badge(
                 group.ctx,
                 group.award,

@@ -107,10 +107,22 @@ async def load_award(session: AsyncSession, ctx: Context, achievement_id: str) -
     return Award(achievement=achievement, version=version, issuer=issuer, di_key=di_key, jose_key=jose_key)
 
 
-def check_request(award: Award, body: BadgeCreate) -> None:
-    """Refuse (422) results outside the achievement's rubric and text no credential can carry."""
+def check_request(award: Award, body: BadgeCreate, *, now: dt.datetime) -> None:
+    """Refuse (422) results outside the achievement's rubric, text no credential can carry, and
+    a validity that has ended before ``now``, the time of issue.
+
+    Checked when the badge is signed, after any replay: a request sent again with its
+    Idempotency-Key (or a bulk row's external id) gets the badge it got then, even if that badge
+    has expired since."""
     _check_results(body, award.version)
     check_text(body.model_dump(include={"narrative", "evidence", "recipient"}), "/body")
+    if body.valid_until is not None and body.valid_until <= now:
+        raise UnprocessableContent(
+            f"valid_until ({docs.iso(body.valid_until)}) is in the past: the badge would be expired when issued",
+            errors=[
+                FieldError(pointer="/body/valid_until", detail=f"must be later than the time of issue, {docs.iso(now)}")
+            ],
+        )
 
 
 async def open_lists(session: AsyncSession, ctx: Context, award: Award, size: int) -> dict[str, StatusList]:
@@ -154,9 +166,9 @@ async def issue_badge(
     max_bytes: int,
 ) -> Badge:
     award = await load_award(session, ctx, body.achievement_id)
-    check_request(award, body)
-    lists = await open_lists(session, ctx, award, list_size)
     now = utcnow()
+    check_request(award, body, now=now)
+    lists = await open_lists(session, ctx, award, list_size)
     badge_id = str(uuid.uuid4())
 
     # Random indexes (herd privacy: an index says nothing about when or to whom it was given).

@@ -71,6 +71,19 @@ class Check:
     name: str
     passed: bool
     message: str
+    warning: bool = False  # failed, but does not stop the badge verifying
+
+
+# Statuses whose page offers downloads and sharing: the badge stands (an expired one is still a
+# true record of what was earned, and LinkedIn's entry carries its expiry date). A revoked or
+# suspended badge, or one that does not verify, is offered to nobody to spread; its credential
+# stays at its URL for verifiers, who learn its status there.
+SHAREABLE = frozenset({"verified", "expired", "pending"})  # every other status is in _WITHHELD
+_WITHHELD = {
+    "revoked": "This badge was revoked, so it cannot be downloaded or shared from this page.",
+    "suspended": "This badge is suspended, so it cannot be downloaded or shared from this page while the hold lasts.",
+    "unverified": "This badge does not verify, so it cannot be downloaded or shared from this page.",
+}
 
 
 @dataclass
@@ -96,9 +109,9 @@ class BadgePageView:
     checks: list[Check]
     page_url: str
     credential_url: str
-    downloads: list[Download]
-    linkedin_url: str
-    embed_snippet: str
+    downloads: list[Download]  # empty when sharing is withheld
+    linkedin_url: str | None  # None when sharing is withheld
+    embed_snippet: str | None
     meta_description: str
     share_title: str
     more_formats: list[Download] = field(default_factory=list)
@@ -107,6 +120,8 @@ class BadgePageView:
     replaces_url: str | None = None
     replaced_by_url: str | None = None
     reissue_kind: str | None = None
+    # Why the page offers no downloads, LinkedIn link or embed code (None: it offers them).
+    sharing_withheld: str | None = None
 
 
 def safe_url(value: Any) -> str | None:
@@ -150,7 +165,9 @@ def status_of(report: VerifyReport, *, starts_later: bool = False) -> Status:
         return Status("suspended", "Suspended", "The issuer has suspended this badge. It is not valid while suspended.")
     if report.status == "expired":
         return Status("expired", "Expired", "This badge has passed its expiry date.")
-    failed = {check.name for check in report.checks if not check.passed}
+    # A warning (the official schema's refusal of a status array, ADR 0010) is shown among the
+    # checks but, as in ``report.verified``, does not count against the badge.
+    failed = {check.name for check in report.checks if not check.passed and check.severity == "error"}
     if report.status == "not yet valid" or (starts_later and failed == {"validity"}):
         return Status("pending", "Not yet valid", "This badge becomes valid on its start date.")
     if report.verified:
@@ -307,7 +324,9 @@ def build(*, urls: docs.Urls, badge: Badge, report: VerifyReport, now: dt.dateti
     expires_at = _moment(credential.get("validUntil"))
     page_url = urls.page(badge.id)
     recipient = badge.recipient_name if badge.show_name and badge.recipient_name else None
-    downloads, more = _downloads(urls, badge, _slug(name))
+    status = status_of(report, starts_later=valid_from is not None and valid_from > now)
+    shareable = badge.status == "active" and status.key in SHAREABLE
+    downloads, more = _downloads(urls, badge, _slug(name)) if shareable else ([], [])
     share_title = f"{recipient} earned {name}" if recipient else name
     summary = description if len(description) <= 200 else description[:197].rstrip() + "…"
     return BadgePageView(
@@ -328,8 +347,8 @@ def build(*, urls: docs.Urls, badge: Badge, report: VerifyReport, now: dt.dateti
         issued=_shown(issued_at),
         expires=_shown(expires_at),
         expired=expires_at is not None and expires_at <= now,
-        status=status_of(report, starts_later=valid_from is not None and valid_from > now),
-        checks=[Check(c.name, c.passed, c.message) for c in report.checks],
+        status=status,
+        checks=[Check(c.name, c.passed, c.message, warning=c.severity == "warning") for c in report.checks],
         page_url=page_url,
         credential_url=urls.credential(badge.id),
         downloads=downloads,
@@ -341,11 +360,16 @@ def build(*, urls: docs.Urls, badge: Badge, report: VerifyReport, now: dt.dateti
             expires=expires_at,
             page_url=page_url,
             cert_id=badge.id,
-        ),
-        embed_snippet=embed_snippet(page_url=page_url, image_url=image_url, name=name, issuer=issuer_name),
+        )
+        if shareable
+        else None,
+        embed_snippet=embed_snippet(page_url=page_url, image_url=image_url, name=name, issuer=issuer_name)
+        if shareable
+        else None,
         meta_description=f"Issued by {issuer_name}. {summary}".strip(),
         share_title=share_title,
         replaces_url=urls.page(badge.replaces_id) if badge.replaces_id else None,
         replaced_by_url=urls.page(badge.replaced_by_id) if badge.replaced_by_id else None,
         reissue_kind=badge.reissue_kind,
+        sharing_withheld=None if shareable else _WITHHELD.get(badge.status) or _WITHHELD[status.key],
     )

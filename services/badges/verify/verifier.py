@@ -19,7 +19,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
 import jsonschema
@@ -33,7 +33,7 @@ from services.badges.openbadges import proofs, statuslist
 from services.badges.openbadges.jsonld import REFERENCE_DIR
 from services.badges.openbadges.keys import KeyError_, ed25519_from_multibase, rsa_from_jwk, rsa_from_pem
 from services.badges.openbadges.rdfc import CanonicalizationError
-from services.badges.schemas import Check, VerifyReport, VerifyRequest
+from services.badges.schemas import Check, SchemaFinding, VerifyReport, VerifyRequest
 from services.badges.verify import service
 from shared.safefetch import FetchRefused, fetch
 
@@ -74,8 +74,16 @@ class Run:
     status: str | None = None
     cache: dict[str, Any] = field(default_factory=dict)
 
-    def check(self, name: str, passed: bool, message: str) -> bool:
-        self.checks.append(Check(name=name, passed=passed, message=message))
+    def check(
+        self,
+        name: str,
+        passed: bool,
+        message: str,
+        *,
+        severity: Literal["error", "warning"] = "error",
+        findings: list[SchemaFinding] | None = None,
+    ) -> bool:
+        self.checks.append(Check(name=name, passed=passed, message=message, severity=severity, findings=findings or []))
         return passed
 
     async def fetch_json(self, url: str) -> Any:
@@ -118,19 +126,28 @@ async def verify(session: AsyncSession, verifier: Verifier, body: VerifyRequest)
     return await _ob3_jsonld(run, credential, body.recipient)
 
 
-def _report(run: Run, format_: str, issuer: str | None, recipient_matched: bool | None = None) -> VerifyReport:
-    verified = bool(run.checks) and all(c.passed for c in run.checks)
-    status = run.status
-    if recipient_matched is False:
-        verified = False
+def _report(run: Run, format_: str, issuer: str | None, recipient: Recipient | None = None) -> VerifyReport:
+    """The report: verified when every check that is an error passed (a warning is reported and
+    does not count), the recipient, when one was given, being one of the checks."""
+    if recipient is not None:
+        run.check("recipient", recipient.matched, recipient.message)
+    verified = bool(run.checks) and all(c.passed for c in run.checks if c.severity == "error")
     return VerifyReport(
         verified=verified,
         format=format_,
         issuer=issuer,
-        status=status,
+        status=run.status,
         checks=run.checks,
-        recipient_matched=recipient_matched,
+        recipient_matched=recipient.matched if recipient is not None else None,
     )
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Whether the recipient a caller named is the one the credential names, and how it was told."""
+
+    matched: bool
+    message: str
 
 
 # --- OB 3.0 -----------------------------------------------------------------------------------
@@ -155,18 +172,82 @@ def _contexts_ok(run: Run, credential: dict[str, Any]) -> bool:
     return run.check("context", True, "VC 2.0 and Open Badges 3.0 contexts, all on the allow-list")
 
 
+ACHIEVEMENT_CREDENTIAL_SCHEMA = "ob_v3p0_achievementcredential_schema.json"
+_FINDINGS_SHOWN = 20
+
+
+def _pointer(path: Any) -> str:
+    return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in path)
+
+
+def _schema_id(validator: jsonschema.Draft201909Validator) -> str:
+    schema = validator.schema
+    return str(schema.get("$id")) if isinstance(schema, dict) else "the OB 3.0 AchievementCredential JSON Schema"
+
+
+def _findings(validator: jsonschema.Draft201909Validator, document: dict[str, Any]) -> list[SchemaFinding]:
+    schema_id = _schema_id(validator)
+    errors = sorted(validator.iter_errors(document), key=lambda e: (_pointer(e.absolute_path), e.message))
+    return [SchemaFinding(schema_id=schema_id, path=_pointer(e.absolute_path), message=_said(e)) for e in errors]
+
+
+_JSON_TYPES = {"list": "array", "dict": "object", "str": "string", "int": "integer", "float": "number"}
+
+
+def _said(error: jsonschema.ValidationError) -> str:
+    """The validator's message, without a long repr of the value it is about (the path names it)."""
+    shown = repr(error.instance)
+    if len(shown) > 80 and error.message.startswith(shown):
+        kind = _JSON_TYPES.get(type(error.instance).__name__, "value")
+        return f"the {kind}{error.message[len(shown) :]}"[:300]
+    return error.message[:300]
+
+
 def _schema_ok(run: Run, credential: dict[str, Any]) -> bool:
-    validator = _schema("ob_v3p0_achievementcredential_schema.json")
-    # The OB 3.0 schema types credentialStatus as one object; VC 2.0 allows several (revocation
-    # and suspension). Each entry is validated in the schema's place (ADR 0009).
+    """What the official OB 3.0 AchievementCredential JSON Schema says of the document as it is.
+
+    One refusal is known and reported as a warning rather than an error: several status entries
+    as an array (revocation and suspension, ADR 0010). VC 2.0 allows the array, OB 3.0's schema
+    types ``credentialStatus`` as one object. The finding is still reported as the schema gives
+    it; the credential verifies only if each entry is valid in the schema's place and nothing
+    else fails.
+    """
+    validator = _schema(ACHIEVEMENT_CREDENTIAL_SCHEMA)
+    findings = _findings(validator, credential)
+    if not findings:
+        schema_id = _schema_id(validator)
+        return run.check("schema", True, f"valid against the OB 3.0 AchievementCredential JSON Schema {schema_id}")
     statuses = credential.get("credentialStatus")
-    variants = [{**credential, "credentialStatus": s} for s in statuses] if isinstance(statuses, list) else [credential]
-    errors = sorted((e for variant in variants for e in validator.iter_errors(variant)), key=str)
-    if errors:
-        first = errors[0]
-        where = "/" + "/".join(str(p) for p in first.absolute_path)
-        return run.check("schema", False, f"{len(errors)} schema error(s); first at {where}: {first.message[:200]}")
-    return run.check("schema", True, "valid against the OB 3.0 AchievementCredential JSON Schema")
+    if isinstance(statuses, list) and statuses and all(f.path == "/credentialStatus" for f in findings):
+        # The array is the only refusal: is each entry what the schema wants in its place?
+        entries = [
+            finding.model_copy(update={"path": finding.path.replace("/credentialStatus", f"/credentialStatus/{i}", 1)})
+            for i, entry in enumerate(statuses)
+            for finding in _findings(validator, {**credential, "credentialStatus": entry})
+            if finding.path.startswith("/credentialStatus")
+        ]
+        if not entries:
+            purposes = ", ".join(str(s.get("statusPurpose")) if isinstance(s, dict) else "?" for s in statuses)
+            return run.check(
+                "schema",
+                False,
+                f"the official OB 3.0 AchievementCredential JSON Schema ({findings[0].schema_id}) rejects "
+                f"/credentialStatus: {findings[0].message}. The credential carries {len(statuses)} status "
+                f"entries ({purposes}) as an array, as VC 2.0 allows and OB 3.0 does not (ADR 0010); each entry "
+                "is valid in the schema's place and nothing else fails",
+                severity="warning",
+                findings=findings,
+            )
+        findings = findings + entries
+    first = findings[0]
+    more = f" ({len(findings)} in all)" if len(findings) > 1 else ""
+    return run.check(
+        "schema",
+        False,
+        f"the official OB 3.0 AchievementCredential JSON Schema ({first.schema_id}) rejects the credential "
+        f"at {first.path}: {first.message}{more}",
+        findings=findings[:_FINDINGS_SHOWN],
+    )
 
 
 def _window_ok(run: Run, credential: dict[str, Any], now: dt.datetime) -> bool:
@@ -411,21 +492,36 @@ async def _status_bit(run: Run, list_url: str, index: int, purpose: str, issuer:
     return statuslist.bit(bits, index)
 
 
-def _recipient_matches(credential: dict[str, Any], recipient: str | None) -> bool | None:
+def _recipient_matches(credential: dict[str, Any], recipient: str | None) -> Recipient | None:
+    """The subject's ``id``, then its identifiers (hashed ones salted as OB 3.0 says), against the
+    recipient given; a mismatch says what it was compared with (never a hash or salt)."""
     if recipient is None:
         return None
     subject = _object(credential.get("credentialSubject"))
-    if subject.get("id") == recipient:
-        return True
+    compared = []
+    subject_id = subject.get("id")
+    if isinstance(subject_id, str):
+        if subject_id == recipient:
+            return Recipient(True, "the recipient given is the credential subject's id")
+        compared.append(f"the subject's id {subject_id}")
     for identity in _as_list(subject.get("identifier")):
         if not isinstance(identity, dict):
             continue
+        kind = str(identity.get("identityType") or "identity")
         value = str(identity.get("identityHash", ""))
-        if identity.get("hashed") and value == docs.email_identity(recipient, str(identity.get("salt") or "")):
-            return True
-        if not identity.get("hashed") and value.strip().lower() == recipient.strip().lower():
-            return True
-    return False
+        if identity.get("hashed"):
+            if value == docs.email_identity(recipient, str(identity.get("salt") or "")):
+                return Recipient(True, f"the recipient given matches the subject's hashed {kind} identifier")
+            compared.append(f"a hashed {kind} identifier")
+        else:
+            if value.strip().lower() == recipient.strip().lower():
+                return Recipient(True, f"the recipient given is the subject's {kind} identifier")
+            compared.append(f"the {kind} identifier {value}")
+    if not compared:
+        return Recipient(False, "the credential names no recipient to compare with (no subject id or identifier)")
+    return Recipient(
+        False, "the recipient given is not the one the credential names: compared with " + ", ".join(compared)
+    )
 
 
 async def _ob3_jwt(run: Run, jws: proofs.Jws, recipient: str | None) -> VerifyReport:
@@ -704,11 +800,20 @@ def _ob2_window(run: Run, assertion: dict[str, Any]) -> None:
         run.check("validity", True, "not expired")
 
 
-def _ob2_recipient(assertion: dict[str, Any], recipient: str | None) -> bool | None:
+def _ob2_recipient(assertion: dict[str, Any], recipient: str | None) -> Recipient | None:
     if recipient is None:
         return None
     given = _object(assertion.get("recipient"))
     identity = str(given.get("identity", ""))
+    kind = str(given.get("type") or "identity")
     if given.get("hashed"):
-        return identity == docs.email_identity(recipient, str(given.get("salt") or ""))
-    return identity.strip().lower() == recipient.strip().lower()
+        if identity == docs.email_identity(recipient, str(given.get("salt") or "")):
+            return Recipient(True, f"the recipient given matches the assertion's hashed {kind} identity")
+        return Recipient(
+            False, f"the recipient given is not the one the assertion names: its hashed {kind} identity differs"
+        )
+    if identity.strip().lower() == recipient.strip().lower():
+        return Recipient(True, f"the recipient given is the assertion's {kind} identity")
+    return Recipient(
+        False, f"the recipient given is not the one the assertion names: its {kind} identity is {identity}"
+    )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import contextlib
+import datetime as dt
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from services.badges.issuing import service as issuing
 from tests.conftest import AppFactory
 from tests.support import asgi_client, identity_headers
 
@@ -87,3 +90,16 @@ async def badges(make_app: AppFactory, keys_dir: Path) -> AsyncIterator[Badges]:
     app = await make_app("badges")
     async with asgi_client(app) as client:
         yield Badges(app=app, client=client, keys_dir=keys_dir)
+
+
+@contextlib.contextmanager
+def issuing_as_of(moment: dt.datetime) -> Iterator[None]:
+    """Badges issued inside are issued as if at ``moment`` (issue time, proof, ``validFrom``):
+    the one way to a badge whose validity has ended, since issuing refuses a ``valid_until``
+    already past. Every app of the test process sees it (live servers run in it too)."""
+    original = issuing.utcnow
+    issuing.utcnow = lambda: moment  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        issuing.utcnow = original  # type: ignore[assignment]

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
+import uuid
 
 import pytest
 
-from tests.services.badges.conftest import ACHIEVEMENT, Badges
+from services.credentials.schemas import AwardedResult, AwardGranted
+from tests.services.badges.conftest import ACHIEVEMENT, Badges, issuing_as_of
 
 
 def jwt_payload(token: str) -> dict[str, object]:
@@ -209,3 +212,90 @@ async def test_a_taken_status_index_is_drawn_again(
     assert second.status_code == 201, second.text
     indexes = [b.json()["credential"]["credentialStatus"]["statusListIndex"] for b in (first, second)]
     assert indexes == ["5", "7"]
+
+
+def _award_event(achievement_id: str, **payload: object) -> dict[str, object]:
+    """An ``award.granted`` envelope as the credentials service's outbox sends it."""
+    now = dt.datetime.now(dt.UTC)
+    award = AwardGranted(
+        award_id=str(uuid.uuid4()),
+        achievement_id=achievement_id,
+        recipient_email="earner@demo.test",
+        results=[AwardedResult(criterion="plan", level="proficient")],
+        awarded_at=now - dt.timedelta(days=30),
+        **payload,  # type: ignore[arg-type]
+    )
+    return {
+        "id": str(uuid.uuid4()),
+        "type": "award.granted",
+        "source": "credentials",
+        "tenant_id": "tenant-a",
+        "occurred_at": now.isoformat(),
+        "payload": award.model_dump(mode="json"),
+    }
+
+
+async def test_a_validity_that_has_ended_is_refused_wherever_a_badge_is_issued(badges: Badges, backend: str) -> None:
+    issuer = await badges.issuer()
+    achievement = await badges.achievement(issuer["id"])
+    now = dt.datetime.now(dt.UTC)
+    yesterday = (now - dt.timedelta(days=1)).isoformat()
+    c, h = badges.client, badges.as_()
+    # Sent once while it was still valid (issued as of 40 days ago), sent again today.
+    with issuing_as_of(now - dt.timedelta(days=40)):
+        earlier = await c.post(
+            "/v1/badges",
+            json={
+                "achievement_id": achievement["id"],
+                "recipient": {"email": "ed@demo.test"},
+                "valid_until": yesterday,
+            },
+            headers={**h, "idempotency-key": "sis-7"},
+        )
+    live = (await badges.issue(achievement["id"], valid_until=(now + dt.timedelta(days=30)).isoformat())).json()
+
+    past = await badges.issue(achievement["id"], valid_until=yesterday)
+    just_now = await badges.issue(achievement["id"], valid_until=now.isoformat())
+    replayed = await c.post(
+        "/v1/badges",
+        json={"achievement_id": achievement["id"], "recipient": {"email": "ed@demo.test"}, "valid_until": yesterday},
+        headers={**h, "idempotency-key": "sis-7"},
+    )
+    reissued = await c.post(
+        f"/v1/badges/{live['id']}/reissue",
+        json={
+            "kind": "renewal",
+            "old_badge": "supersede",
+            "recipient": {"email": "educator@demo.test"},
+            "valid_until": yesterday,
+        },
+        headers=h,
+    )
+    event = await c.post("/internal/events", json=_award_event(achievement["id"], valid_until=yesterday))
+    backwards = await c.post(
+        "/internal/events",
+        json=_award_event(achievement["id"], valid_until=(now - dt.timedelta(days=31)).isoformat()),
+    )
+    listed = (await c.get("/v1/badges", headers=h)).json()["items"]
+    live_now = (await c.get(f"/v1/badges/{live['id']}", headers=h)).json()
+
+    assert earlier.status_code == 201, earlier.text
+    for refused in (past, just_now, reissued):
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert [e["pointer"] for e in refused.json()["errors"]] == ["/body/valid_until"]
+        assert refused.json()["errors"][0]["detail"].startswith("must be later than the time of issue")
+        assert "is in the past" in refused.json()["detail"]
+    # A request sent again with its Idempotency-Key gets the badge it got then, expired or not.
+    assert (replayed.status_code, replayed.headers.get("idempotent-replayed")) == (201, "true")
+    assert replayed.json()["id"] == earlier.json()["id"]
+    # The award event is refused for good (422: its outbox marks it dead), naming its own field.
+    assert event.status_code == 422, event.text
+    assert [e["pointer"] for e in event.json()["errors"]] == ["/body/payload/valid_until"]
+    assert event.json()["detail"].startswith("the award.granted event cannot be issued as a badge: valid_until")
+    # An award whose validity ends before it was awarded is refused the same way (it was a 500).
+    assert backwards.status_code == 422, backwards.text
+    assert backwards.json()["errors"][0]["pointer"] == "/body/payload"
+    assert "valid_until must be after valid_from" in backwards.json()["detail"]
+    assert {b["id"] for b in listed} == {earlier.json()["id"], live["id"]}, "nothing else was issued"
+    assert live_now["lineage"]["replaced_by"] is None

@@ -8,6 +8,7 @@ between workers and a real crash are in test_bulk_workers.py and test_bulk_crash
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from typing import Any
 
@@ -388,3 +389,28 @@ async def test_an_index_taken_between_drawing_and_writing_is_drawn_again(badges:
     assert int(credential["credentialStatus"]["statusListIndex"]) != taken.revocation_index
     report = await badges.client.post("/v1/verify", json={"credential": credential})
     assert report.json()["verified"] is True, report.json()
+
+
+async def test_a_row_whose_validity_has_ended_is_refused_on_its_own(badges: Badges, backend: str) -> None:
+    issuer = await badges.issuer()
+    achievement = (await badges.achievement(issuer["id"]))["id"]
+    yesterday = (dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).isoformat()
+    rows = [good_row(achievement, 1), good_row(achievement, 2, valid_until=yesterday), good_row(achievement, 3)]
+    csv_file = f"external_id,achievement_id,recipient_email,valid_until\nc-1,{achievement},c1@demo.test,{yesterday}\n"
+
+    as_json = await badges.client.post("/v1/badges/bulk", json=rows, headers=badges.as_())
+    as_csv = await badges.client.post(
+        "/v1/badges/bulk", content=csv_file.encode(), headers={**badges.as_(), "content-type": "text/csv"}
+    )
+    await drain(badges)
+    json_job = await job(badges, as_json.json()["id"])
+    csv_job = await job(badges, as_csv.json()["id"])
+
+    assert (json_job["done"], json_job["failed"]) == (2, 1)
+    [refused] = json_job["errors"]["items"]
+    assert (refused["row"], refused["external_id"], refused["type"]) == (2, "sis-00002", VALIDATION)
+    assert [e["pointer"] for e in refused["errors"]] == ["/valid_until"]
+    assert "is in the past" in refused["detail"]
+    assert [b["row"] for b in json_job["badges"]["items"]] == [1, 3], "the other rows are issued"
+    assert (csv_job["done"], csv_job["failed"]) == (0, 1)
+    assert [e["pointer"] for e in csv_job["errors"]["items"][0]["errors"]] == ["/valid_until"], "the CSV column"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from tests.services.badges.conftest import Badges
+from tests.services.badges.conftest import Badges, issuing_as_of
 
 RECIPIENT = {"email": "educator@demo.test"}
 
@@ -30,7 +30,8 @@ async def test_expiring_within_finds_active_badges_whose_validity_ends_soon(badg
     soon = (await badges.issue(achievement["id"], valid_until=_at(10))).json()
     later = (await badges.issue(achievement["id"], valid_until=_at(90))).json()
     await badges.issue(achievement["id"])  # never expires
-    past = (await badges.issue(achievement["id"], valid_from=_at(-60), valid_until=_at(-1))).json()
+    with issuing_as_of(dt.datetime.now(dt.UTC) - dt.timedelta(days=60)):
+        past = (await badges.issue(achievement["id"], valid_from=_at(-60), valid_until=_at(-1))).json()
     revoked = (await badges.issue(achievement["id"], valid_until=_at(5))).json()
     await badges.client.post(f"/v1/badges/{revoked['id']}/revoke", json={}, headers=badges.as_())
     c, h = badges.client, badges.as_()

@@ -20,7 +20,7 @@ from services.badges.deps import badges_state
 from services.badges.events import handlers
 from services.credentials.schemas import AwardedEvidence, AwardedResult, AwardGranted
 from shared.events import EventEnvelope
-from tests.services.badges.conftest import ACHIEVEMENT, Badges
+from tests.services.badges.conftest import ACHIEVEMENT, Badges, issuing_as_of
 from tests.support import identity_headers, token_service
 
 # What Chromium sends when it navigates to a page.
@@ -84,6 +84,11 @@ class Parsed(HTMLParser):
     @property
     def text(self) -> str:
         return " ".join(" ".join(self.visible).split())
+
+
+def path(url: str) -> str:
+    """The path of one of the service's public URLs (the app is reached without the gateway)."""
+    return "/ob/" + url.split("/ob/", 1)[1]
 
 
 def words(text: str) -> str:
@@ -309,12 +314,13 @@ async def test_the_page_shows_the_live_status(badges: Badges, backend: str) -> N
     _issuer, achievement_id = await setup(badges, suspendable=True)
     badge = await issued(badges, achievement_id)
     now = dt.datetime.now(dt.UTC)
-    expired = await issued(
-        badges,
-        achievement_id,
-        valid_from=(now - dt.timedelta(days=400)).isoformat(),
-        valid_until=(now - dt.timedelta(days=1)).isoformat(),
-    )
+    with issuing_as_of(now - dt.timedelta(days=400)):
+        expired = await issued(
+            badges,
+            achievement_id,
+            valid_from=(now - dt.timedelta(days=400)).isoformat(),
+            valid_until=(now - dt.timedelta(days=1)).isoformat(),
+        )
     future = await issued(badges, achievement_id, valid_from=(now + dt.timedelta(days=3)).isoformat())
 
     def act(action: str) -> Any:
@@ -343,6 +349,94 @@ async def test_the_page_shows_the_live_status(badges: Badges, backend: str) -> N
     # The verifier says the same (the page uses it): POST /v1/verify.
     verified = await badges.client.post("/v1/verify", json={"credential": badge["credential"]})
     assert verified.json()["status"] == "revoked"
+
+
+def offered(doc: Parsed) -> dict[str, Any]:
+    """What the page offers to take away: download links, the LinkedIn link, the embed code."""
+    return {
+        "downloads": sorted(a.attrs["href"] for a in doc.all("a") if "download" in a.attrs),
+        "linkedin": doc.by_id("linkedin") is not None,
+        "embed": doc.by_id("embed") is not None,
+        "copy buttons": len(doc.all("button")),
+    }
+
+
+async def test_a_revoked_or_suspended_badge_is_offered_to_nobody_to_share(badges: Badges, backend: str) -> None:
+    _issuer, achievement_id = await setup(badges, suspendable=True)
+    badge = await issued(badges, achievement_id)
+    links = badge["links"]
+
+    def act(action: str) -> Any:
+        return badges.client.post(f"/v1/badges/{badge['id']}/{action}", json={}, headers=badges.as_())
+
+    pages = {"active": await page(badges, badge["id"])}
+    for action, state in (("suspend", "suspended"), ("reinstate", "reinstated"), ("revoke", "revoked")):
+        assert (await act(action)).status_code == 200
+        pages[state] = await page(badges, badge["id"])
+    # What a verifier (or a backpack) fetches still answers for the revoked badge: the signed
+    # documents tell it the status. Only the page stops offering them.
+    served = {
+        name: (await badges.client.get(path(url), params=params)).status_code
+        for name, url, params in (
+            ("json", links["credential"], {"format": "json"}),
+            ("jwt", links["jwt"], {}),
+            ("baked png", links["baked_png"], {}),
+            ("ob2 jws", links["ob2_jws"], {}),
+            ("ob2 hosted", links["ob2_assertion"], {}),
+        )
+    }
+
+    full = offered(pages["active"])
+    assert full == {
+        "downloads": sorted(
+            [
+                links["baked_png"],
+                links["baked_svg"],
+                links["credential"] + "?format=json",
+                links["jwt"],
+                links["ob2_baked_png"],
+                links["ob2_assertion"],
+            ]
+        ),
+        "linkedin": True,
+        "embed": True,
+        "copy buttons": 2,
+    }
+    assert pages["active"].by_id("sharing-withheld") is None
+    assert offered(pages["reinstated"]) == full, "reinstating offers it all again"
+    nothing = {"downloads": [], "linkedin": False, "embed": False, "copy buttons": 0}
+    for state, said in (("suspended", "This badge is suspended"), ("revoked", "This badge was revoked")):
+        doc = pages[state]
+        withheld = doc.by_id("sharing-withheld")
+        assert offered(doc) == nothing, state
+        assert withheld is not None
+        assert words(withheld.text).startswith(f"{said}, so it cannot be downloaded or shared from this page")
+        assert "linkedin.com" not in doc.html
+        assert doc.by_id("page-link") is None
+        # The credential's address stays on the page for verifiers, as text and as a link relation.
+        assert doc.one("link", rel="alternate").attrs["href"] == links["credential"]
+        assert links["credential"] in doc.text
+    assert served == {"json": 200, "jwt": 200, "baked png": 200, "ob2 jws": 200, "ob2 hosted": 410}
+
+
+async def test_what_was_checked_shows_the_official_schema_s_finding_as_a_warning(badges: Badges, backend: str) -> None:
+    _issuer, suspendable_id = await setup(badges, suspendable=True)
+    _other, plain_id = await setup(badges)
+    two_entries = await page(badges, (await issued(badges, suspendable_id))["id"])
+    one_entry = await page(badges, (await issued(badges, plain_id))["id"])
+
+    warned = two_entries.one("li", **{"data-check": "schema"})
+    passed = one_entry.one("li", **{"data-check": "schema"})
+    status = two_entries.by_id("status")
+    assert status is not None
+    assert (status.text, status.attrs["data-status"]) == ("Verified", "verified")
+    assert warned.attrs["class"] == "check-warn"
+    assert words(warned.text).startswith("schema (warning): the official OB 3.0 AchievementCredential JSON Schema")
+    assert "rejects /credentialStatus" in warned.text
+    assert "valid against" not in two_entries.html
+    assert passed.attrs["class"] == "check-pass"
+    assert "valid against the OB 3.0 AchievementCredential JSON Schema" in passed.text
+    assert {e.attrs["class"] for e in two_entries.all("li") if "data-check" in e.attrs} == {"check-pass", "check-warn"}
 
 
 async def sharing(badges: Badges, badge_id: str, body: Any, headers: dict[str, str] | None = None) -> httpx.Response:

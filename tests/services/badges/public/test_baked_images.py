@@ -142,9 +142,15 @@ async def test_a_baked_image_uploaded_to_the_verifier_verifies_like_its_json(bad
         "name": "baked",
         "passed": True,
         "message": "one credential, unbaked from the PNG iTXt chunk 'openbadgecredential'",
+        "severity": "error",
+        "findings": [],
     }
     assert (matched["verified"], matched["recipient_matched"]) == (True, True)
     assert (other["verified"], other["recipient_matched"]) == (False, False)
+    # The mismatch is a check of its own, the only one that fails.
+    assert [(c["name"], c["message"]) for c in other["checks"] if not c["passed"]] == [
+        ("recipient", "the recipient given is not the one the assertion names: its hashed email identity differs")
+    ]
     # A revoked badge still bakes (the same signed document); the verifier says revoked.
     assert after.status_code == 200
     assert (revoked["verified"], revoked["status"]) == (False, "revoked")
