@@ -260,12 +260,19 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _handle_http)
 
 
+_LOCATION = {
+    "description": "The created resource's path (`/v1/...`)",
+    "schema": {"type": "string", "pattern": "^/"},
+}
+
+
 def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
-    """Make an OpenAPI document tell the truth about errors.
+    """Make an OpenAPI document tell the truth about errors (and about what every 201 carries).
 
     FastAPI documents 422 as ``application/json`` ``HTTPValidationError``; Practicum answers
     ``application/problem+json``. Every operation gets the Problem schema for 422 (when it has
-    inputs) and for its documented 4xx/5xx, plus a ``default`` problem response.
+    inputs) and for its documented 4xx/5xx, plus a ``default`` problem response; every 201 says
+    it carries ``Location``.
     """
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components["Problem"] = ProblemDocument.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -284,6 +291,8 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
             for code, response in list(responses.items()):
                 if (code == "422" or code[:1] in {"4", "5"}) and not own_errors:
                     response["content"] = problem_content
+            if "201" in responses:
+                responses["201"].setdefault("headers", {}).setdefault("Location", _LOCATION)
             if (operation.get("parameters") or operation.get("requestBody")) and not own_errors:
                 responses.setdefault(
                     "422", {"description": "Invalid input; `errors` lists each field", "content": problem_content}

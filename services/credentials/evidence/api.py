@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, File, Form, UploadFile
+from fastapi import APIRouter, BackgroundTasks, File, Form, Response, UploadFile
 from fastapi.responses import StreamingResponse
 
 from services.credentials.deps import EvidenceStoreDep, IdPath, Reader, Writer
@@ -25,6 +25,7 @@ router = APIRouter()
 )
 async def add_evidence(
     submission_id: IdPath,
+    response: Response,
     store: EvidenceStoreDep,
     who: Writer,
     session: SessionDep,
@@ -37,6 +38,8 @@ async def add_evidence(
     item = await service.add_evidence(
         session, who, store, submission_id, requirement_key=requirement, text=text, url=url, upload=upload
     )
+    # The item's address (DELETE there removes it; GET /v1/submissions/{id} lists it).
+    response.headers["Location"] = f"/v1/submissions/{submission_id}/evidence/{item.id}"
     return EvidenceRead.model_validate(item, from_attributes=True)
 
 
