@@ -105,6 +105,14 @@ class PayloadTooLarge(Problem):
     slug = "payload-too-large"
 
 
+class UnsupportedMediaType(Problem):
+    """415: the body is not in a media type the operation takes; ``accepted`` lists those it does."""
+
+    status = 415
+    title = "Unsupported Media Type"
+    slug = "unsupported-media-type"
+
+
 class UnprocessableContent(Problem):
     """422: the request was well-formed HTTP but its content is invalid; ``errors`` says where."""
 
@@ -271,8 +279,8 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
 
     FastAPI documents 422 as ``application/json`` ``HTTPValidationError``; Practicum answers
     ``application/problem+json``. Every operation gets the Problem schema for 422 (when it has
-    inputs) and for its documented 4xx/5xx, plus a ``default`` problem response; every 201 says
-    it carries ``Location``.
+    inputs), 415 (when it takes a body) and its documented 4xx/5xx, plus a ``default`` problem
+    response; every 201 says it carries ``Location``.
     """
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components["Problem"] = ProblemDocument.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -291,6 +299,11 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
             for code, response in list(responses.items()):
                 if (code == "422" or code[:1] in {"4", "5"}) and not own_errors:
                     response["content"] = problem_content
+            if operation.get("requestBody") and not own_errors:
+                responses.setdefault(
+                    "415",
+                    {"description": "The body is not in a media type this operation takes", "content": problem_content},
+                )
             if "201" in responses:
                 responses["201"].setdefault("headers", {}).setdefault("Location", _LOCATION)
             if (operation.get("parameters") or operation.get("requestBody")) and not own_errors:
