@@ -35,8 +35,10 @@ def _accepted(route: APIRoute) -> tuple[str, ...] | None:
     if field is None:
         return None
     if isinstance(field.field_info, Form):
+        # Both form encodings parse the same; a route taking a file names multipart first (a
+        # file can only come that way, the text fields of the same route either way).
         if any(isinstance(param.field_info, File) for param in route.dependant.body_params):
-            return (MULTIPART,)
+            return (MULTIPART, FORM_URLENCODED)
         return (FORM_URLENCODED, MULTIPART)
     return (JSON,)
 

@@ -65,8 +65,10 @@ async def test_a_file_upload_given_json_is_a_415_naming_multipart(
         )
         no_body = await client.post("/v1/submissions/00000000-0000-4000-8000-000000000000/evidence", headers=headers)
     assert sent.status_code == 415, sent.text
-    assert sent.json()["accepted"] == ["multipart/form-data"]
-    assert sent.json()["detail"] == "send the body as multipart/form-data, not application/json"
+    assert sent.json()["accepted"] == ["multipart/form-data", "application/x-www-form-urlencoded"]
+    assert sent.json()["detail"] == (
+        "send the body as multipart/form-data or application/x-www-form-urlencoded, not application/json"
+    )
     assert no_body.status_code == 422, "no body at all is a missing field, not a wrong type"
 
 
