@@ -23,6 +23,7 @@ from shared.db import create_engine, create_sessionmaker
 from shared.docs import mount_docs
 from shared.health import database_check, health_router
 from shared.logging import configure_logging
+from shared.media_types import body_media_type
 from shared.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from shared.outbox import (
     DispatchPolicy,
@@ -157,10 +158,12 @@ def build_service_app(
         public |= _operations(inbox)
     # Protected by default: every domain route needs a verified principal; public routes are
     # the ones a service lists in ``public_routers`` (and health, docs, the internal inbox).
+    # A body in a media type the route cannot take is a 415 (after authentication, for the
+    # protected routes), not a puzzling 422.
     for router in spec.routers:
-        app.include_router(router, dependencies=[Depends(authenticated)])
+        app.include_router(router, dependencies=[Depends(authenticated), Depends(body_media_type)])
     for router in spec.public_routers:
-        app.include_router(router)
+        app.include_router(router, dependencies=[Depends(body_media_type)])
         public |= _operations(router)
     state.public_routes = frozenset(public)
     app.openapi = _problem_openapi(app)  # type: ignore[method-assign]

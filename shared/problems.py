@@ -105,6 +105,14 @@ class PayloadTooLarge(Problem):
     slug = "payload-too-large"
 
 
+class UnsupportedMediaType(Problem):
+    """415: the body is not in a media type the operation takes; ``accepted`` lists those it does."""
+
+    status = 415
+    title = "Unsupported Media Type"
+    slug = "unsupported-media-type"
+
+
 class UnprocessableContent(Problem):
     """422: the request was well-formed HTTP but its content is invalid; ``errors`` says where."""
 
@@ -260,12 +268,19 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _handle_http)
 
 
+_LOCATION = {
+    "description": "The created resource's path (`/v1/...`)",
+    "schema": {"type": "string", "pattern": "^/"},
+}
+
+
 def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
-    """Make an OpenAPI document tell the truth about errors.
+    """Make an OpenAPI document tell the truth about errors (and about what every 201 carries).
 
     FastAPI documents 422 as ``application/json`` ``HTTPValidationError``; Practicum answers
     ``application/problem+json``. Every operation gets the Problem schema for 422 (when it has
-    inputs) and for its documented 4xx/5xx, plus a ``default`` problem response.
+    inputs), 415 (when it takes a body) and its documented 4xx/5xx, plus a ``default`` problem
+    response; every 201 says it carries ``Location``.
     """
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components["Problem"] = ProblemDocument.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -284,6 +299,13 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
             for code, response in list(responses.items()):
                 if (code == "422" or code[:1] in {"4", "5"}) and not own_errors:
                     response["content"] = problem_content
+            if operation.get("requestBody") and not own_errors:
+                responses.setdefault(
+                    "415",
+                    {"description": "The body is not in a media type this operation takes", "content": problem_content},
+                )
+            if "201" in responses:
+                responses["201"].setdefault("headers", {}).setdefault("Location", _LOCATION)
             if (operation.get("parameters") or operation.get("requestBody")) and not own_errors:
                 responses.setdefault(
                     "422", {"description": "Invalid input; `errors` lists each field", "content": problem_content}

@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.catalog.client import CatalogClient
 from services.credentials.evidence.storage import EvidenceStore
 from services.credentials.settings import CredentialsSettings
-from shared.auth import Principal, require_scopes
+from shared.auth import Principal, authenticated, require_scopes
+from shared.problems import FieldError, UnprocessableContent
 from shared.state import ServiceState, state_of
 
 
@@ -37,7 +38,33 @@ Reviewer = Annotated[Principal, Depends(require_scopes("reviews:write"))]
 RecordsReader = Annotated[Principal, Depends(require_scopes("records:read"))]
 IdPath = Annotated[str, Path(min_length=1, max_length=36)]
 # Educators and assessors are named by the identity provider's subject, not by a UUID.
-EducatorPath = Annotated[str, Path(min_length=1, max_length=200)]
+OWN_EDUCATOR_ID = "me"
+
+
+async def _educator(
+    educator_id: Annotated[
+        str,
+        Path(
+            min_length=1,
+            max_length=200,
+            description="the educator's subject (`user:<id>`), or `me` for the signed-in person's own",
+        ),
+    ],
+    who: Annotated[Principal, Depends(authenticated)],
+) -> str:
+    """The educator a path names: ``me`` is the calling person; an API client has no ``me``."""
+    if educator_id != OWN_EDUCATOR_ID:
+        return educator_id
+    if who.kind != "user":
+        raise UnprocessableContent(
+            "`me` names the signed-in person, and an API client is not one: name the educator by id",
+            errors=[FieldError(pointer="/path/educator_id", detail="`me` needs a person's token, not an API client's")],
+        )
+    return who.subject
+
+
+# A path's educator, with `me` resolved to the caller's own subject.
+Educator = Annotated[str, Depends(_educator)]
 
 
 async def _catalog(request: Request) -> CatalogClient:

@@ -59,6 +59,25 @@ class GatewayReadiness(BaseModel):
 # --- OAuth (identity) -------------------------------------------------------------------------
 
 
+class CallerTenant(BaseModel):
+    id: str
+    slug: str
+    name: str
+
+
+class Me(BaseModel):
+    """``GET /v1/me``: the caller a bearer token names, as the gateway knows it."""
+
+    subject: str = Field(description="what every service calls the caller: `user:<id>` or `client:<client_id>`")
+    kind: Literal["user", "client"]
+    email: str | None = Field(description="a person's address in the directory; null for an API client")
+    name: str = Field(description="a person's display name, or an API client's name")
+    client_id: str | None = Field(description="an API client's OAuth client_id; null for a person")
+    tenant: CallerTenant
+    roles: list[str]
+    scopes: list[str]
+
+
 class TokenResponse(BaseModel):
     access_token: str
     token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - the OAuth token type, not a secret

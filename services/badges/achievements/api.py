@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import APIRouter, File, Query, Response, UploadFile
 
 from services.badges.achievements import service
 from services.badges.deps import IdPath, Issuing, Reader, SettingsDep, SignerDep, UrlsDep, context
@@ -41,10 +41,11 @@ async def _achievement_read(
 
 @router.post("/v1/achievements", response_model=AchievementRead, status_code=201, summary="Create an achievement")
 async def create_achievement(
-    body: AchievementWrite, who: Issuing, session: SessionDep, urls: UrlsDep, signer: SignerDep
+    body: AchievementWrite, response: Response, who: Issuing, session: SessionDep, urls: UrlsDep, signer: SignerDep
 ) -> AchievementRead:
     version = await service.create_achievement(session, context(who, urls, signer), body)
     achievement = await service.achievement_of(session, version)
+    response.headers["Location"] = f"/v1/achievements/{achievement.id}"
     return await _achievement_read(session, urls, achievement, version)
 
 

@@ -3,7 +3,7 @@ and revoke keys."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from services.badges.deps import IdPath, Issuing, Reader, SignerDep, UrlsDep, context
 from services.badges.issuers import service
@@ -57,9 +57,10 @@ async def _issuer_read(session: SessionDep, urls: Urls, issuer: Issuer) -> Issue
 
 @router.post("/v1/issuers", response_model=IssuerRead, status_code=201, summary="Create an issuer profile with keys")
 async def create_issuer(
-    body: IssuerWrite, who: Issuing, session: SessionDep, urls: UrlsDep, signer: SignerDep
+    body: IssuerWrite, response: Response, who: Issuing, session: SessionDep, urls: UrlsDep, signer: SignerDep
 ) -> IssuerRead:
     issuer = await service.create_issuer(session, context(who, urls, signer), body)
+    response.headers["Location"] = f"/v1/issuers/{issuer.id}"
     return await _issuer_read(session, urls, issuer)
 
 
@@ -90,9 +91,17 @@ async def update_issuer(
     summary="Rotate: a new active key; the previous one retires and stays published",
 )
 async def rotate_key(
-    issuer_id: IdPath, body: KeyRotation, who: Issuing, session: SessionDep, urls: UrlsDep, signer: SignerDep
+    issuer_id: IdPath,
+    body: KeyRotation,
+    response: Response,
+    who: Issuing,
+    session: SessionDep,
+    urls: UrlsDep,
+    signer: SignerDep,
 ) -> KeyRead:
     key = await service.rotate_key(session, context(who, urls, signer), issuer_id, body.purpose)
+    # The key's address in the API (its revoke route hangs below it).
+    response.headers["Location"] = f"/v1/issuers/{issuer_id}/keys/{key.id}"
     return key_read(urls, key)
 
 

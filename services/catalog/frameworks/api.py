@@ -78,7 +78,9 @@ async def import_framework(
             f"the CASE package is not valid ({len(exc.errors)} problem(s)); nothing was imported", errors=exc.errors
         ) from exc
     result = await service.import_package(session, who.tenant_id, package)
-    if not result.created:
+    if result.created:
+        response.headers["Location"] = f"/v1/frameworks/{result.framework.id}"
+    else:
         response.status_code = 200
     return ImportReport(
         **await _summary(session, result.framework), created=result.created, associations=result.associations

@@ -50,8 +50,11 @@ async def _session_read(session: SessionDep, row: OfferingSession) -> SessionRea
 @router.post(
     "/v1/offerings/{offering_id}/sessions", response_model=SessionRead, status_code=201, summary="Schedule a session"
 )
-async def create_session(offering_id: IdPath, body: SessionCreate, who: Writer, session: SessionDep) -> SessionRead:
+async def create_session(
+    offering_id: IdPath, body: SessionCreate, response: Response, who: Writer, session: SessionDep
+) -> SessionRead:
     row = await service.create_session(session, who.tenant_id, offering_id, body)
+    response.headers["Location"] = f"/v1/sessions/{row.id}"
     return await _session_read(session, row)
 
 
@@ -111,7 +114,9 @@ async def register(
 ) -> RegistrationRead:
     educator = _acting_for(who, body.educator_id if body else None)
     row, created = await service.register(session, who.tenant_id, session_id, educator)
-    if not created:
+    if created:
+        response.headers["Location"] = f"/v1/sessions/{session_id}/registrations/{row.id}"
+    else:
         response.status_code = 200
     return await _registration_read(session, row)
 

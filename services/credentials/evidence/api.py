@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, File, Form, UploadFile
+from fastapi import APIRouter, BackgroundTasks, File, Form, Response, UploadFile
 from fastapi.responses import StreamingResponse
 
 from services.credentials.deps import EvidenceStoreDep, IdPath, Reader, Writer
 from services.credentials.evidence import service
 from services.credentials.evidence.storage import EvidenceNotFound, read_chunks
 from services.credentials.schemas import EvidenceRead
+from shared.downloads import content_disposition, repr_digest
 from shared.problems import NotFound
 from shared.state import SessionDep
 
@@ -25,6 +26,7 @@ router = APIRouter()
 )
 async def add_evidence(
     submission_id: IdPath,
+    response: Response,
     store: EvidenceStoreDep,
     who: Writer,
     session: SessionDep,
@@ -37,6 +39,8 @@ async def add_evidence(
     item = await service.add_evidence(
         session, who, store, submission_id, requirement_key=requirement, text=text, url=url, upload=upload
     )
+    # The item's address (DELETE there removes it; GET /v1/submissions/{id} lists it).
+    response.headers["Location"] = f"/v1/submissions/{submission_id}/evidence/{item.id}"
     return EvidenceRead.model_validate(item, from_attributes=True)
 
 
@@ -61,12 +65,31 @@ async def remove_evidence(
     "/v1/submissions/{submission_id}/evidence/{item_id}/content",
     summary="Download an evidence file (its educator, assigned assessors, coordinators)",
     response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "The file, as uploaded",
+            "headers": {
+                "Content-Disposition": {
+                    "description": "`attachment` with the uploaded file's name (`filename`, and `filename*` "
+                    "in UTF-8 when it is not plain ASCII: RFC 6266, RFC 8187)",
+                    "schema": {"type": "string"},
+                },
+                "Repr-Digest": {
+                    "description": "RFC 9530: the file's SHA-256 as a structured-field byte sequence, "
+                    "`sha-256=:<base64>:`",
+                    "schema": {"type": "string", "pattern": "^sha-256=:[A-Za-z0-9+/]{43}=:$"},
+                },
+            },
+        }
+    },
 )
 async def download_evidence(
     submission_id: IdPath, item_id: IdPath, store: EvidenceStoreDep, who: Reader, session: SessionDep
 ) -> StreamingResponse:
     item = await service.evidence_file(session, who, submission_id, item_id)
+    # A stored file always has both.
     assert item.storage_key is not None
+    assert item.sha256 is not None
     try:
         chunks = await store.open(item.storage_key)
     except EvidenceNotFound as exc:
@@ -75,9 +98,10 @@ async def download_evidence(
         chunks,
         media_type=item.media_type or "application/octet-stream",
         headers={
-            "Content-Disposition": "attachment",  # never rendered inline by a browser
+            # attachment: never rendered inline by a browser
+            "Content-Disposition": content_disposition(item.file_name or "evidence"),
             "X-Content-Type-Options": "nosniff",
             "Cache-Control": "private, no-store",
-            "Digest": f"sha-256={item.sha256}",
+            "Repr-Digest": repr_digest(item.sha256),
         },
     )

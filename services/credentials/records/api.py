@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
-from services.credentials.deps import EducatorPath, Reader, RecordsReader, SessionmakerDep, Writer
+from services.credentials.deps import Educator, Reader, RecordsReader, SessionmakerDep, Writer
 from services.credentials.records import exports, profiles, reports, service
 from services.credentials.roles import is_coordinator
 from services.credentials.schemas import (
@@ -52,7 +52,7 @@ def _window(start: dt.date | None, end: dt.date | None) -> None:
     response_model=LearningRecord,
     summary="An educator's learning record: pursuits, awards and badges, PD minutes per cycle, stipends, goals",
 )
-async def learning_record(educator_id: EducatorPath, who: RecordsReader, session: SessionDep) -> LearningRecord:
+async def learning_record(educator_id: Educator, who: RecordsReader, session: SessionDep) -> LearningRecord:
     found = await service.learning_record(session, who, educator_id, utcnow().date())
     return LearningRecord.model_validate(found)
 
@@ -66,7 +66,7 @@ async def learning_record(educator_id: EducatorPath, who: RecordsReader, session
     summary="Sync an educator's profile from the LMS/SIS (ids, school, name) — coordinators and API clients",
 )
 async def put_profile(
-    educator_id: EducatorPath, body: EducatorProfileWrite, who: Writer, session: SessionDep
+    educator_id: Educator, body: EducatorProfileWrite, who: Writer, session: SessionDep
 ) -> EducatorProfileRead:
     if not is_coordinator(who):
         raise Forbidden("profiles are synced by coordinators and the district's systems")
@@ -79,7 +79,7 @@ async def put_profile(
     response_model=EducatorProfileRead,
     summary="An educator's profile (the educator, coordinators and HR)",
 )
-async def get_profile(educator_id: EducatorPath, who: Reader, session: SessionDep) -> EducatorProfileRead:
+async def get_profile(educator_id: Educator, who: Reader, session: SessionDep) -> EducatorProfileRead:
     return profiles.profile_read(await service.profile(session, who, educator_id))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 
 from services.credentials.deps import IdPath, Reader, Reviewer, Writer
 from services.credentials.models import ReviewAssignment, Submission
@@ -80,9 +80,10 @@ async def _submission_read(session: SessionDep, who: Principal, submission: Subm
     summary="Open a draft submission for a tier (the next attempt)",
 )
 async def open_submission(
-    pursuit_id: IdPath, body: SubmissionCreate, who: Writer, session: SessionDep
+    pursuit_id: IdPath, body: SubmissionCreate, response: Response, who: Writer, session: SessionDep
 ) -> SubmissionRead:
     submission = await service.open_submission(session, who, pursuit_id, body.tier)
+    response.headers["Location"] = f"/v1/submissions/{submission.id}"
     return await _submission_read(session, who, submission)
 
 
@@ -188,10 +189,13 @@ async def reassign(
     status_code=201,
     summary="Log a coaching conversation (notes stay with the coach and the educator)",
 )
-async def log_coaching(pursuit_id: IdPath, body: CoachingWrite, who: Reader, session: SessionDep) -> CoachingRead:
+async def log_coaching(
+    pursuit_id: IdPath, body: CoachingWrite, response: Response, who: Reader, session: SessionDep
+) -> CoachingRead:
     row = await service.log_coaching(
         session, who, pursuit_id, tier_key=body.tier, held_on=body.held_on, notes=body.notes
     )
+    response.headers["Location"] = f"/v1/pursuits/{pursuit_id}/coaching/{row.id}"
     return CoachingRead(
         id=row.id, tier_key=row.tier_key, coach_id=row.coach_id, held_on=row.held_on, logged_at=row.logged_at
     )

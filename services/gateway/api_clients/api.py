@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from services.gateway.api_clients import service
 from services.gateway.deps import AdminDep, HasherDep
@@ -41,9 +41,11 @@ async def list_api_clients(who: AdminDep, session: SessionDep) -> list[ApiClient
     summary="Register an API client; the secret is in this answer only",
 )
 async def create_api_client(
-    body: ApiClientCreate, who: AdminDep, session: SessionDep, hasher: HasherDep
+    body: ApiClientCreate, response: Response, who: AdminDep, session: SessionDep, hasher: HasherDep
 ) -> ApiClientWithSecret:
     row, secret = await service.create(session, hasher, who, body)
+    # Its address in the API (PATCH there; rotate-secret and disable hang below it).
+    response.headers["Location"] = f"/v1/api-clients/{row.id}"
     return ApiClientWithSecret(**_client(row), client_secret=secret)
 
 

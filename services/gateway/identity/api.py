@@ -1,4 +1,5 @@
-"""OAuth 2.0 endpoints of the gateway: the token endpoint, JWKS and server metadata.
+"""OAuth 2.0 endpoints of the gateway (the token endpoint, JWKS and server metadata) and
+``GET /v1/me``, who a token names.
 
 Errors here follow RFC 6749 §5.2 (``{"error": ..., "error_description": ...}``, plain JSON), not
 RFC 9457: OAuth clients parse them that way.
@@ -15,9 +16,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from services.gateway.audit import service as audit_log
-from services.gateway.deps import HasherDep, TokensDep, per_address
+from services.gateway.deps import HasherDep, TokensDep, bearer_claims, per_address
 from services.gateway.identity import service
-from services.gateway.schemas import JWKSet, OAuthError, TokenResponse
+from services.gateway.schemas import JWKSet, Me, OAuthError, TokenResponse
 from shared.auth import SCOPES
 from shared.problems import PROBLEM_JSON, ProblemDocument
 from shared.state import SessionDep
@@ -180,3 +181,14 @@ async def metadata(tokens: TokensDep) -> dict[str, Any]:
         "scopes_supported": sorted(SCOPES),
         "response_types_supported": [],
     }
+
+
+@router.get(
+    "/v1/me",
+    response_model=Me,
+    tags=["identity"],
+    summary="Who am I: the caller a bearer token names, its tenant, roles and scopes (any valid token)",
+    responses={401: {"model": ProblemDocument, "description": "No token, or one that is not valid (any more)"}},
+)
+async def me(request: Request, session: SessionDep) -> Me:
+    return await service.me(session, bearer_claims(request))

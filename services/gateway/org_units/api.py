@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from services.gateway.deps import AdminDep
 from services.gateway.models import OrgUnit
@@ -23,8 +23,10 @@ async def list_org_units(who: AdminDep, session: SessionDep) -> list[OrgUnitRead
 
 
 @router.post("/v1/org-units", response_model=OrgUnitRead, status_code=201, summary="Add an org unit")
-async def create_org_unit(body: OrgUnitCreate, who: AdminDep, session: SessionDep) -> OrgUnitRead:
-    return _org_unit(await service.create(session, who, body))
+async def create_org_unit(body: OrgUnitCreate, response: Response, who: AdminDep, session: SessionDep) -> OrgUnitRead:
+    unit = await service.create(session, who, body)
+    response.headers["Location"] = f"/v1/org-units/{unit.id}"
+    return _org_unit(unit)
 
 
 @router.get("/v1/org-units/{org_unit_id}", response_model=OrgUnitRead, summary="One org unit")

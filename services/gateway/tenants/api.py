@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import jwt
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from services.gateway.deps import AdminDep, SettingsDep
 from services.gateway.identity.oidc import UnsafeJwksUri, check_jwks_uri
@@ -33,9 +33,12 @@ async def list_tenants(who: AdminDep, session: SessionDep) -> list[TenantRead]:
 
 
 @router.post("/v1/tenants", response_model=TenantRead, status_code=201, summary="Add a district (platform_admin)")
-async def create_tenant(body: TenantCreate, who: AdminDep, session: SessionDep) -> TenantRead:
+async def create_tenant(body: TenantCreate, response: Response, who: AdminDep, session: SessionDep) -> TenantRead:
     who.require_operator()
-    return _tenant(await service.create_tenant(session, who, slug=body.slug, name=body.name))
+    tenant = await service.create_tenant(session, who, slug=body.slug, name=body.name)
+    # Its address in the API (PATCH there renames it).
+    response.headers["Location"] = f"/v1/tenants/{tenant.id}"
+    return _tenant(tenant)
 
 
 @router.patch("/v1/tenants/{tenant_ref}", response_model=TenantRead, summary="Rename a district (platform_admin)")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from services.gateway.deps import AdminDep, HasherDep
 from services.gateway.models import User
@@ -34,8 +34,12 @@ async def list_users(who: AdminDep, session: SessionDep) -> list[UserRead]:
 
 
 @router.post("/v1/users", response_model=UserRead, status_code=201, summary="Add a person, with roles")
-async def create_user(body: UserCreate, who: AdminDep, session: SessionDep, hasher: HasherDep) -> UserRead:
-    return await _user_read(session, await service.create(session, hasher, who, body))
+async def create_user(
+    body: UserCreate, response: Response, who: AdminDep, session: SessionDep, hasher: HasherDep
+) -> UserRead:
+    user = await service.create(session, hasher, who, body)
+    response.headers["Location"] = f"/v1/users/{user.id}"
+    return await _user_read(session, user)
 
 
 @router.get("/v1/users/{user_id}", response_model=UserRead, summary="One person")

@@ -70,6 +70,9 @@ async def test_the_record_shows_what_an_educator_has_done(linked: Linked, backen
     assert mine.status_code == 200, mine.text
     record = mine.json()
     assert by_hr.json() == record
+    via_me = await c.client.get("/v1/educators/me/record", headers=educator)
+    assert via_me.status_code == 200, via_me.text
+    assert via_me.json() == record, "`me` is the signed-in educator's own id"
     assert by_peer.status_code == 404
     (pursuit,) = record["pursuits"]
     assert [(t["key"], t["status"]) for t in pursuit["tiers"]] == [

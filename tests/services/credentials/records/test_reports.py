@@ -21,6 +21,7 @@ from services.credentials.records import exports
 from shared.db import utcnow
 from tests.services.credentials.submissions.test_review_story import pdf_bytes, scores, words
 from tests.services.credentials.test_designs_and_pursuits import DESIGN, Credentials, credentials  # noqa: F401
+from tests.support import identity_headers
 
 PASS = scores()
 RETURN = scores(application="not_yet")
@@ -122,6 +123,45 @@ async def test_profiles_and_policy_are_kept_for_those_who_may_see_them(
     assert read["updated_at"] is not None
     other = (await c.client.get("/v1/reports/policy", headers=c.as_(tenant="tenant-b"))).json()
     assert other["student_data_retention_days"] == 365
+
+
+async def test_me_names_the_signed_in_educator_and_is_refused_to_an_api_client(
+    credentials: Credentials,  # noqa: F811
+    backend: str,
+) -> None:
+    c = credentials
+    await _profile(c, "user:e1", external_id="SIS-1", state_id="ST-9")
+    own = await c.client.get("/v1/educators/me/profile", headers=c.as_("educator", "user:e1"))
+    someone_else = await c.client.get("/v1/educators/me/profile", headers=c.as_("educator", "user:e2"))
+    assert own.status_code == 200, own.text
+    assert (own.json()["educator_id"], own.json()["state_id"]) == ("user:e1", "ST-9")
+    assert someone_else.status_code == 404, "`me` is user:e2 there, who has no profile"
+    # A coordinator syncing their own profile with `me` writes it under their own subject.
+    mine = await c.client.put("/v1/educators/me/profile", json={"external_id": "SIS-C"}, headers=c.as_())
+    assert mine.status_code == 200, mine.text
+    assert mine.json()["educator_id"] == "user:coordinator"
+
+    lms = identity_headers(
+        c.keys_dir,
+        "credentials",
+        roles=frozenset(),
+        scopes=frozenset({"credentials:read", "credentials:write", "records:read"}),
+        subject="client:lms",
+        kind="client",
+    )
+    for method, path in (
+        ("GET", "/v1/educators/me/record"),
+        ("GET", "/v1/educators/me/profile"),
+        ("PUT", "/v1/educators/me/profile"),
+    ):
+        refused = await c.client.request(method, path, headers=lms, json={} if method == "PUT" else None)
+        assert refused.status_code == 422, f"{method} {path}: {refused.text}"
+        problem = refused.json()
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert "API client" in problem["detail"]
+        assert problem["errors"][0]["pointer"] == "/path/educator_id"
+    by_id = await c.client.get("/v1/educators/user:e1/profile", headers=lms)
+    assert by_id.status_code == 200, "an API client names the educator by id"
 
 
 async def test_participation_turnaround_and_stipends_add_up(credentials: Credentials, backend: str) -> None:  # noqa: F811

@@ -192,7 +192,7 @@ async def test_uploads_are_checked_by_content_and_size(credentials: Credentials,
     assert good.json()["media_type"] == "application/pdf", "sniffed from content, not the name"
     assert good.json()["sha256"] == hashlib.sha256(document).hexdigest()
     assert download.content == document
-    assert download.headers["content-disposition"] == "attachment"
+    assert download.headers["content-disposition"] == 'attachment; filename="plan.bin"'
     assert stranger.status_code == 404
     listed = (await c.client.get(f"/v1/submissions/{sid}", headers=educator)).json()["evidence"]
     assert [e["id"] for e in listed] == [good.json()["id"]], "refused uploads left nothing"
