@@ -195,5 +195,9 @@ async def test_integer_fields_refuse_booleans(stack: Stack, backend: str) -> Non
         pointers = {error["pointer"] for error in response.json().get("errors", [])}
         assert response.status_code == 422, (path, response.text)
         assert {f"/body/{field}" for field in fields} <= pointers, (path, pointers)
+    # A query's integer is text first: "true" never parses as one.
+    query = await stack.gateway.get("/v1/offerings", params={"limit": "true"}, headers=stack.token)
+    assert query.status_code == 422
+    assert [error["pointer"] for error in query.json()["errors"]] == ["/query/limit"]
     fine = await stack.gateway.put("/v1/reports/policy", json={"licensure_cycle_years": 3}, headers=stack.token)
     assert fine.status_code == 200, fine.text
