@@ -308,12 +308,20 @@ class BadgeContent(Strict):
     evidence: list[Evidence] = Field(default_factory=list, max_length=20)
     narrative: str | None = Field(default=None, max_length=10_000)
     results: list[ResultGiven] = Field(default_factory=list, max_length=30)
-    credits_earned: float | None = Field(default=None, ge=0, le=1000, strict=True)
+    # Not strict: a bulk CSV gives it as text. A boolean is still no number.
+    credits_earned: float | None = Field(default=None, ge=0, le=1000)
     activity_start: dt.datetime | None = None
     activity_end: dt.datetime | None = None
     valid_from: dt.datetime | None = None
     valid_until: dt.datetime | None = None
     awarded_date: dt.datetime | None = None
+
+    @field_validator("credits_earned", mode="before")
+    @classmethod
+    def _not_a_boolean(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("must be a number, not a boolean")
+        return value
 
     @model_validator(mode="after")
     def _times(self) -> BadgeContent:

@@ -189,6 +189,7 @@ async def test_integer_fields_refuse_booleans(stack: Stack, backend: str) -> Non
         ("POST", "/v1/offerings", {"duration_minutes": True, "cost_cents": False}, {"duration_minutes", "cost_cents"}),
         ("PUT", "/v1/reports/policy", {"licensure_cycle_years": True}, {"licensure_cycle_years"}),
         ("POST", "/v1/achievements", {"credits_available": True}, {"credits_available"}),
+        ("POST", "/v1/badges", {"credits_earned": True}, {"credits_earned"}),
     ]
     for method, path, body, fields in cases:
         response = await stack.gateway.request(method, path, json=body, headers=stack.token)
