@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.auth import PublicKeyRing, authenticated
 from shared.db import create_engine, create_sessionmaker
-from shared.docs import mount_docs
+from shared.docs import INTERNAL_SECURITY, declare_security, mount_docs
 from shared.health import database_check, health_router
 from shared.logging import configure_logging
 from shared.media_types import body_media_type
@@ -166,7 +166,7 @@ def build_service_app(
         app.include_router(router, dependencies=[Depends(body_media_type)])
         public |= _operations(router)
     state.public_routes = frozenset(public)
-    app.openapi = _problem_openapi(app)  # type: ignore[method-assign]
+    app.openapi = _problem_openapi(app, public=state.public_routes)  # type: ignore[method-assign]
     if spec.standard_openapi:
         mount_docs(app)
     return app
@@ -190,10 +190,13 @@ def _policy(settings: ServiceSettings) -> DispatchPolicy:
     )
 
 
-def _problem_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
+def _problem_openapi(app: FastAPI, *, public: frozenset[tuple[str, str]]) -> Callable[[], dict[str, Any]]:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            # Behind the gateway a service takes its caller from the internal token the gateway
+            # sends; the gateway's combined document swaps this for its OAuth 2.0 schemes.
+            declare_security(schema, public=public, schemes=INTERNAL_SECURITY)
             app.openapi_schema = document_problems(schema)
         return app.openapi_schema
 

@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://practicum.dev/problems/"
@@ -236,7 +237,26 @@ async def _handle_http(request: Request, exc: Exception) -> Response:
     response = problem_response(problem, request)
     if exc.headers:
         response.headers.update(exc.headers)
+    if exc.status_code == 405 and (allowed := allowed_methods(request)):
+        # Starlette names the methods of the first route that matched the path; RFC 9110 wants
+        # every method the resource supports, which several routes may share.
+        response.headers["Allow"] = ", ".join(allowed)
     return response
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app serves at this request's path: each method is tried
+    against the app's routes the way the router would (``BaseRoute.matches``), so routes that
+    sit in included routers count too."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)
+    ]
 
 
 class NulInText(ValueError):
@@ -298,7 +318,10 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
             own_errors = bool(operation.get("x-practicum-oauth"))
             for code, response in list(responses.items()):
                 if (code == "422" or code[:1] in {"4", "5"}) and not own_errors:
-                    response["content"] = problem_content
+                    # A type the route declares itself (the badge page's HTML 404) stays; the
+                    # plain JSON FastAPI assumes is a problem.
+                    declared = {k: v for k, v in response.get("content", {}).items() if k != "application/json"}
+                    response["content"] = {**declared, **problem_content}
             if operation.get("requestBody") and not own_errors:
                 responses.setdefault(
                     "415",

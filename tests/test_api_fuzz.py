@@ -47,6 +47,13 @@ def fuzz_document(
 ) -> list[str]:
     """Runs in a worker thread (schemathesis calls are blocking); returns the operations covered."""
     schema = schemathesis.openapi.from_url(base_url + openapi_path)
+    # The documents declare their security schemes; the credentials are the caller's (headers),
+    # so schemathesis must not generate or mutate them (a "missing" header it then sees filled in
+    # reads as invalid input accepted). Its probes still check that each protected operation
+    # refuses a call without them.
+    schema.config.generation.update(with_security_parameters=False)
+    # Those probes strip a credential by the scheme's header name, as spelled: "Authorization".
+    headers = {("Authorization" if name.lower() == "authorization" else name): value for name, value in headers.items()}
     covered = []
     for result in schema.get_all_operations():
         operation = result.ok()

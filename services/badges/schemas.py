@@ -206,7 +206,7 @@ class AchievementWrite(Strict):
     achievement_type: str | None = Field(default=None, max_length=60)
     alignments: list[Alignment] = Field(default_factory=list, max_length=50)
     tags: list[str] = Field(default_factory=list, max_length=30)
-    credits_available: float | None = Field(default=None, ge=0, le=1000)
+    credits_available: float | None = Field(default=None, ge=0, le=1000, strict=True)
     field_of_study: str | None = Field(default=None, max_length=200)
     human_code: str | None = Field(default=None, max_length=50)
     result_descriptions: list[ResultDescription] = Field(default_factory=list, max_length=30)
@@ -247,7 +247,7 @@ class AchievementUpdate(Strict):
     achievement_type: str | None = Field(default=None, max_length=60)
     alignments: list[Alignment] | None = Field(default=None, max_length=50)
     tags: list[str] | None = Field(default=None, max_length=30)
-    credits_available: float | None = Field(default=None, ge=0, le=1000)
+    credits_available: float | None = Field(default=None, ge=0, le=1000, strict=True)
     field_of_study: str | None = Field(default=None, max_length=200)
     human_code: str | None = Field(default=None, max_length=50)
     result_descriptions: list[ResultDescription] | None = Field(default=None, max_length=30)
@@ -308,12 +308,20 @@ class BadgeContent(Strict):
     evidence: list[Evidence] = Field(default_factory=list, max_length=20)
     narrative: str | None = Field(default=None, max_length=10_000)
     results: list[ResultGiven] = Field(default_factory=list, max_length=30)
+    # Not strict: a bulk CSV gives it as text. A boolean is still no number.
     credits_earned: float | None = Field(default=None, ge=0, le=1000)
     activity_start: dt.datetime | None = None
     activity_end: dt.datetime | None = None
     valid_from: dt.datetime | None = None
     valid_until: dt.datetime | None = None
     awarded_date: dt.datetime | None = None
+
+    @field_validator("credits_earned", mode="before")
+    @classmethod
+    def _not_a_boolean(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("must be a number, not a boolean")
+        return value
 
     @model_validator(mode="after")
     def _times(self) -> BadgeContent:

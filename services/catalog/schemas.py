@@ -117,13 +117,13 @@ class Provider(Strict):
 class OfferingFields(Strict):
     summary: str | None = Field(default=None, max_length=1000)
     description: str | None = Field(default=None, max_length=50_000, description="Markdown")
-    credits: float | None = Field(default=None, ge=0, le=1000)
+    credits: float | None = Field(default=None, ge=0, le=1000, strict=True)
     level: Level | None = None
     audience: Audience = Field(default_factory=Audience)
     competency_ids: list[str] = Field(default_factory=list, max_length=100, description="aligned framework items")
     prerequisites: Prerequisites = Field(default_factory=Prerequisites)
-    cost_cents: int = Field(default=0, ge=0, le=100_000_000)
-    stipend_cents: int = Field(default=0, ge=0, le=100_000_000)
+    cost_cents: int = Field(default=0, ge=0, le=100_000_000, strict=True)
+    stipend_cents: int = Field(default=0, ge=0, le=100_000_000, strict=True)
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     tags: list[Label] = Field(default_factory=list, max_length=30)
     credential_design_id: str | None = Field(
@@ -137,7 +137,7 @@ class OfferingCreate(OfferingFields):
     modality: Modality
     pacing: Pacing
     group_format: GroupFormat = "either"
-    duration_minutes: int = Field(ge=1, le=100_000)
+    duration_minutes: int = Field(ge=1, le=100_000, strict=True)
     provider: Provider
 
 
@@ -151,15 +151,15 @@ class OfferingUpdate(Strict):
     modality: Modality | None = None
     pacing: Pacing | None = None
     group_format: GroupFormat | None = None
-    duration_minutes: int | None = Field(default=None, ge=1, le=100_000)
-    credits: float | None = Field(default=None, ge=0, le=1000)
+    duration_minutes: int | None = Field(default=None, ge=1, le=100_000, strict=True)
+    credits: float | None = Field(default=None, ge=0, le=1000, strict=True)
     level: Level | None = None
     audience: Audience | None = None
     competency_ids: list[str] | None = Field(default=None, max_length=100)
     prerequisites: Prerequisites | None = None
     provider: Provider | None = None
-    cost_cents: int | None = Field(default=None, ge=0, le=100_000_000)
-    stipend_cents: int | None = Field(default=None, ge=0, le=100_000_000)
+    cost_cents: int | None = Field(default=None, ge=0, le=100_000_000, strict=True)
+    stipend_cents: int | None = Field(default=None, ge=0, le=100_000_000, strict=True)
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     tags: list[Label] | None = Field(default=None, max_length=30)
     credential_design_id: str | None = Field(default=None, max_length=36)
@@ -239,7 +239,7 @@ class SessionCreate(Strict):
     time_zone: str = Field(min_length=1, max_length=64, description="IANA time zone, e.g. America/New_York")
     location: str | None = Field(default=None, max_length=500)
     online_url: str | None = Field(default=None, max_length=1000, pattern=r"^https?://[^\s]+$")
-    capacity: int = Field(ge=1, le=100_000)
+    capacity: int = Field(ge=1, le=100_000, strict=True)
     registration_opens_at: dt.datetime | None = None
     registration_closes_at: dt.datetime | None = None
 
@@ -311,7 +311,7 @@ class RegistrationCancelled(BaseModel):
 
 class AttendanceEntry(Strict):
     educator_id: str = Field(min_length=1, max_length=200)
-    minutes: int = Field(ge=0, le=24 * 60 * 30)
+    minutes: int = Field(ge=0, le=24 * 60 * 30, strict=True)
     attended_on: dt.date | None = Field(default=None, description="defaults to the session's local start date")
 
 
@@ -334,12 +334,12 @@ class AttendanceRead(BaseModel):
 
 class TargetCompetency(Strict):
     id: str = Field(min_length=1, max_length=36, description="a framework item id")
-    weight: float = Field(default=1.0, gt=0, le=100)
+    weight: float = Field(default=1.0, gt=0, le=100, strict=True)
 
 
 class RecommendationPreferences(Strict):
     modalities: list[Modality] = Field(default_factory=list)
-    max_minutes: int | None = Field(default=None, ge=1)
+    max_minutes: int | None = Field(default=None, ge=1, strict=True)
     pacing: Pacing | None = None
     available_from: AwareDatetime | None = Field(default=None, description="with an offset")
     available_to: AwareDatetime | None = Field(default=None, description="with an offset")
@@ -349,7 +349,7 @@ class RecommendationRequest(Strict):
     targets: list[TargetCompetency] = Field(min_length=1, max_length=50)
     preferences: RecommendationPreferences = Field(default_factory=RecommendationPreferences)
     completed_offering_ids: list[str] = Field(default_factory=list, max_length=1000)
-    limit: int = Field(default=10, ge=1, le=50)
+    limit: int = Field(default=10, ge=1, le=50, strict=True)
 
 
 class Recommendation(BaseModel):

@@ -58,10 +58,10 @@ class EvidenceRequirement(Strict):
     kind: Literal["reflection", "file", "link", "student_data"]
     prompt: Text
     required: StrictBool = True
-    min_words: int | None = Field(default=None, ge=1, le=20_000, description="reflection")
-    max_words: int | None = Field(default=None, ge=1, le=20_000, description="reflection")
+    min_words: int | None = Field(default=None, ge=1, le=20_000, description="reflection", strict=True)
+    max_words: int | None = Field(default=None, ge=1, le=20_000, description="reflection", strict=True)
     allowed_types: list[str] = Field(default_factory=list, max_length=30, description="file, student_data")
-    max_bytes: int | None = Field(default=None, ge=1024, le=2 * 1024**3, description="file, student_data")
+    max_bytes: int | None = Field(default=None, ge=1024, le=2 * 1024**3, description="file, student_data", strict=True)
     contains_student_information: StrictBool = Field(
         default=False, description="student_data is always true: never public, never in events, deleted on schedule"
     )
@@ -93,24 +93,28 @@ class Tier(Strict):
     description: Text
     evidence: list[EvidenceRequirement] = Field(min_length=1, max_length=30)
     rubric: Rubric
-    pd_minutes: int = Field(default=0, ge=0, le=100_000)
-    stipend_cents: int = Field(default=0, ge=0, le=100_000_000)
+    pd_minutes: int = Field(default=0, ge=0, le=100_000, strict=True)
+    stipend_cents: int = Field(default=0, ge=0, le=100_000_000, strict=True)
     achievement_id: str | None = Field(default=None, max_length=36, description="the badges achievement awarded")
     prerequisite_tiers: list[Key] = Field(default_factory=list, max_length=10, description="earlier tiers' keys")
 
 
 class DesignSettings(Strict):
     learning_plan_required: StrictBool = False
-    min_plan_resources: int = Field(default=2, ge=0, le=20)
-    resubmission_cap: int = Field(default=3, ge=1, le=20, description="submissions before coaching is required")
-    turnaround_business_days: int = Field(default=10, ge=1, le=90)
+    min_plan_resources: int = Field(default=2, ge=0, le=20, strict=True)
+    resubmission_cap: int = Field(
+        default=3, ge=1, le=20, description="submissions before coaching is required", strict=True
+    )
+    turnaround_business_days: int = Field(default=10, ge=1, le=90, strict=True)
     blind_review: StrictBool = False
     two_stage: StrictBool = Field(default=False, description="the assessor recommends, a coordinator grants")
     double_scoring: StrictBool = False
     assessor_from_other_school: StrictBool = Field(
         default=False, description="never assign an assessor of the educator's own school (from the profiles)"
     )
-    validity_months: int | None = Field(default=None, ge=1, le=240, description="for renewal; none: no expiry")
+    validity_months: int | None = Field(
+        default=None, ge=1, le=240, description="for renewal; none: no expiry", strict=True
+    )
 
 
 class DesignContent(Strict):
@@ -489,11 +493,15 @@ class EducatorProfileRead(EducatorProfileWrite):
 
 
 class TenantPolicyWrite(Strict):
-    licensure_cycle_start_month: int = Field(default=7, ge=1, le=12)
-    licensure_cycle_start_day: int = Field(default=1, ge=1, le=31)
-    licensure_cycle_years: int = Field(default=5, ge=1, le=10)
+    licensure_cycle_start_month: int = Field(default=7, ge=1, le=12, strict=True)
+    licensure_cycle_start_day: int = Field(default=1, ge=1, le=31, strict=True)
+    licensure_cycle_years: int = Field(default=5, ge=1, le=10, strict=True)
     student_data_retention_days: int = Field(
-        default=365, ge=1, le=3650, description="student-data files are deleted this long after the decision"
+        default=365,
+        ge=1,
+        le=3650,
+        description="student-data files are deleted this long after the decision",
+        strict=True,
     )
 
 

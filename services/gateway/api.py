@@ -43,5 +43,5 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
     }
 )
 
-# The people sign-in routes (/v1/auth/*) have never been part of the combined document.
-DOCUMENTED_ROUTERS = (proxy_router, identity_router, router)
+# Everything the gateway answers itself, people's sign-in (/v1/auth/*) included.
+DOCUMENTED_ROUTERS = (proxy_router, identity_router, signin_router, router)

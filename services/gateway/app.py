@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from services.badges.client import BadgesClient
 from services.catalog.client import CatalogClient
 from services.credentials.client import CredentialsClient
-from services.gateway.api import DOCUMENTED_ROUTERS, public_router, router
+from services.gateway.api import DOCUMENTED_ROUTERS, PUBLIC_ROUTES, public_router, router
 from services.gateway.deps import GatewayState, gateway_state
 from services.gateway.identity.denials import DenialLog
 from services.gateway.identity.hashing import SecretHasher
@@ -140,7 +140,9 @@ def create_app(
     attach_state(
         app,
         GatewayState(
-            **{**kernel.fields(), "settings": settings},  # narrowed to GatewaySettings
+            # The settings narrowed to GatewaySettings; the kernel counts every gateway route as
+            # public (each authenticates itself), PUBLIC_ROUTES says which need no token.
+            **{**kernel.fields(), "settings": settings, "public_routes": PUBLIC_ROUTES},
             tokens=tokens,
             hasher=SecretHasher(
                 time_cost=settings.password_hash_time_cost,

@@ -28,7 +28,38 @@ router = APIRouter()
 
 JSONLD = "application/ld+json"
 VC_JSONLD = "application/vc+ld+json"
+JWT = "application/jwt"
 _CORS = {"Access-Control-Allow-Origin": "*"}
+
+_BINARY = {"type": "string", "format": "binary"}
+
+
+def _content(*media_types: str) -> dict[str, dict[str, Any]]:
+    """What the OpenAPI document says a response's body is, for each type it may be served as."""
+    content: dict[str, dict[str, Any]] = {}
+    for media_type in media_types:
+        if media_type.endswith("json"):
+            content[media_type] = {"schema": {"type": "object"}}
+        elif media_type.startswith("image/"):
+            content[media_type] = {"schema": _BINARY}
+        else:
+            content[media_type] = {"schema": {"type": "string"}}
+    return content
+
+
+def _answers(
+    description: str, *media_types: str, others: dict[int | str, dict[str, Any]] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """The documented 200 (and ``others``, by status) of a public document route: every media
+    type it is really served as, never FastAPI's default ``application/json``."""
+    return {200: {"description": description, "content": _content(*media_types)}, **(others or {})}
+
+
+# A browser asking for a badge that does not exist gets an HTML page, anything else a problem.
+_NOT_FOUND_PAGE = {
+    "description": "No such badge: an HTML page for browsers, a problem otherwise",
+    "content": _content("text/html"),
+}
 
 
 def _json(
@@ -47,13 +78,25 @@ def _ld_type(request: Request, default: str = JSONLD) -> str:
     return default
 
 
-@router.get("/ob/issuers/{issuer_id}", summary="OB 3.0 issuer profile (public)", tags=["public"])
+@router.get(
+    "/ob/issuers/{issuer_id}",
+    summary="OB 3.0 issuer profile (public)",
+    tags=["public"],
+    response_class=Response,
+    responses=_answers("The issuer profile (JSON-LD)", JSONLD, VC_JSONLD),
+)
 async def public_profile(issuer_id: IdPath, request: Request, session: SessionDep, urls: UrlsDep) -> Response:
     issuer = await service.issuer(session, issuer_id)
     return _json(docs.ob3_profile(urls, issuer_facts(issuer), with_context=True), _ld_type(request))
 
 
-@router.get("/ob/issuers/{issuer_id}/did.json", summary="did:web DID document (public)", tags=["public"])
+@router.get(
+    "/ob/issuers/{issuer_id}/did.json",
+    summary="did:web DID document (public)",
+    tags=["public"],
+    response_class=Response,
+    responses=_answers("The DID document", JSONLD, "application/did+ld+json"),
+)
 async def public_did(issuer_id: IdPath, request: Request, session: SessionDep, urls: UrlsDep) -> Response:
     issuer = await service.issuer(session, issuer_id)
     keys = await service.published_keys(session, issuer.id, "data_integrity")
@@ -61,7 +104,13 @@ async def public_did(issuer_id: IdPath, request: Request, session: SessionDep, u
     return _json(document, "application/did+ld+json" if "did+ld+json" in request.headers.get("accept", "") else JSONLD)
 
 
-@router.get("/ob/issuers/{issuer_id}/jwks.json", summary="The issuer's JOSE keys (public)", tags=["public"])
+@router.get(
+    "/ob/issuers/{issuer_id}/jwks.json",
+    summary="The issuer's JOSE keys (public)",
+    tags=["public"],
+    response_class=Response,
+    responses=_answers("A JWK set", "application/jwk-set+json"),
+)
 async def public_jwks(issuer_id: IdPath, session: SessionDep, urls: UrlsDep) -> Response:
     issuer = await service.issuer(session, issuer_id)
     keys = await service.published_keys(session, issuer.id, "jose")
@@ -72,14 +121,24 @@ def _jwk(urls: docs.Urls, key: IssuerKey) -> dict[str, Any]:
     return rsa_jwk(rsa_from_pem(key.public_key), urls.jwk(key.id))
 
 
-@router.get("/ob/keys/{key_id}", summary="A VC-JWT verification key as JWK (public)", tags=["public"])
+@router.get(
+    "/ob/keys/{key_id}",
+    summary="A VC-JWT verification key as JWK (public)",
+    tags=["public"],
+    response_class=Response,
+    responses=_answers("The key as a JWK", "application/jwk+json"),
+)
 async def public_jwk(key_id: IdPath, session: SessionDep, urls: UrlsDep) -> Response:
     key = await service.jose_key(session, key_id)
     return _json(_jwk(urls, key), "application/jwk+json")
 
 
 @router.get(
-    "/ob/achievements/{achievement_id}/versions/{version}", summary="OB 3.0 achievement (public)", tags=["public"]
+    "/ob/achievements/{achievement_id}/versions/{version}",
+    summary="OB 3.0 achievement (public)",
+    tags=["public"],
+    response_class=Response,
+    responses=_answers("The achievement (JSON-LD)", JSONLD, VC_JSONLD),
 )
 async def public_achievement(
     achievement_id: IdPath,
@@ -94,7 +153,11 @@ async def public_achievement(
 
 
 @router.get(
-    "/ob/achievements/{achievement_id}/versions/{version}/image", summary="Achievement image (public)", tags=["public"]
+    "/ob/achievements/{achievement_id}/versions/{version}/image",
+    summary="Achievement image (public)",
+    tags=["public"],
+    response_class=Response,
+    responses=_answers("The image as uploaded (PNG, or sanitized SVG)", "image/png", "image/svg+xml"),
 )
 async def public_image(
     achievement_id: IdPath, version: Annotated[int, Path(ge=1, le=1_000_000)], session: SessionDep
@@ -122,7 +185,16 @@ async def _page(
     "/ob/credentials/{badge_id}",
     summary="OB 3.0 credential (public); a browser (HTML preferred to JSON) gets the badge's page",
     tags=["public"],
-    responses={200: {"content": {VC_JSONLD: {}, JSONLD: {}, "application/jwt": {}, "text/html": {}}}},
+    response_class=Response,
+    responses=_answers(
+        "The credential: JSON-LD, its VC-JWT (Accept: application/jwt or text/plain), or its page (HTML)",
+        VC_JSONLD,
+        JSONLD,
+        JWT,
+        "text/plain",
+        "text/html",
+        others={404: _NOT_FOUND_PAGE},
+    ),
 )
 async def public_credential(
     badge_id: IdPath,
@@ -145,14 +217,31 @@ async def public_credential(
     return _json(badge.credential, _ld_type(request, VC_JSONLD), headers=vary)
 
 
-@router.get("/ob/credentials/{badge_id}/jwt", summary="OB 3.0 credential as VC-JWT (public)", tags=["public"])
+@router.get(
+    "/ob/credentials/{badge_id}/jwt",
+    summary="OB 3.0 credential as VC-JWT (public)",
+    tags=["public"],
+    response_class=Response,
+    responses=_answers("The compact VC-JWT (text/plain when asked for)", JWT, "text/plain"),
+)
 async def public_credential_jwt(badge_id: IdPath, request: Request, session: SessionDep) -> Response:
     badge = await service.badge(session, badge_id)
     media = "text/plain" if "text/plain" in request.headers.get("accept", "") else "application/jwt"
     return Response(badge.credential_jwt, media_type=media, headers=_CORS)
 
 
-@router.get("/ob/status-lists/{list_id}", summary="Bitstring status list credential (public)", tags=["public"])
+@router.get(
+    "/ob/status-lists/{list_id}",
+    summary="Bitstring status list credential (public)",
+    tags=["public"],
+    response_class=Response,
+    responses=_answers(
+        "The signed status list credential",
+        VC_JSONLD,
+        JSONLD,
+        others={304: {"description": "Not modified (If-None-Match)"}},
+    ),
+)
 async def public_status_list(
     list_id: IdPath, request: Request, session: SessionDep, urls: UrlsDep, signer: SignerDep
 ) -> Response:
@@ -169,7 +258,13 @@ async def public_status_list(
 OB2_JSON = "application/ld+json"
 
 
-@router.get("/ob/v2/issuers/{issuer_id}", summary="OB 2.0 issuer (public)", tags=["public"])
+@router.get(
+    "/ob/v2/issuers/{issuer_id}",
+    summary="OB 2.0 issuer (public)",
+    tags=["public"],
+    response_class=Response,
+    responses=_answers("The OB 2.0 Issuer", OB2_JSON),
+)
 async def public_ob2_issuer(issuer_id: IdPath, session: SessionDep, urls: UrlsDep) -> Response:
     issuer = await service.issuer(session, issuer_id)
     keys = await service.published_keys(session, issuer.id, "jose")
@@ -177,20 +272,38 @@ async def public_ob2_issuer(issuer_id: IdPath, session: SessionDep, urls: UrlsDe
     return _json(document, OB2_JSON)
 
 
-@router.get("/ob/v2/issuers/{issuer_id}/revocations", summary="OB 2.0 revocation list", tags=["public"])
+@router.get(
+    "/ob/v2/issuers/{issuer_id}/revocations",
+    summary="OB 2.0 revocation list",
+    tags=["public"],
+    response_class=Response,
+    responses=_answers("The OB 2.0 RevocationList", OB2_JSON),
+)
 async def public_ob2_revocations(issuer_id: IdPath, session: SessionDep, urls: UrlsDep) -> Response:
     issuer = await service.issuer(session, issuer_id)
     revoked = await service.ob2_revoked(session, issuer.id)
     return _json(docs.ob2_revocation_list(urls, issuer.id, revoked), OB2_JSON)
 
 
-@router.get("/ob/v2/keys/{key_id}", summary="OB 2.0 CryptographicKey (public)", tags=["public"])
+@router.get(
+    "/ob/v2/keys/{key_id}",
+    summary="OB 2.0 CryptographicKey (public)",
+    tags=["public"],
+    response_class=Response,
+    responses=_answers("The OB 2.0 CryptographicKey", OB2_JSON),
+)
 async def public_ob2_key(key_id: IdPath, session: SessionDep, urls: UrlsDep) -> Response:
     key = await service.jose_key(session, key_id)
     return _json(docs.ob2_key(urls, key.issuer_id, key.id, key.public_key), OB2_JSON)
 
 
-@router.get("/ob/v2/badgeclasses/{achievement_id}/versions/{version}", summary="OB 2.0 BadgeClass", tags=["public"])
+@router.get(
+    "/ob/v2/badgeclasses/{achievement_id}/versions/{version}",
+    summary="OB 2.0 BadgeClass",
+    tags=["public"],
+    response_class=Response,
+    responses=_answers("The OB 2.0 BadgeClass", OB2_JSON),
+)
 async def public_ob2_badgeclass(
     achievement_id: IdPath, version: Annotated[int, Path(ge=1, le=1_000_000)], session: SessionDep, urls: UrlsDep
 ) -> Response:
@@ -199,7 +312,17 @@ async def public_ob2_badgeclass(
     return _json(document, OB2_JSON)
 
 
-@router.get("/ob/v2/assertions/{badge_id}", summary="OB 2.0 hosted assertion (410 once revoked)", tags=["public"])
+@router.get(
+    "/ob/v2/assertions/{badge_id}",
+    summary="OB 2.0 hosted assertion (410 once revoked)",
+    tags=["public"],
+    response_class=Response,
+    responses=_answers(
+        "The OB 2.0 hosted Assertion",
+        OB2_JSON,
+        others={410: {"description": "Revoked: the assertion's id with revoked: true", "content": _content(OB2_JSON)}},
+    ),
+)
 async def public_ob2_assertion(badge_id: IdPath, session: SessionDep) -> Response:
     badge = await service.badge(session, badge_id)
     if badge.ob2_assertion is None:
@@ -217,7 +340,13 @@ async def public_ob2_assertion(badge_id: IdPath, session: SessionDep) -> Respons
     return _json(badge.ob2_assertion, OB2_JSON)
 
 
-@router.get("/ob/v2/assertions/{badge_id}/jws", summary="OB 2.0 signed assertion (JWS)", tags=["public"])
+@router.get(
+    "/ob/v2/assertions/{badge_id}/jws",
+    summary="OB 2.0 signed assertion (JWS)",
+    tags=["public"],
+    response_class=Response,
+    responses=_answers("The compact JWS", "text/plain"),
+)
 async def public_ob2_jws(badge_id: IdPath, session: SessionDep) -> Response:
     badge = await service.badge(session, badge_id)
     if badge.ob2_jws is None:
@@ -233,7 +362,7 @@ async def public_ob2_jws(badge_id: IdPath, session: SessionDep) -> Response:
     response_class=HTMLResponse,
     summary="The badge's public page (HTML): achievement, issuer, live status, downloads, sharing",
     tags=["public"],
-    responses={404: {"description": "no such badge: an HTML page for browsers, a problem otherwise"}},
+    responses={404: _NOT_FOUND_PAGE},
 )
 async def badge_page(
     badge_id: Annotated[str, Path(min_length=1, max_length=200)],

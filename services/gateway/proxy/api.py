@@ -15,7 +15,9 @@ from fastapi.responses import JSONResponse
 
 from services.gateway.deps import State
 from services.gateway.proxy import service
+from services.gateway.proxy.openapi import SECURITY_SCHEMES
 from services.gateway.schemas import GatewayReadiness, Liveness
+from shared.docs import declare_security
 from shared.problems import PROBLEM_JSON, ProblemDocument, ServiceUnavailable, document_problems
 
 router = APIRouter()
@@ -44,6 +46,7 @@ async def readyz(state: State) -> GatewayReadiness:
 def gateway_openapi(request: Request, state: State) -> dict[str, Any]:
     app = request.app
     schema = get_openapi(title=app.title, version=app.version, routes=list(state.documented_routes))
+    declare_security(schema, public=state.public_routes, schemes=SECURITY_SCHEMES)
     return document_problems(schema)
 
 

@@ -4,6 +4,10 @@ Each service publishes its own document; the gateway keeps the paths its route t
 that service, plus its own public paths. Component schemas that two services define
 differently are namespaced ``<service>.<Name>`` and every ``$ref`` is rewritten; only schemas a
 kept path reaches are included, so internal shapes do not leak into the public contract.
+
+A service documents its protected operations as taking the gateway's internal token; through
+the gateway, a client authenticates with an OAuth 2.0 access token instead, so those operations
+require the gateway's schemes (``SECURITY_SCHEMES``) and the public ones require none.
 """
 
 from __future__ import annotations
@@ -13,9 +17,27 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from services.gateway.proxy.proxy import RouteTable
+from shared.auth import SCOPES
 
 REF_PREFIX = "#/components/schemas/"
 HTTP_METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options", "trace"})
+
+# How a client authenticates through the gateway: an access token from the token endpoint
+# (client credentials), or one it already holds (a person's, from /v1/auth/login) as a bearer.
+SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
+    "oauth2": {
+        "type": "oauth2",
+        "description": "OAuth 2.0 client credentials (client_secret_basic or client_secret_post)",
+        "flows": {"clientCredentials": {"tokenUrl": "/oauth/token", "scopes": dict(SCOPES)}},
+    },
+    "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "An access token from /oauth/token or /v1/auth/login",
+    },
+}
+GATEWAY_SECURITY: list[dict[str, list[str]]] = [{name: []} for name in SECURITY_SCHEMES]
 
 
 def _refs(node: Any) -> set[str]:
@@ -98,6 +120,8 @@ def combine(
                 if method not in HTTP_METHODS:
                     continue
                 operation["tags"] = [service, *[t for t in operation.get("tags", []) if t != service]]
+                if service != "gateway" and operation.pop("security", None):
+                    operation["security"] = GATEWAY_SECURITY
                 op_id = operation.get("operationId")
                 if op_id and op_id in operation_ids:
                     operation["operationId"] = f"{service}_{op_id}"
@@ -124,7 +148,7 @@ def combine(
             ),
         },
         "paths": dict(sorted(paths.items())),
-        "components": {"schemas": dict(sorted(schemas.items()))},
+        "components": {"schemas": dict(sorted(schemas.items())), "securitySchemes": SECURITY_SCHEMES},
         "tags": [{"name": name} for name in docs],
     }
     if unavailable:
