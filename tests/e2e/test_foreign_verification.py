@@ -282,6 +282,42 @@ async def test_a_foreign_ob2_signed_assertion_is_verified_and_its_revocation_see
     assert failed(revoked) == ["status: the assertion is on the issuer's revocation list: error"], failed(revoked)
 
 
+async def test_another_deployment_sees_a_suspended_ob2_badge_as_suspended_until_reinstated(
+    pair: Pair, backend: str
+) -> None:
+    issuer = (await pair.issuer.post("/v1/issuers", json={**ISSUER, "suspendable": True})).json()
+    achievement = (await pair.issuer.post("/v1/achievements", json={**ACHIEVEMENT, "issuer_id": issuer["id"]})).json()
+    issued = await pair.issuer.post(
+        "/v1/badges", json={"achievement_id": achievement["id"], "recipient": {"email": "educator@demo.test"}}
+    )
+    assert issued.status_code == 201, issued.text
+    badge = issued.json()
+    links = badge["links"]
+    jws = (await pair.issuer.get(links["ob2_jws"])).text
+
+    await pair.issuer.post(f"/v1/badges/{badge['id']}/suspend", json={"reason": "integrity review"})
+    held_jws = await _verify(pair, jws)
+    held_hosted = (await pair.verifier.post("/v1/verify", json={"url": links["ob2_assertion"]})).json()
+    await pair.issuer.post(f"/v1/badges/{badge['id']}/reinstate")
+    back_jws = await _verify(pair, jws)
+    back_hosted = (await pair.verifier.post("/v1/verify", json={"url": links["ob2_assertion"]})).json()
+
+    # The other deployment reads only the OB 2.0 documents (the revocation list, the 410 body) and
+    # tells a hold from a revocation by the reason they give (ADR 0018).
+    assert (held_jws["verified"], held_jws["status"]) == (False, "suspended")
+    assert failed(held_jws) == [
+        "status: the assertion is suspended: a temporary hold, not valid while it lasts"
+        " (on the issuer's revocation list, saying so)"
+    ]
+    assert (held_hosted["verified"], held_hosted["status"]) == (False, "suspended")
+    assert failed(held_hosted) == [
+        "hosted: the assertion is suspended: a temporary hold, not valid while it lasts"
+        " (the issuer answers 410 Gone, saying so)"
+    ]
+    assert (back_jws["verified"], back_jws["status"]) == (True, "active"), failed(back_jws)
+    assert (back_hosted["verified"], back_hosted["status"]) == (True, "active"), failed(back_hosted)
+
+
 @dataclass
 class Ob2Issuer:
     """An OB 2.0 issuer on the foreign server: profile, BadgeClass, revocation list and keys."""

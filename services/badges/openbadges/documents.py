@@ -328,6 +328,32 @@ def ob2_badgeclass(
     )
 
 
+# OB 2.0 knows only revocation, so a suspended badge is published as revoked while the hold lasts
+# (hosted assertion: 410 Gone; signed assertion: on the issuer's RevocationList), with this fixed
+# reason instead of the issuer's own note, and reinstating withdraws it (ADR 0018).
+OB2_SUSPENDED_REASON = (
+    "Suspended: a temporary hold by the issuer, who may reinstate this assertion; it is not valid while suspended"
+)
+
+
+def ob2_revocation_reason(status: str, reason: str | None) -> str | None:
+    """The ``revocationReason`` OB 2.0 documents give for a badge that is revoked or suspended."""
+    return OB2_SUSPENDED_REASON if status == "suspended" else reason
+
+
+def ob2_is_suspension(reason: Any) -> bool:
+    """Whether an OB 2.0 revocation reason says the assertion is only suspended (ours, or any
+    issuer's that starts its reason the same way)."""
+    return isinstance(reason, str) and reason.startswith("Suspended:")
+
+
+def ob2_gone(assertion_id: str, reason: str | None) -> dict[str, Any]:
+    """The body of a hosted assertion that answers 410 Gone: its id, ``revoked`` and the reason."""
+    return compact(  # type: ignore[no-any-return]
+        {"@context": OB2_CONTEXT, "id": assertion_id, "revoked": True, "revocationReason": reason}
+    )
+
+
 def ob2_revocation_list(urls: Urls, issuer_id: str, revoked: list[tuple[str, str | None]]) -> dict[str, Any]:
     return {
         "@context": OB2_CONTEXT,

@@ -282,7 +282,9 @@ async def public_ob2_issuer(issuer_id: IdPath, session: SessionDep, urls: UrlsDe
 async def public_ob2_revocations(issuer_id: IdPath, session: SessionDep, urls: UrlsDep) -> Response:
     issuer = await service.issuer(session, issuer_id)
     revoked = await service.ob2_revoked(session, issuer.id)
-    return _json(docs.ob2_revocation_list(urls, issuer.id, revoked), OB2_JSON)
+    # Suspended badges come and go on this list (ADR 0018): no cache may keep an old one.
+    document = docs.ob2_revocation_list(urls, issuer.id, revoked)
+    return _json(document, OB2_JSON, headers={"Cache-Control": "no-cache"})
 
 
 @router.get(
@@ -314,30 +316,31 @@ async def public_ob2_badgeclass(
 
 @router.get(
     "/ob/v2/assertions/{badge_id}",
-    summary="OB 2.0 hosted assertion (410 once revoked)",
+    summary="OB 2.0 hosted assertion (410 while revoked or suspended)",
     tags=["public"],
     response_class=Response,
     responses=_answers(
         "The OB 2.0 hosted Assertion",
         OB2_JSON,
-        others={410: {"description": "Revoked: the assertion's id with revoked: true", "content": _content(OB2_JSON)}},
+        others={
+            410: {
+                "description": "Revoked or suspended (ADR 0018): the assertion's id with revoked: true and the reason",
+                "content": _content(OB2_JSON),
+            }
+        },
     ),
 )
 async def public_ob2_assertion(badge_id: IdPath, session: SessionDep) -> Response:
     badge = await service.badge(session, badge_id)
     if badge.ob2_assertion is None:
         raise NotFound(f"badge {badge_id} has no OB 2.0 form (its recipient has no email or URL)")
-    if badge.status == "revoked":
-        gone = docs.compact(
-            {
-                "@context": docs.OB2_CONTEXT,
-                "id": badge.ob2_assertion["id"],
-                "revoked": True,
-                "revocationReason": badge.status_reason,
-            }
-        )
-        return _json(gone, OB2_JSON, status=410)
-    return _json(badge.ob2_assertion, OB2_JSON)
+    # Status is live and a suspension ends: no cache may keep a 410 (heuristically cacheable) or a
+    # 200 past a change (ADR 0018).
+    headers = {"Cache-Control": "no-cache"}
+    if badge.status in ("revoked", "suspended"):
+        reason = docs.ob2_revocation_reason(badge.status, badge.status_reason)
+        return _json(docs.ob2_gone(badge.ob2_assertion["id"], reason), OB2_JSON, status=410, headers=headers)
+    return _json(badge.ob2_assertion, OB2_JSON, headers=headers)
 
 
 @router.get(

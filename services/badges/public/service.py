@@ -79,13 +79,18 @@ async def issued_version(session: AsyncSession, badge: Badge) -> AchievementVers
 
 
 async def ob2_revoked(session: AsyncSession, issuer_id: str) -> list[tuple[str, str | None]]:
-    """(signed assertion id, reason) of every revoked badge of the issuer with an OB 2.0 form."""
+    """(signed assertion id, reason) of every badge of the issuer with an OB 2.0 form that OB 2.0
+    must call revoked: the revoked ones, and the suspended ones while the hold lasts (ADR 0018)."""
     rows = await session.execute(
-        select(Badge.ob2_signed_id, Badge.status_reason).where(
-            Badge.issuer_id == issuer_id, Badge.status == "revoked", Badge.ob2_signed_id.is_not(None)
+        select(Badge.ob2_signed_id, Badge.status, Badge.status_reason)
+        .where(
+            Badge.issuer_id == issuer_id,
+            Badge.status.in_(("revoked", "suspended")),
+            Badge.ob2_signed_id.is_not(None),
         )
+        .order_by(Badge.ob2_signed_id)
     )
-    return [(str(signed_id), reason) for signed_id, reason in rows]
+    return [(str(signed_id), docs.ob2_revocation_reason(status, reason)) for signed_id, status, reason in rows]
 
 
 async def status_list_credential(session: AsyncSession, urls: docs.Urls, signer: Signer, list_id: str) -> StatusList:

@@ -614,6 +614,11 @@ async def _own_jose_key(run: Run, key_id: str) -> IssuerKey:
 # --- OB 2.0 -----------------------------------------------------------------------------------
 
 
+# OB 2.0 has only revocation: a suspended assertion is published as revoked with a reason that
+# says it is a hold (ADR 0018), and reported here as suspended, as OB 3.0's suspension entry is.
+_OB2_SUSPENDED = "the assertion is suspended: a temporary hold, not valid while it lasts"
+
+
 async def _ob2_hosted_url(run: Run, url: str, recipient: str | None) -> VerifyReport:
     urls = run.verifier.urls
     badge_id = _own_id(urls.ob2_assertion(""), url)
@@ -626,6 +631,9 @@ async def _ob2_hosted_url(run: Run, url: str, recipient: str | None) -> VerifyRe
         if badge.status == "revoked":
             run.status = "revoked"
             run.check("hosted", False, "the assertion is revoked (410 Gone)")
+        elif badge.status == "suspended":
+            run.status = "suspended"
+            run.check("hosted", False, _OB2_SUSPENDED + " (410 Gone until it is reinstated)")
         else:
             run.status = badge.status
             run.check("hosted", True, "the hosted assertion is served at its id")
@@ -638,8 +646,16 @@ async def _ob2_hosted_url(run: Run, url: str, recipient: str | None) -> VerifyRe
         run.check("hosted", False, str(exc))
         return _report(run, "ob2-hosted", None)
     if got.status == 410:
-        run.status = "revoked"
-        run.check("hosted", False, "the issuer answers 410 Gone: revoked")
+        try:
+            gone = json.loads(got.body)
+        except ValueError:
+            gone = None
+        if docs.ob2_is_suspension(gone.get("revocationReason") if isinstance(gone, dict) else None):
+            run.status = "suspended"
+            run.check("hosted", False, _OB2_SUSPENDED + " (the issuer answers 410 Gone, saying so)")
+        else:
+            run.status = "revoked"
+            run.check("hosted", False, "the issuer answers 410 Gone: revoked")
         return _report(run, "ob2-hosted", None)
     try:
         assertion = json.loads(got.body) if got.status == 200 else None
@@ -679,6 +695,9 @@ async def _ob2_jws(run: Run, jws: proofs.Jws, recipient: str | None) -> VerifyRe
     if status == "revoked":
         run.status = "revoked"
         run.check("status", False, "the assertion is on the issuer's revocation list")
+    elif status == "suspended":
+        run.status = "suspended"
+        run.check("status", False, _OB2_SUSPENDED + " (on the issuer's revocation list until it is reinstated)")
     else:
         run.status = status or None
         run.check("status", status is not None, "not revoked" if status else "unknown assertion id")
@@ -778,6 +797,10 @@ async def _ob2_revocation(run: Run, issuer: str, profile: dict[str, Any], assert
         listed = entry.get("id") or entry.get("uid") if isinstance(entry, dict) else entry
         if isinstance(listed, str) and listed in wanted:
             reason = entry.get("revocationReason") if isinstance(entry, dict) else None
+            if docs.ob2_is_suspension(reason):
+                run.status = "suspended"
+                run.check("status", False, _OB2_SUSPENDED + " (on the issuer's revocation list, saying so)")
+                return
             run.status = "revoked"
             run.check(
                 "status", False, "the assertion is on the issuer's revocation list" + (f": {reason}" if reason else "")

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from pathlib import Path
+from typing import Any
 
+from services.badges.openbadges.documents import OB2_SUSPENDED_REASON
 from services.badges.openbadges.statuslist import bit, decode
 from tests.conftest import AppFactory
 from tests.services.badges.conftest import Badges
@@ -97,3 +101,46 @@ async def test_a_full_list_closes_and_the_next_badge_gets_a_new_one(make_app: Ap
             ).json()
             lists.add(badge["links"]["revocation_list"])
     assert len(lists) == 3
+
+
+async def test_ob2_documents_call_a_suspended_badge_revoked_saying_it_is_a_hold(badges: Badges, backend: str) -> None:
+    issuer = await badges.issuer(suspendable=True)
+    achievement = await badges.achievement(issuer["id"])
+    held = (await badges.issue(achievement["id"])).json()
+    ended = (await badges.issue(achievement["id"])).json()
+    standing = (await badges.issue(achievement["id"])).json()
+    c = badges.client
+    revocations = path(held["links"]["ob2_issuer"]) + "/revocations"
+
+    def signed_id(badge: dict[str, Any]) -> str:
+        return str(json.loads(base64.urlsafe_b64decode(badge["ob2_jws"].split(".")[1] + "==="))["id"])
+
+    for badge in (held, ended, standing):
+        badge["ob2_jws"] = (await c.get(path(badge["links"]["ob2_jws"]))).text
+    fresh = await c.get(path(held["links"]["ob2_assertion"]))
+    await c.post(f"/v1/badges/{held['id']}/suspend", json={"reason": "integrity review"}, headers=badges.as_())
+    await c.post(f"/v1/badges/{ended['id']}/revoke", json={"reason": "issued in error"}, headers=badges.as_())
+    hosted_held = await c.get(path(held["links"]["ob2_assertion"]))
+    hosted_ended = await c.get(path(ended["links"]["ob2_assertion"]))
+    listed = await c.get(revocations)
+    await c.post(f"/v1/badges/{held['id']}/reinstate", headers=badges.as_())
+    hosted_back = await c.get(path(held["links"]["ob2_assertion"]))
+    listed_after = (await c.get(revocations)).json()
+
+    assert fresh.status_code == 200
+    assert (hosted_held.status_code, hosted_ended.status_code) == (410, 410)
+    assert hosted_held.json() == {
+        "@context": "https://w3id.org/openbadges/v2",
+        "id": fresh.json()["id"],
+        "revoked": True,
+        "revocationReason": OB2_SUSPENDED_REASON,
+    }, "a fixed reason: the issuer's note about a hold that may be lifted is not published"
+    assert hosted_ended.json()["revocationReason"] == "issued in error"
+    assert listed.headers["cache-control"] == hosted_held.headers["cache-control"] == "no-cache"
+    assert sorted((e["id"], e["revocationReason"]) for e in listed.json()["revokedAssertions"]) == sorted(
+        [(signed_id(held), OB2_SUSPENDED_REASON), (signed_id(ended), "issued in error")]
+    )
+    assert hosted_back.status_code == 200
+    assert hosted_back.json() == fresh.json(), "reinstating serves the assertion exactly as before"
+    assert listed_after["revokedAssertions"] == [{"id": signed_id(ended), "revocationReason": "issued in error"}]
+    assert signed_id(standing) not in json.dumps(listed_after)

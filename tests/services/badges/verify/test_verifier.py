@@ -162,3 +162,45 @@ async def test_a_wrong_recipient_is_a_failed_check_that_says_what_was_compared(b
         ]
     assert "recipient" not in {c["name"] for c in none_given["checks"]}
     assert none_given["recipient_matched"] is None
+
+
+async def test_a_suspended_badge_s_ob2_forms_verify_as_suspended_until_reinstated(badges: Badges, backend: str) -> None:
+    badge = await badge_of(badges, suspendable=True)
+    links = badge["links"]
+    jws = (await badges.client.get(path(links["ob2_jws"]))).text
+    baked = {kind: (await badges.client.get(path(links[f"ob2_baked_{kind}"]))).content for kind in ("png", "svg")}
+
+    async def every_form() -> dict[str, dict[str, Any]]:
+        reports = {
+            "hosted": await verify(badges, url=links["ob2_assertion"]),
+            "jws": await verify(badges, credential=jws),
+            "ob3": await verify(badges, credential=badge["credential"]),
+        }
+        for kind, image in baked.items():
+            upload = await badges.client.post("/v1/verify", files={"file": (f"badge.{kind}", image)})
+            assert upload.status_code == 200, upload.text
+            reports[kind] = upload.json()
+        return reports
+
+    suspend = await badges.client.post(
+        f"/v1/badges/{badge['id']}/suspend", json={"reason": "under review"}, headers=badges.as_()
+    )
+    assert suspend.status_code == 200, suspend.text
+    suspended = await every_form()
+    reinstate = await badges.client.post(f"/v1/badges/{badge['id']}/reinstate", headers=badges.as_())
+    assert reinstate.status_code == 200, reinstate.text
+    reinstated = await every_form()
+
+    assert {name: (r["verified"], r["status"]) for name, r in suspended.items()} == dict.fromkeys(
+        suspended, (False, "suspended")
+    )
+    assert {name: (r["verified"], r["status"]) for name, r in reinstated.items()} == dict.fromkeys(
+        reinstated, (True, "active")
+    )
+    # The OB 2.0 forms fail on one check that says suspended (never "revoked"), as OB 3.0's does.
+    for name in ("hosted", "jws", "png", "svg"):
+        failed = [(c["name"], c["message"]) for c in suspended[name]["checks"] if not c["passed"]]
+        assert len(failed) == 1, (name, failed)
+        assert failed[0][0] == ("hosted" if name == "hosted" else "status"), (name, failed)
+        assert failed[0][1].startswith("the assertion is suspended: a temporary hold"), (name, failed)
+        assert "revoked" not in failed[0][1], (name, failed)
