@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,7 @@ def credential(n: int = 0) -> dict[str, Any]:
         "@context": [
             "https://www.w3.org/ns/credentials/v2",
             "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+            "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json",
         ],
         "id": f"{base}/ob/credentials/3f2e1d0c-9b8a-4766-8554-{n:012x}",
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
@@ -69,6 +71,8 @@ def credential(n: int = 0) -> dict[str, Any]:
         "validFrom": "2026-11-23T00:00:00Z",
         "awardedDate": "2026-11-23T00:00:00Z",
         "credentialSubject": {
+            # a pseudonymous subject id, as for an email-only recipient (every subject has one)
+            "id": f"urn:uuid:{uuid.UUID(int=rng.getrandbits(128))}",
             "type": ["AchievementSubject"],
             "identifier": [
                 {
@@ -130,7 +134,7 @@ def credential(n: int = 0) -> dict[str, Any]:
         "credentialSchema": [
             {
                 "id": "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_achievementcredential_schema.json",
-                "type": "JsonSchema",
+                "type": "1EdTechJsonSchemaValidator2019",
             }
         ],
         "credentialStatus": [

@@ -83,6 +83,10 @@ async function verify(request) {
   if(request.requiredClaims !== undefined) {
     options.requiredClaims = request.requiredClaims;
   }
+  if(request.subject !== undefined) {
+    // jose refuses the token unless its `sub` claim equals this
+    options.subject = request.subject;
+  }
 
   let payload;
   try {

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import uuid
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -34,6 +35,9 @@ class KeyVault:
         # A separate key, derived from the KEK, for lookup digests of personal data (recipient
         # emails): a stolen database alone does not let anyone test guesses against them.
         self._lookup_key = hmac.new(kek, b"practicum/badges/recipient-lookup", hashlib.sha256).digest()
+        # Another, for the pseudonymous subject ids of email-only recipients: a published id must
+        # not be testable against the database's lookup digests, nor they against it.
+        self._subject_key = hmac.new(kek, b"practicum/badges/recipient-subject-id", hashlib.sha256).digest()
 
     def seal(self, key_id: str, secret: bytes) -> bytes:
         nonce = secrets.token_bytes(12)
@@ -47,6 +51,22 @@ class KeyVault:
 
     def lookup_digest(self, value: str) -> str:
         return hmac.new(self._lookup_key, value.encode(), hashlib.sha256).hexdigest()
+
+    def subject_id(self, tenant_id: str, email: str) -> str:
+        """The credential subject id of a recipient known only by email: ``urn:uuid:`` of an HMAC
+        (keyed from the KEK) over the tenant and the trimmed, lower-cased address.
+
+        The same recipient of one tenant gets the same id on every badge, reissue and bulk row,
+        so a wallet or verifier can relate their credentials (OB 3.0 VC-JWT ``sub`` must equal
+        ``credentialSubject.id``); without the key the id reveals nothing, and cannot be tested
+        against guessed addresses; another tenant's id for the same person differs. Derived, not
+        stored: nothing to migrate or keep in step. A UUIDv8 (RFC 9562: vendor-defined bits).
+        """
+        message = f"{tenant_id}\n{email.strip().lower()}".encode()
+        digest = bytearray(hmac.new(self._subject_key, message, hashlib.sha256).digest()[:16])
+        digest[6] = (digest[6] & 0x0F) | 0x80  # version 8
+        digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 9562 variant
+        return f"urn:uuid:{uuid.UUID(bytes=bytes(digest))}"
 
 
 def load_kek(settings: BadgesSettings) -> bytes:

@@ -140,6 +140,63 @@ async def _issuer_and_achievement(
     return issuer.json(), created.json()
 
 
+OB3_SCHEMA_VALIDATOR = "1EdTechJsonSchemaValidator2019"
+OB_EXTENSIONS = "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json"
+
+
+async def check_ob3_conformance(
+    stack: Stack, credential: dict[str, Any], jwt: str, jwk: dict[str, Any], *, now: str | None = None
+) -> None:
+    """What a strict OB 3.0 verifier checks beyond the proof (issue 16).
+
+    - every ``credentialSchema`` entry has the type OB 3.0 requires;
+    - jsonld.js expands the credential in safe mode with the bundled contexts only, so every
+      term and type (that one included) is defined; without the extensions context it cannot;
+    - the VC-JWT's claims are the spec's JWT Payload table: ``iss`` = ``issuer.id``, ``jti`` =
+      ``id``, ``nbf`` = ``validFrom``, ``sub`` = ``credentialSubject.id`` (checked by jose too).
+    """
+    assert [entry["type"] for entry in credential["credentialSchema"]] == [OB3_SCHEMA_VALIDATOR]
+    without_extensions = {**credential, "@context": [c for c in credential["@context"] if c != OB_EXTENSIONS]}
+    safe, undefined = await stack.node("expand.mjs", [{"document": credential}, {"document": without_extensions}])
+    assert "error" not in safe, safe
+    assert {source for _url, source in safe["loaded"]} == {"bundled"}, safe["loaded"]
+    assert OB_EXTENSIONS in [url for url, _source in safe["loaded"]]
+    (expanded,) = safe["expanded"]
+    schema_types = [
+        t for entry in expanded["https://www.w3.org/2018/credentials#credentialSchema"] for t in entry["@type"]
+    ]
+    assert schema_types == ["https://purl.imsglobal.org/spec/vccs/v1p0/context.json#1EdTechJsonSchemaValidator2019"]
+    assert undefined.get("eventCode") == "relative @type reference", undefined
+    assert OB3_SCHEMA_VALIDATOR in undefined["error"]
+
+    subject = credential["credentialSubject"]["id"]
+    (jose,) = await stack.node(
+        "verify-jwt.mjs",
+        [
+            {
+                "jwt": jwt,
+                "jwk": jwk,
+                "issuer": credential["issuer"]["id"],
+                "subject": subject,
+                "requiredClaims": ["iss", "jti", "nbf", "sub"],
+                **({"currentDate": now} if now else {}),
+            }
+        ],
+    )
+    assert jose["verified"] is True, jose
+    valid_from = dt.datetime.fromisoformat(credential["validFrom"])
+    assert {claim: jose["payload"][claim] for claim in ("iss", "jti", "nbf", "sub")} == {
+        "iss": credential["issuer"]["id"],
+        "jti": credential["id"],
+        "nbf": int(valid_from.timestamp()),
+        "sub": subject,
+    }
+    if "validUntil" in credential:
+        assert jose["payload"]["exp"] == int(dt.datetime.fromisoformat(credential["validUntil"]).timestamp())
+    else:
+        assert "exp" not in jose["payload"]
+
+
 def _schema_errors(credential: dict[str, Any]) -> dict[str, list[str]]:
     errors = {}
     for name in ("ob_v3p0_achievementcredential_schema.json", "ob_v3p0_achievementcredential_schema.strict-2024.json"):
@@ -188,6 +245,8 @@ async def test_a_fresh_badge_verifies_everywhere_and_revocation_reaches_every_ve
 
     assert fresh_di["verified"] is True, fresh_di
     assert fresh_jwt["verified"] is True, fresh_jwt
+    await check_ob3_conformance(stack, credential, jwt, jwk)
+    assert credential["credentialSubject"]["id"].startswith("urn:uuid:"), "an email-only recipient's pseudonym"
     assert hosted["valid"] is True, hosted
     assert signed["valid"] is True, signed
     assert ours["verified"] is True, ours
@@ -318,6 +377,22 @@ async def test_suspension_is_reversible_and_tampering_and_expiry_are_caught(stac
     forms = await _forms(stack, badge)
     tampered = json.loads(json.dumps(credential))
     tampered["credentialSubject"]["achievement"]["name"] = "Something else"
+    learner = "did:web:learner.example"
+    by_did = await stack.issue(achievement["id"], recipient={"id": learner, "email": "educator@demo.test"})
+    jwts = {
+        name: (await stack.client.get(stack.path(issued["links"]["jwt"]))).text
+        for name, issued in (("email", badge), ("expired", expired), ("did", by_did))
+    }
+    kid = json.loads(base64.urlsafe_b64decode(jwts["email"].split(".")[0] + "==="))["kid"]
+    jwk = (await stack.client.get(stack.path(kid))).json()
+    # Every credential, whatever its issuer, recipient or validity, is what a strict verifier wants.
+    await check_ob3_conformance(stack, credential, jwts["email"], jwk)
+    await check_ob3_conformance(stack, expired["credential"], jwts["expired"], jwk, now="2020-06-01T00:00:00Z")
+    await check_ob3_conformance(stack, by_did["credential"], jwts["did"], jwk)
+    assert by_did["credential"]["credentialSubject"]["id"] == learner
+    assert credential["credentialSubject"]["id"] == expired["credential"]["credentialSubject"]["id"], (
+        "one email-only recipient, one pseudonymous id on all their badges"
+    )
 
     before = await _everywhere(stack, forms)
     await stack.client.post(f"/v1/badges/{badge['id']}/suspend", json={"reason": "under review"})

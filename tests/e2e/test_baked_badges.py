@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 from PIL import Image
 
-from tests.e2e.test_badges_interop import Stack, stack  # noqa: F401 (stack: the fixture)
+from tests.e2e.test_badges_interop import Stack, check_ob3_conformance, stack  # noqa: F401 (stack: the fixture)
 from tests.services.badges.conftest import ACHIEVEMENT, ISSUER
 
 OB3_NS = "https://purl.imsglobal.org/ob/v3p0"
@@ -84,6 +84,7 @@ async def test_baked_images_verify_in_independent_verifiers_and_in_ours(stack: S
     assert di_png["verified"] is True, di_png
     assert di_svg["verified"] is True, di_svg
     assert jose["verified"] is True, jose
+    await check_ob3_conformance(stack, from_svg, jwt, jwk)
     assert (ims_png["valid"], ims_png["report"]["input_type"]) == (True, "jws"), ims_png
     assert ims_svg["valid"] is True, ims_svg
     assert {name: r["verified"] for name, r in ours.items()} == dict.fromkeys(got, True), ours

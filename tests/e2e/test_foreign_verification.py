@@ -461,10 +461,20 @@ async def test_a_foreign_es256_vc_jwt_is_verified_with_the_key_its_kid_names(
     jwk_url = foreign.publish("/es/keys/p256.json", _p256_jwk(key, alg="ES256", use="sig"))
     rsa_url = foreign.publish("/es/keys/rsa.json", _rsa_jwk(rsa_key))
     vc = _rehomed(credential, did)
-    claims = {"iss": did, "jti": vc["id"], "nbf": int(dt.datetime.now(dt.UTC).timestamp()), "vc": vc}
+    # OB 3.0's JWT Payload Format: iss, jti, nbf and sub are the credential's own values.
+    nbf = int(dt.datetime.fromisoformat(vc["validFrom"]).timestamp())
+    claims = {"iss": did, "jti": vc["id"], "nbf": nbf, "sub": vc["credentialSubject"]["id"], "vc": vc}
 
-    def jwt(kid: str | None, signer: Callable[[bytes], bytes], alg: str = "ES256", **header: Any) -> str:
-        return _compact({"alg": alg, "typ": "JWT", **({"kid": kid} if kid else {}), **header}, claims, signer)
+    def jwt(
+        kid: str | None,
+        signer: Callable[[bytes], bytes],
+        alg: str = "ES256",
+        payload: dict[str, Any] | None = None,
+        **header: Any,
+    ) -> str:
+        return _compact(
+            {"alg": alg, "typ": "JWT", **({"kid": kid} if kid else {}), **header}, payload or claims, signer
+        )
 
     by_did = jwt(f"{did}#p256", _es256(key))
     reports = {
@@ -475,6 +485,16 @@ async def test_a_foreign_es256_vc_jwt_is_verified_with_the_key_its_kid_names(
         "unlisted": await _verify(pair, jwt(f"{did}#unlisted", _es256(unlisted_key))),
         "elsewhere": await _verify(pair, jwt(jwk_url.replace("127.0.0.1", "localhost"), _es256(key))),
         "rsa key": await _verify(pair, jwt(rsa_url, _es256(key))),
+    }
+    # Signed by the right key, but claims that are not the credential's (OB 3.0 verification).
+    mismatched = {
+        "other sub": {**claims, "sub": "did:example:someone-else"},
+        "no sub": {k: v for k, v in claims.items() if k != "sub"},
+        "nbf now": {**claims, "nbf": nbf + 3600},
+    }
+    claim_reports = {
+        name: await _verify(pair, jwt(f"{did}#p256", _es256(key), payload=payload))
+        for name, payload in mismatched.items()
     }
     before = len(foreign.hits)
     public = json.dumps(_p256_jwk(key)).encode()
@@ -490,6 +510,13 @@ async def test_a_foreign_es256_vc_jwt_is_verified_with_the_key_its_kid_names(
         assert reports[name]["verified"] is True, (name, failed(reports[name]))
         assert (reports[name]["format"], reports[name]["issuer"]) == ("ob3-vc-jwt", did)
         assert "VC-JWT ES256 signature" in next(c["message"] for c in reports[name]["checks"] if c["name"] == "proof")
+    said = {"other sub": "sub is not the credential's credentialSubject.id", "no sub": "no sub claim"}
+    said["nbf now"] = "nbf is not the credential's validFrom"
+    for name, message in said.items():
+        report = claim_reports[name]
+        assert report["verified"] is False, name
+        assert [c["name"] for c in report["checks"] if not c["passed"]] == ["jwt claims"], (name, failed(report))
+        assert message in failed(report)[0], (name, failed(report))
     expected = {
         "wrong key": "signature does not match",
         "tampered": "signature does not match",

@@ -125,7 +125,7 @@ def _ob3_credential(
         results.append({"type": ["Result"], "resultDescription": description, "achievedLevel": level})
     subject = {
         "type": ["AchievementSubject"],
-        "id": body.recipient.id,
+        "id": _subject_id(ctx, body, email),
         "identifier": [
             {
                 "type": "IdentityObject",
@@ -156,20 +156,30 @@ def _ob3_credential(
         for item in body.evidence
     ]
     credential = {
-        "@context": docs.OB3_CONTEXT,
+        "@context": docs.OB3_CREDENTIAL_CONTEXT,
         "id": urls.credential(badge_id),
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
         "name": version.content["name"],
         "issuer": docs.ob3_profile(urls, issuer_facts(issuer), with_context=False),
         "credentialSubject": subject,
         "evidence": evidence,
-        "credentialSchema": [{"id": docs.OB3_SCHEMA, "type": "JsonSchema"}],
+        "credentialSchema": [{"id": docs.OB3_SCHEMA, "type": docs.OB3_SCHEMA_VALIDATOR}],
         "credentialStatus": [docs.status_entry(urls, lists[p].id, indexes[p], p) for p in indexes],
     }
     # One entry is published as an object: the OB 3.0 schema types credentialStatus so.
     if len(indexes) == 1:
         credential["credentialStatus"] = credential["credentialStatus"][0]
     return docs.compact(credential)  # type: ignore[no-any-return]
+
+
+def _subject_id(ctx: Context, body: BadgeCreate, email: str | None) -> str:
+    """Every subject has an id: the OB 3.0 VC-JWT's required ``sub`` is ``credentialSubject.id``.
+    The recipient's own DID or URL when given; else a stable pseudonym of the email (the hashed
+    ``identifier`` still lets whoever knows the address match it)."""
+    if body.recipient.id:
+        return body.recipient.id
+    assert email is not None, "BadgeCreate requires an email or an id"
+    return ctx.signer.vault.subject_id(ctx.tenant_id, email)
 
 
 def _sign_ob3(
@@ -196,17 +206,18 @@ def _vc_jwt(
     valid_from: dt.datetime,
     now: dt.datetime,
 ) -> str:
-    """The credential as a VC-JWT (OB 3.0 §8.2): claims mirror the credential, ``vc`` carries it."""
+    """The credential as a VC-JWT (OB 3.0 § JWT Payload Format): ``iss``, ``jti``, ``nbf``, ``sub``
+    and (with a ``validUntil``) ``exp`` are the credential's own values, so a verifier's claim
+    checks hold exactly; ``vc`` carries it."""
     credential = {k: v for k, v in signed.items() if k != "proof"}
     payload: dict[str, Any] = {
         "iss": credential["issuer"]["id"],
         "jti": credential["id"],
         "nbf": int(valid_from.timestamp()),
+        "sub": credential["credentialSubject"]["id"],
         "iat": int(now.timestamp()),
         "vc": credential,
     }
-    if body.recipient.id:
-        payload["sub"] = body.recipient.id
     if body.valid_until:
         payload["exp"] = int(body.valid_until.timestamp())
     private = ctx.signer.private(key)

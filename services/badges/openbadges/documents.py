@@ -16,10 +16,17 @@ from urllib.parse import quote, urlsplit
 
 VC_V2 = "https://www.w3.org/ns/credentials/v2"
 OB_V3 = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
+OB_EXTENSIONS = "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json"
 OB3_CONTEXT = [VC_V2, OB_V3]
+# A credential also names the 1EdTech extensions context: it alone defines the credentialSchema
+# type OB 3.0 requires (1EdTechJsonSchemaValidator2019), which JSON-LD safe mode refuses undefined.
+OB3_CREDENTIAL_CONTEXT = [VC_V2, OB_V3, OB_EXTENSIONS]
 OB2_CONTEXT = "https://w3id.org/openbadges/v2"
 DID_CONTEXT = ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"]
 OB3_SCHEMA = "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_achievementcredential_schema.json"
+# The type OB 3.0 gives a credentialSchema entry (§ Verification: "the type of the CredentialSchema
+# object is 1EdTechJsonSchemaValidator2019"), not VC 2.0's JsonSchema.
+OB3_SCHEMA_VALIDATOR = "1EdTechJsonSchemaValidator2019"
 
 
 def email_identity(email: str, salt: str) -> str:

@@ -538,16 +538,57 @@ async def _ob3_jwt(run: Run, jws: proofs.Jws, recipient: str | None) -> VerifyRe
         run.check("proof", True, f"VC-JWT {alg} signature by {jws.header.get('kid')}")
     except (proofs.ProofError, FetchRefused, KeyError_, ValueError, UnsupportedAlgorithm) as exc:
         run.check("proof", False, str(exc))
-    claims_ok = jws.payload.get("iss") == issuer and jws.payload.get("jti") == credential.get("id")
-    subject_id = _object(credential.get("credentialSubject")).get("id")
-    if "sub" in jws.payload or subject_id is not None:
-        claims_ok = claims_ok and jws.payload.get("sub") == subject_id
-    run.check("jwt claims", claims_ok, "iss, jti and sub match the credential" if claims_ok else "JWT claims differ")
+    differ = _jwt_claims_differ(jws.payload, credential, issuer)
+    run.check(
+        "jwt claims",
+        not differ,
+        "iss, jti, sub and nbf (and exp) match the credential"
+        if not differ
+        else "the JWT claims do not match the credential (OB 3.0 JWT Payload Format): " + "; ".join(differ),
+    )
     _contexts_ok(run, credential)
     _schema_ok(run, credential)
     await _status_ok(run, credential, issuer)
     _window_ok(run, credential, dt.datetime.now(dt.UTC))
     return _report(run, "ob3-vc-jwt", issuer, _recipient_matches(credential, recipient))
+
+
+def _jwt_claims_differ(payload: dict[str, Any], credential: dict[str, Any], issuer: str | None) -> list[str]:
+    """OB 3.0 § Verify a Credential VC-JWT Signature: ``iss``, ``sub``, ``nbf`` and ``jti`` are
+    required and equal ``issuer.id``, ``credentialSubject.id``, ``validFrom`` and ``id``; an
+    ``exp`` equals ``validUntil``. What differs, said per claim."""
+    subject = _object(credential.get("credentialSubject")).get("id")
+    expected = {
+        "iss": ("issuer.id", issuer),
+        "sub": ("credentialSubject.id", subject),
+        "jti": ("id", credential.get("id")),
+    }
+    differ = []
+    for claim, (named, value) in expected.items():
+        if claim not in payload:
+            differ.append(f"no {claim} claim")
+        elif value is None or payload[claim] != value:
+            differ.append(f"{claim} is not the credential's {named}")
+    for claim, date_field, required in (("nbf", "validFrom", True), ("exp", "validUntil", False)):
+        if claim not in payload:
+            if required or date_field in credential:
+                differ.append(f"no {claim} claim")
+            continue
+        if _epoch(credential.get(date_field)) != payload[claim]:
+            differ.append(f"{claim} is not the credential's {date_field}")
+    return differ
+
+
+def _epoch(value: Any) -> int | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return int(moment.timestamp())
 
 
 async def _jwt_key(run: Run, jws: proofs.Jws, issuer: str | None) -> proofs.JwsPublicKey:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import re
 import uuid
+from typing import Any
 
 import pytest
 
 from services.credentials.schemas import AwardedResult, AwardGranted
-from tests.services.badges.conftest import ACHIEVEMENT, Badges, issuing_as_of
+from tests.services.badges.conftest import ACHIEVEMENT, ISSUER, Badges, issuing_as_of
 
 
 def jwt_payload(token: str) -> dict[str, object]:
@@ -25,10 +27,13 @@ async def test_one_award_yields_every_representation(badges: Badges, backend: st
     assert issued.status_code == 201, issued.text
     badge = issued.json()
     credential = badge["credential"]
+    # The extensions context defines the credentialSchema type OB 3.0 requires (issue 16).
     assert credential["@context"] == [
         "https://www.w3.org/ns/credentials/v2",
         "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+        "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json",
     ]
+    assert [s["type"] for s in credential["credentialSchema"]] == ["1EdTechJsonSchemaValidator2019"]
     assert credential["issuer"]["id"] == issuer["did"]
     assert credential["proof"][0]["cryptosuite"] == "eddsa-rdfc-2022"
     assert credential["credentialStatus"]["statusPurpose"] == "revocation", "one entry, as an object (ADR 0010)"
@@ -38,6 +43,15 @@ async def test_one_award_yields_every_representation(badges: Badges, backend: st
     assert jwt.headers["content-type"].startswith("application/jwt")
     payload = jwt_payload(jwt.text)
     assert payload["vc"] == {k: v for k, v in credential.items() if k != "proof"}
+    # OB 3.0's JWT Payload Format: each required claim is the credential's own value.
+    valid_from = dt.datetime.fromisoformat(credential["validFrom"])
+    assert {k: payload[k] for k in ("iss", "jti", "nbf", "sub")} == {
+        "iss": issuer["did"],
+        "jti": credential["id"],
+        "nbf": int(valid_from.timestamp()),
+        "sub": credential["credentialSubject"]["id"],
+    }
+    assert "exp" not in payload, "no validUntil, no exp"
     hosted = await c.get(badge["links"]["ob2_assertion"].replace("http://127.0.0.1:8000", ""))
     assert hosted.json()["recipient"]["identity"].startswith("sha256$")
     did = await c.get(badge["links"]["did_document"].replace("http://127.0.0.1:8000", ""))
@@ -45,6 +59,43 @@ async def test_one_award_yields_every_representation(badges: Badges, backend: st
     status = await c.get(badge["links"]["revocation_list"].replace("http://127.0.0.1:8000", ""))
     assert status.status_code == 200, status.text
     assert status.json()["credentialSubject"]["statusPurpose"] == "revocation"
+
+
+async def test_every_subject_has_an_id_stable_per_recipient_and_revealing_no_email(
+    badges: Badges, backend: str
+) -> None:
+    issuer = await badges.issuer()
+    achievement = await badges.achievement(issuer["id"])
+    first = (await badges.issue(achievement["id"])).json()
+    same = (await badges.issue(achievement["id"], recipient={"email": "educator@demo.test"})).json()
+    other = (await badges.issue(achievement["id"], recipient={"email": "someone@demo.test"})).json()
+    did = "did:example:educator-7"
+    with_id = (await badges.issue(achievement["id"], recipient={"email": "educator@demo.test", "id": did})).json()
+    b = badges.as_(tenant="tenant-b")
+    issuer_b = (await badges.client.post("/v1/issuers", json=ISSUER, headers=b)).json()
+    achievement_b = (
+        await badges.client.post("/v1/achievements", json={**ACHIEVEMENT, "issuer_id": issuer_b["id"]}, headers=b)
+    ).json()
+    elsewhere = await badges.client.post(
+        "/v1/badges",
+        json={"achievement_id": achievement_b["id"], "recipient": {"email": "educator@demo.test"}},
+        headers=b,
+    )
+    jwt = await badges.client.get(first["links"]["jwt"].replace("http://127.0.0.1:8000", ""))
+
+    def subject(badge: dict[str, Any]) -> dict[str, Any]:
+        return dict(badge["credential"]["credentialSubject"])
+
+    pseudonym = subject(first)["id"]
+    assert re.fullmatch(r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", pseudonym)
+    assert subject(same)["id"] == pseudonym, "the same recipient (any case, spaces) keeps one id"
+    assert subject(other)["id"] != pseudonym
+    assert subject(with_id)["id"] == did, "a recipient's own DID is the subject id"
+    assert elsewhere.status_code == 201, elsewhere.text
+    assert subject(elsewhere.json())["id"] != pseudonym, "another tenant cannot relate its recipients to ours"
+    assert "demo.test" not in json.dumps(subject(first)).lower(), "the email shows nowhere, only its salted hash"
+    assert subject(first)["identifier"][0]["identityHash"].startswith("sha256$"), "the hashed identifier stays"
+    assert jwt_payload(jwt.text)["sub"] == pseudonym
 
 
 async def test_tenants_see_only_their_own_and_scopes_decide_who_issues(badges: Badges, backend: str) -> None:

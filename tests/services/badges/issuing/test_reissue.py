@@ -72,6 +72,9 @@ async def test_a_renewal_supersedes_and_a_correction_revokes(badges: Badges, bac
     assert new["valid_until"] > old["valid_until"]
     same_identity = old["credential"]["credentialSubject"]["identifier"][0]["identityHash"]
     assert new["credential"]["credentialSubject"]["identifier"][0]["identityHash"] != same_identity, "a fresh salt"
+    assert new["credential"]["credentialSubject"]["id"] == old["credential"]["credentialSubject"]["id"], (
+        "the same recipient keeps their pseudonymous subject id, so a wallet relates the two"
+    )
     reminded = await c.get("/v1/badges", params={"expiring_within": "30d"}, headers=h)
     assert reminded.json()["items"] == [], "a renewed badge needs no reminder"
 

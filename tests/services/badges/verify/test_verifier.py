@@ -129,6 +129,12 @@ async def test_a_wrong_recipient_is_a_failed_check_that_says_what_was_compared(b
     ob2_wrong = await verify(badges, credential=jws, recipient="someone@else.test")
     hosted_wrong = await verify(badges, url=by_email["links"]["ob2_assertion"], recipient="someone@else.test")
     none_given = await verify(badges, credential=credential)
+    # The email-only recipient's subject id is a pseudonym: the email still matches through the
+    # hashed identifier, in the VC-JWT too; the pseudonym itself matches as the subject's id.
+    vc_jwt = (await badges.client.get(path(by_email["links"]["jwt"]))).text
+    jwt_right = await verify(badges, credential=vc_jwt, recipient=" Educator@Demo.Test")
+    pseudonym = credential["credentialSubject"]["id"]
+    by_pseudonym = await verify(badges, credential=vc_jwt, recipient=pseudonym)
 
     assert (right["verified"], right["recipient_matched"]) == (True, True)
     assert check(right, "recipient") == {
@@ -143,6 +149,16 @@ async def test_a_wrong_recipient_is_a_failed_check_that_says_what_was_compared(b
     assert failed["name"] == "recipient"
     assert failed["message"].startswith("the recipient given is not the one the credential names: compared with ")
     assert "a hashed emailAddress identifier" in failed["message"]
+    assert f"the subject's id {pseudonym}" in failed["message"]
+    assert (jwt_right["format"], jwt_right["verified"], jwt_right["recipient_matched"]) == ("ob3-vc-jwt", True, True)
+    assert check(jwt_right, "recipient")["message"] == (
+        "the recipient given matches the subject's hashed emailAddress identifier"
+    )
+    assert check(jwt_right, "jwt claims")["passed"] is True
+    assert (by_pseudonym["verified"], check(by_pseudonym, "recipient")["message"]) == (
+        True,
+        "the recipient given is the credential subject's id",
+    )
     assert check(did_right, "recipient")["message"] == "the recipient given is the credential subject's id"
     assert did_right["verified"] is True
     assert check(did_wrong, "recipient") == {
