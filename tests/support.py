@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -268,5 +269,26 @@ _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.")
 
 
 def secrets_in(lines: list[str]) -> list[str]:
-    """The log lines that carry a password, a client secret or a token."""
-    return [line for line in lines if _JWT.search(line) or any(secret in line for secret in KNOWN_SECRETS)]
+    """The log lines that carry a password, a client secret or a token.
+
+    The request path an access line records is the caller's own text, not something a service
+    let out: the API fuzz draws strings from this project's source (Hypothesis mines code
+    constants), so it sometimes asks for ``/v1/sessions/demo-lms-secret/…``. That field is left
+    out of the search; every other field of every line is searched.
+    """
+    return [line for line in lines if _carries_secret(_without_request_path(line))]
+
+
+def _carries_secret(text: str) -> bool:
+    return bool(_JWT.search(text)) or any(secret in text for secret in KNOWN_SECRETS)
+
+
+def _without_request_path(line: str) -> str:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return line
+    if isinstance(record, dict) and record.get("logger") == "practicum.access" and "path" in record:
+        record = {**record, "path": None}
+        return json.dumps(record)
+    return line
