@@ -88,7 +88,11 @@ class SearchParams:
         ] = None,
         competency: Annotated[
             list[Annotated[str, Query(pattern=r"^[0-9a-fA-F-]{36}$")]] | None,
-            Query(max_length=20, description="framework item ids; their descendants count too"),
+            Query(
+                max_length=20,
+                description="framework items, each by internal id or CASE identifier (CFItem GUID); "
+                "their descendants count too",
+            ),
         ] = None,
         min_minutes: Annotated[int | None, Query(ge=0, le=100_000)] = None,
         max_minutes: Annotated[int | None, Query(ge=0, le=100_000)] = None,
