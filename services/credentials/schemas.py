@@ -119,7 +119,10 @@ class DesignContent(Strict):
     name: Name
     summary: str | None = Field(default=None, max_length=5000)
     competency_ids: list[Annotated[str, Field(min_length=1, max_length=36)]] = Field(
-        default_factory=list, max_length=50, description="catalog framework item ids (checked with the catalog)"
+        default_factory=list,
+        max_length=50,
+        description="catalog framework items, each by internal id or the district's CASE identifier (CFItem "
+        "GUID); checked with the catalog and kept as internal ids",
     )
     tiers: list[Tier] = Field(min_length=1, max_length=12)
     settings: DesignSettings = Field(default_factory=DesignSettings)

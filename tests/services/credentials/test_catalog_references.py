@@ -106,6 +106,49 @@ async def test_competency_alignments_must_be_items_of_the_districts_catalog(link
     assert published.json()["published"]["content"]["competency_ids"] == [items["INS.1"]]
 
 
+async def test_alignments_take_the_districts_case_identifier_and_keep_the_catalog_id(
+    linked: Linked, backend: str
+) -> None:
+    """Issue 16: a design's alignment named by the CFItem GUID of the district's own package is
+    the same alignment as by the catalog's id; what is kept is the catalog's id."""
+    c, h, items = linked.credentials.client, linked.credentials.as_(), linked.items
+    theirs = await linked.catalog.framework(tenant="tenant-b")  # the same package: the same GUIDs
+    guids = {str(i["humanCodingScheme"]): str(i["identifier"]) for i in PACKAGE["CFItems"]}
+
+    by_id = await c.post("/v1/credential-designs", json=design(items["INS.1"], items["COG.2"]), headers=h)
+    by_guid = await c.post("/v1/credential-designs", json=design(guids["INS.1"], guids["COG.2"].upper()), headers=h)
+    mixed = await c.post("/v1/credential-designs", json=design(guids["INS.1"], items["COG.2"]), headers=h)
+    unknown = {
+        "guid": await c.post("/v1/credential-designs", json=design(items["INS.1"], UNKNOWN), headers=h),
+        "id": await c.post(
+            "/v1/credential-designs", json=design(items["INS.1"], "5d1f6f0e-8a8b-4c57-9d8e-8d1c1b3c2a10"), headers=h
+        ),
+    }
+    twice = await c.post("/v1/credential-designs", json=design(guids["INS.1"], items["INS.1"]), headers=h)
+    listed = await c.get("/v1/credential-designs", headers=h)
+    other_district = await c.post(
+        "/v1/credential-designs", json=design(guids["INS.1"]), headers=linked.credentials.as_(tenant="tenant-b")
+    )
+    edited = await c.put(f"/v1/credential-designs/{by_id.json()['id']}", json=design(guids["INS.3"]), headers=h)
+    published = await c.post(f"/v1/credential-designs/{by_id.json()['id']}/publish", headers=h)
+
+    for made in (by_id, by_guid, mixed):
+        assert made.status_code == 201, made.text
+        assert made.json()["draft"]["content"]["competency_ids"] == [items["INS.1"], items["COG.2"]]
+    for name, refused in unknown.items():
+        assert refused.status_code == 422, (name, refused.text)
+        assert [e["pointer"] for e in refused.json()["errors"]] == ["/body/competency_ids/1"], name
+        assert "no competency" in refused.json()["errors"][0]["detail"], name
+    assert twice.status_code == 422, "the GUID and the id of one item are one alignment listed twice"
+    assert [e["pointer"] for e in twice.json()["errors"]] == ["/body/competency_ids/1"]
+    assert len(listed.json()) == 3, "nothing written for the refused ones"
+    assert other_district.status_code == 201, other_district.text
+    assert other_district.json()["draft"]["content"]["competency_ids"] == [theirs["INS.1"]], "their own item"
+    assert edited.status_code == 200, edited.text
+    assert published.status_code == 200, published.text
+    assert published.json()["published"]["content"]["competency_ids"] == [items["INS.3"]]
+
+
 async def test_a_pursuit_starts_from_a_published_offering_of_its_design_and_copies_its_provider(
     linked: Linked, backend: str
 ) -> None:
@@ -145,6 +188,7 @@ async def test_a_pursuit_starts_from_a_published_offering_of_its_design_and_copi
         json={"design_id": ours["id"], "offering_id": workshop["id"], "educator_id": "user:e2"},
         headers=coordinator,
     )
+    after_workshop = await c.get("/v1/pursuits", params={"educator_id": "user:e2"}, headers=coordinator)
 
     for name, refused in refusals.items():
         assert refused.status_code == 422, (name, refused.text)
@@ -156,8 +200,12 @@ async def test_a_pursuit_starts_from_a_published_offering_of_its_design_and_copi
     pursuit = started.json()
     assert (pursuit["offering_id"], pursuit["offering_title"]) == (offering["id"], offering["title"])
     assert (pursuit["provider_name"], pursuit["provider_number"]) == (provider["name"], provider["number"])
-    assert from_workshop.status_code == 201, "an offering that names no design may lead to any"
-    assert from_workshop.json()["provider_name"] == "Demo USD"
+    # Issue 16: an offering that names no design leads to none (the README's promise).
+    assert from_workshop.status_code == 422, from_workshop.text
+    assert [e["pointer"] for e in from_workshop.json()["errors"]] == ["/body/offering_id"]
+    assert "names no credential design" in from_workshop.json()["detail"]
+    assert after_workshop.status_code == 200
+    assert after_workshop.json() == [], "nothing was written for the refused pursuit"
 
 
 async def test_without_the_catalog_nothing_is_written_and_the_problem_names_it(
