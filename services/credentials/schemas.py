@@ -648,3 +648,31 @@ class LearningRecord(BaseModel):
     stipends_cents: dict[str, int] = Field(description="pending, approved and paid")
     competency_ids: list[str] = Field(description="catalog framework items shown by granted awards")
     goals: list[RecordGoal]
+
+
+# --- references: other services checking the credential ids they keep -------------------------
+
+# Every design id is a lower-case UUID: anything else names no design, without asking.
+DESIGN_ID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+
+class DesignLookup(Strict):
+    """Design ids another service is about to keep (a catalog offering's credential design)."""
+
+    design_ids: list[Annotated[str, Field(pattern=DESIGN_ID_PATTERN)]] = Field(max_length=20)
+
+
+class ReferencedDesign(BaseModel):
+    """The facts of a design another service may check: whether it can be pursued today."""
+
+    id: str
+    name: str
+    published_version: int | None = Field(description="null: never published")
+    retired: bool
+
+
+class DesignReferences(BaseModel):
+    """Which of the designs exist in the caller's tenant — published or not; unknown ones listed."""
+
+    designs: list[ReferencedDesign]
+    unknown_design_ids: list[str]

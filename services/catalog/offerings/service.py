@@ -22,6 +22,7 @@ from services.catalog.models import (
     OfferingAlignment,
     OfferingAudience,
 )
+from services.catalog.offerings.designs import DesignCheck
 from services.catalog.schemas import OfferingCreate, OfferingUpdate
 from services.catalog.search import indexing
 from shared.db import utcnow
@@ -198,12 +199,24 @@ async def _set_audience(session: AsyncSession, offering: Offering) -> None:
     )
 
 
-async def create_offering(session: AsyncSession, tenant_id: str, body: OfferingCreate) -> Offering:
+async def _check_design(check: DesignCheck | None, offering_type: str, design_id: str | None) -> None:
+    """A micro-credential offering's design exists and is published (asked of the credentials
+    service through ``check``); other offerings' designs are not checked (issue 16, point 4)."""
+    if check is not None and offering_type == "micro_credential" and design_id is not None:
+        await check(design_id)
+
+
+async def create_offering(
+    session: AsyncSession, tenant_id: str, body: OfferingCreate, *, check_design: DesignCheck | None = None
+) -> Offering:
+    """``check_design``: the credentials service's word on a micro-credential's design, asked
+    after the catalog's own checks and before anything is written."""
     now = utcnow()
     offering_id = str(uuid.uuid4())
     items = await _items(session, tenant_id, body.competency_ids, "/body/competency_ids")
     prerequisites = body.prerequisites.model_dump()
     await _check_prerequisites(session, tenant_id, offering_id, prerequisites)
+    await _check_design(check_design, body.offering_type, body.credential_design_id)
     offering = Offering(
         id=offering_id,
         tenant_id=tenant_id,
@@ -256,8 +269,16 @@ _LISTS = ("audience", "prerequisites", "competency_ids", "tags")
 
 
 async def update_offering(
-    session: AsyncSession, tenant_id: str, offering_id: str, body: OfferingUpdate, if_match: str | None
+    session: AsyncSession,
+    tenant_id: str,
+    offering_id: str,
+    body: OfferingUpdate,
+    if_match: str | None,
+    *,
+    check_design: DesignCheck | None = None,
 ) -> Offering:
+    """``check_design`` runs when the change makes the offering name a design as a micro-credential
+    (a new design, or a new type), before anything is written."""
     offering = await _locked(session, tenant_id, offering_id)
     check_if_match(offering, if_match)
     if offering.status == "retired":
@@ -268,6 +289,12 @@ async def update_offering(
         raise UnprocessableContent(
             "required fields cannot be removed",
             errors=[FieldError(pointer=f"/body/{name}", detail="may not be null") for name in nulled],
+        )
+    if {"offering_type", "credential_design_id"} & given:
+        await _check_design(
+            check_design,
+            body.offering_type if "offering_type" in given and body.offering_type else offering.offering_type,
+            body.credential_design_id if "credential_design_id" in given else offering.credential_design_id,
         )
     if "competency_ids" in given and body.competency_ids is not None:
         await _set_alignments(

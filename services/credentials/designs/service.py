@@ -217,3 +217,14 @@ async def published_version(session: AsyncSession, design: CredentialDesign, ver
             DesignVersion.design_id == design.id, DesignVersion.version == version, DesignVersion.status == "published"
         )
     )
+
+
+async def find_designs(session: AsyncSession, tenant_id: str, design_ids: list[str]) -> list[CredentialDesign]:
+    """The tenant's designs among these ids, published or not (the caller decides what a draft
+    means to it); another tenant's are simply not found."""
+    rows = await session.scalars(
+        in_tenant(select(CredentialDesign), CredentialDesign, tenant_id).where(
+            CredentialDesign.id.in_(design_ids or ["-"])
+        )
+    )
+    return list(rows)
