@@ -285,17 +285,18 @@ async def resolve_competencies(session: AsyncSession, tenant_id: str, references
 
     Only the tenant's own items are looked at: the same CASE package imported by two districts
     gives the same GUIDs to both, and each district's GUID names its own item. The internal id
-    wins if a reference were both (they are distinct random UUIDs, so it never is in practice)."""
+    wins if a reference were both (they are distinct random UUIDs, so it never is in practice).
+    Both forms are UUIDs kept in lower case, so a reference matches in any letter case."""
     unique = list(dict.fromkeys(references))
     if not unique:
         return Competencies(items={}, unknown=[], ambiguous={})
-    guids = list({reference.lower() for reference in unique})
+    lowered = list({reference.lower() for reference in unique})
     rows = list(
         await session.scalars(
             select(FrameworkItem)
             .where(
                 FrameworkItem.tenant_id == tenant_id,
-                or_(FrameworkItem.id.in_(unique), FrameworkItem.identifier.in_(guids)),
+                or_(FrameworkItem.id.in_(lowered), FrameworkItem.identifier.in_(lowered)),
             )
             .order_by(FrameworkItem.id)
         )
@@ -308,7 +309,8 @@ async def resolve_competencies(session: AsyncSession, tenant_id: str, references
     unknown: list[str] = []
     ambiguous: dict[str, list[FrameworkItem]] = {}
     for reference in unique:
-        named = [by_id[reference]] if reference in by_id else by_identifier.get(reference.lower(), [])
+        key = reference.lower()
+        named = [by_id[key]] if key in by_id else by_identifier.get(key, [])
         if len(named) == 1:
             items[reference] = named[0]
         elif named:

@@ -156,6 +156,19 @@ async def test_alignments_take_the_districts_case_identifier_and_keep_the_catalo
     assert published.status_code == 200, published.text
     assert published.json()["published"]["content"]["competency_ids"] == [items["INS.3"]]
 
+    # The district imports a second package holding the same CFItem: its GUID now names two
+    # items, and a design must say which (by internal id).
+    shared = next(i for i in PACKAGE["CFItems"] if i["humanCodingScheme"] == "INS.1")
+    document = {**copy.deepcopy(PACKAGE["CFDocument"]), "identifier": UNKNOWN, "title": "Coaching model"}
+    second = {"CFDocument": document, "CFItems": [copy.deepcopy(shared)], "CFAssociations": []}
+    imported = await linked.catalog.client.post("/v1/frameworks", json=second, headers=linked.catalog.as_())
+    assert imported.status_code == 201, imported.text
+    ambiguous = await c.post("/v1/credential-designs", json=design(guids["INS.1"]), headers=h)
+    by_internal_id = await c.post("/v1/credential-designs", json=design(items["INS.1"]), headers=h)
+    assert ambiguous.status_code == 422, ambiguous.text
+    assert "more than one" in ambiguous.json()["errors"][0]["detail"]
+    assert by_internal_id.status_code == 201
+
 
 async def test_a_pursuit_starts_from_a_published_offering_of_its_design_and_copies_its_provider(
     linked: Linked, backend: str
