@@ -32,7 +32,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from shared.app import STANDARD_PUBLIC_ROUTES
 from tests.conftest import AppFactory
-from tests.support import DOMAIN_SERVICES, LiveServer, bearer, identity_headers
+from tests.support import DOMAIN_SERVICES, LiveServer, bearer, free_socket, identity_headers
 
 # Examples per operation and mode; raise it locally for a deeper search (FUZZ_EXAMPLES=500).
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
@@ -102,39 +102,44 @@ def _fuzz_operation(
     return check
 
 
-# What a service asks on its caller's behalf (GATEWAY_DELEGATIONS): the real callee runs too.
-CALLEES = {"credentials": "catalog"}
+# What a service asks on its caller's behalf (GATEWAY_DELEGATIONS): the real callees run too.
+CALLEES: dict[str, tuple[str, ...]] = {"credentials": ("catalog",), "catalog": ("credentials",)}
 
 
 @pytest.mark.parametrize("service", DOMAIN_SERVICES)
 async def test_fuzz_each_service(make_app: AppFactory, backend: str, service: str, keys_dir: Path) -> None:
-    callee = CALLEES.get(service)
-    helper = await LiveServer(await make_app(callee)).start() if callee else None
-    server = await LiveServer(await make_app(service, **({f"{callee}_url": helper.url} if helper else {}))).start()
+    callees = CALLEES.get(service, ())
+    helpers = {callee: await LiveServer(await make_app(callee)).start() for callee in callees}
+    server = await LiveServer(
+        await make_app(service, **{f"{callee}_url": helper.url for callee, helper in helpers.items()})
+    ).start()
     # As an operator, so that protected operations are exercised beyond their 401.
-    headers = identity_headers(keys_dir, service, delegates=(callee,) if callee else ())
+    headers = identity_headers(keys_dir, service, delegates=callees)
     try:
         covered = await asyncio.to_thread(fuzz_document, server.url, headers)
     finally:
         await server.stop()
-        if helper is not None:
+        for helper in helpers.values():
             await helper.stop()
     assert "POST /internal/events" in covered
     assert f"GET /v1/ops/{service}/outbox" in covered
-    if service == "catalog":
-        assert "POST /internal/catalog/references" in covered, "what other services ask is fuzzed too"
+    if service in ("catalog", "credentials"):
+        assert f"POST /internal/{service}/references" in covered, "what other services ask is fuzzed too"
 
 
 @contextlib.asynccontextmanager
 async def whole_system(make_app: AppFactory) -> AsyncIterator[tuple[LiveServer, dict[str, LiveServer]]]:
-    """The gateway in front of the three domain services, each on a real socket."""
+    """The gateway in front of the three domain services, each on a real socket (its socket is
+    taken first, so that services that ask each other know each other's address)."""
+    sockets = {name: free_socket() for name in DOMAIN_SERVICES}
+    urls = {name: f"http://127.0.0.1:{sock.getsockname()[1]}" for name, sock in sockets.items()}
     services: dict[str, LiveServer] = {}
     gateway: LiveServer | None = None
     try:
-        for name in DOMAIN_SERVICES:  # the catalog first: credentials asks it
-            callee = CALLEES.get(name)
+        for name in DOMAIN_SERVICES:
+            callees = CALLEES.get(name, ())
             services[name] = await LiveServer(
-                await make_app(name, **({f"{callee}_url": services[callee].url} if callee else {}))
+                await make_app(name, **{f"{callee}_url": urls[callee] for callee in callees}), sockets[name]
             ).start()
         gateway = await LiveServer(
             await make_app("gateway", **{f"{name}_url": server.url for name, server in services.items()})

@@ -330,7 +330,8 @@ def test_internal_tokens_carry_the_persons_email_and_the_services_delegated_to(k
     )
     assert client_seen.email is None
 
-    assert GatewaySettings().delegations == {"credentials": ["catalog"]}
+    # Issue 16: the catalog asks credentials whether a micro-credential offering's design exists.
+    assert GatewaySettings().delegations == {"credentials": ["catalog"], "catalog": ["credentials"]}
     for wrong in ({"credentials": ["ledger"]}, {"nowhere": ["catalog"]}, {"catalog": ["catalog"]}):
         with pytest.raises(ValidationError):
             GatewaySettings(delegations=wrong)

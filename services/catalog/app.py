@@ -20,15 +20,21 @@ from services.catalog.search import memory
 from services.catalog.search.indexing import install_search_hooks
 from services.catalog.seed import DEMO_FRAMEWORK, DEMO_TENANT_ID
 from services.catalog.settings import CatalogSettings
+from services.credentials.client import CredentialsClient
 from shared.app import ServiceSpec, build_service_app
 from shared.settings import Environment
 from shared.state import ServiceState, attach_state, state_of
 
 
+def _credentials_client(settings: CatalogSettings) -> CredentialsClient:
+    return CredentialsClient(settings.credentials_url, timeout=settings.credentials_timeout_s)
+
+
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Dev only: the demo district gets the demo competency framework (idempotent). Then, when
-    searches are answered in memory, every tenant's index is read in the background (ADR 0016)."""
+    searches are answered in memory, every tenant's index is read in the background (ADR 0016).
+    At the end, the client of the credentials service is closed."""
     state = catalog_state(app)
     settings = state.settings
     if settings.dev_seed and settings.environment is Environment.dev:
@@ -45,6 +51,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             warming.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await warming
+        await state.credentials.aclose()
+        # The same app may start again (tests stop and restart a service): it gets a new client.
+        state.credentials = _credentials_client(settings)
 
 
 SPEC = ServiceSpec(
@@ -82,6 +91,7 @@ def create_app(
         # Not with a sessionmaker a test passes: it shares one connection, which a background
         # reader would use at the same time as the test's requests.
         search_warm=settings.search_warm_on_start and sessionmaker is None,
+        credentials=_credentials_client(settings),
     )
     attach_state(app, state)
     return app

@@ -1,5 +1,6 @@
 """The catalog's typed state (what its app holds) and what its route modules ask FastAPI for: the
-caller's scopes, the shape of an id in a path, the settings and the search index."""
+caller's scopes, the shape of an id in a path, the settings, the search index and the client of
+the credentials service."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from fastapi import Depends, FastAPI, Path, Request
 
 from services.catalog.search.memory import SearchIndex
 from services.catalog.settings import CatalogSettings
+from services.credentials.client import CredentialsClient
 from shared.auth import Principal, require_scopes
 from shared.state import ServiceState, state_of
 
@@ -23,6 +25,9 @@ class CatalogState(ServiceState):
     search_index: SearchIndex | None
     # Whether the index reads every tenant in the background when the app starts.
     search_warm: bool
+    # Asked on the caller's behalf whether a micro-credential offering's design exists and is
+    # published (services/catalog/offerings/designs.py); made with the app, closed by its lifespan.
+    credentials: CredentialsClient
 
 
 def catalog_state(app: FastAPI) -> CatalogState:
@@ -43,5 +48,10 @@ def _search_index(request: Request) -> SearchIndex | None:
     return catalog_state(request.app).search_index
 
 
+async def _credentials(request: Request) -> CredentialsClient:
+    return catalog_state(request.app).credentials
+
+
 SettingsDep = Annotated[CatalogSettings, Depends(_settings)]
+CredentialsDep = Annotated[CredentialsClient, Depends(_credentials)]
 SearchIndexDep = Annotated[SearchIndex | None, Depends(_search_index)]

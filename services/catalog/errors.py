@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.problems import Problem
+from shared.problems import Problem, ServiceUnavailable
 
 
 class CatalogProblem(Problem):
@@ -33,3 +33,12 @@ class RegistrationClosed(CatalogProblem):
     status = 409
     title = "Registration is not open"
     slug = "catalog/registration-closed"
+
+
+class CredentialsUnavailable(ServiceUnavailable):
+    """The credentials service could not say whether the design an offering names exists, so
+    nothing was kept (``service``: credentials, ``reason``: unreachable, timeout, bad_answer,
+    not_ready, not_delegated); the request may be sent again as it is."""
+
+    title = "Credentials service unavailable"
+    slug = "catalog/credentials-unavailable"

@@ -105,7 +105,11 @@ class Audience(Strict):
 
 class Prerequisites(Strict):
     offering_ids: list[str] = Field(default_factory=list, max_length=50, description="offerings of this tenant")
-    competency_ids: list[str] = Field(default_factory=list, max_length=50, description="framework item ids")
+    competency_ids: list[str] = Field(
+        default_factory=list,
+        max_length=50,
+        description="framework items, by internal id or CASE identifier (CFItem GUID); kept as internal ids",
+    )
 
 
 class Provider(Strict):
@@ -120,7 +124,11 @@ class OfferingFields(Strict):
     credits: float | None = Field(default=None, ge=0, le=1000, strict=True)
     level: Level | None = None
     audience: Audience = Field(default_factory=Audience)
-    competency_ids: list[str] = Field(default_factory=list, max_length=100, description="aligned framework items")
+    competency_ids: list[str] = Field(
+        default_factory=list,
+        max_length=100,
+        description="aligned framework items, by internal id or CASE identifier (CFItem GUID)",
+    )
     prerequisites: Prerequisites = Field(default_factory=Prerequisites)
     cost_cents: int = Field(default=0, ge=0, le=100_000_000, strict=True)
     stipend_cents: int = Field(default=0, ge=0, le=100_000_000, strict=True)
@@ -333,7 +341,9 @@ class AttendanceRead(BaseModel):
 
 
 class TargetCompetency(Strict):
-    id: str = Field(min_length=1, max_length=36, description="a framework item id")
+    id: str = Field(
+        min_length=1, max_length=36, description="a framework item: its internal id or CASE identifier (CFItem GUID)"
+    )
     weight: float = Field(default=1.0, gt=0, le=100, strict=True)
 
 
@@ -620,7 +630,11 @@ CatalogId = Annotated[str, Field(pattern=CATALOG_ID_PATTERN, description="a cata
 class ReferenceLookup(Strict):
     """Ids another service is about to keep (a design's alignments, a pursuit's offering)."""
 
-    item_ids: list[CatalogId] = Field(default_factory=list, max_length=100, description="framework items")
+    item_ids: list[CatalogId] = Field(
+        default_factory=list,
+        max_length=100,
+        description="framework items, each by internal id or CASE identifier (CFItem GUID, lower case)",
+    )
     offering_ids: list[CatalogId] = Field(default_factory=list, max_length=20)
 
 
@@ -643,3 +657,11 @@ class References(BaseModel):
     offerings: list[ReferencedOffering]
     unknown_item_ids: list[str]
     unknown_offering_ids: list[str]
+    item_ids_by_reference: dict[str, str] = Field(
+        default_factory=dict,
+        description="each asked item reference that names one item → that item's internal id (what to keep)",
+    )
+    ambiguous_item_ids: list[str] = Field(
+        default_factory=list,
+        description="CASE identifiers naming items in more than one of the tenant's frameworks: ask by internal id",
+    )

@@ -31,5 +31,9 @@ class CatalogSettings(ServiceSettings):
     # With the memory engine: read every tenant's index in the background when the service
     # starts, so that no tenant's first search waits for it.
     search_warm_on_start: bool = True
+    # Where the credentials service listens: a micro-credential offering's design is checked
+    # there, on the caller's behalf, before it is kept (ADR 0013).
+    credentials_url: str = "http://127.0.0.1:8002"
+    credentials_timeout_s: float = Field(default=5.0, gt=0, le=60)
     # Dev only: load the demo competency framework for the demo district on start.
     dev_seed: bool = True

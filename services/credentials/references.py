@@ -60,24 +60,49 @@ async def _ask(
 
 async def check_alignments(
     catalog: CatalogClient, who: Principal, competency_ids: Sequence[str], *, pointer: str = "/body/competency_ids"
-) -> None:
-    """Every competency id names a framework item of the caller's district (422 otherwise)."""
+) -> list[str]:
+    """The internal ids of the framework items of the caller's district that these competencies
+    name — each by internal id or by the district's CASE identifier (CFItem GUID) — in order,
+    each once: what a design keeps. An unknown one is a 422 naming it."""
     if not competency_ids:
-        return
-    askable = [i for i in dict.fromkeys(competency_ids) if _could_be_catalog_id(i)]
-    known: set[str] = set()
+        return []
+    # CASE identifiers are GUIDs in any letter case; the catalog keeps them (and its ids) lower.
+    asked = {i: i.lower() for i in competency_ids}
+    askable = [r for r in dict.fromkeys(asked.values()) if _could_be_catalog_id(r)]
+    resolved: dict[str, str] = {}
+    ambiguous: set[str] = set()
     if askable:
         found = await _ask(catalog, who, item_ids=askable, what="the competency alignments")
-        known = {item.id for item in found.items}
+        resolved, ambiguous = found.item_ids_by_reference, set(found.ambiguous_item_ids)
     errors = [
         FieldError(
-            pointer=f"{pointer}/{n}", detail=f"no competency (framework item) {item_id} in this district's catalog"
+            pointer=f"{pointer}/{n}",
+            detail=(
+                f"the CASE identifier {item_id} names items in more than one of this district's frameworks; "
+                "use the catalog's internal id of the one meant"
+                if asked[item_id] in ambiguous
+                else f"no competency (framework item) {item_id} in this district's catalog"
+            ),
         )
         for n, item_id in enumerate(competency_ids)
-        if item_id not in known
+        if asked[item_id] not in resolved
     ]
     if errors:
         raise UnprocessableContent(f"{len(errors)} competency id(s) are not in the catalog", errors=errors)
+    kept: dict[str, str] = {}
+    for n, item_id in enumerate(competency_ids):
+        internal = resolved[asked[item_id]]
+        if internal in kept:
+            errors.append(
+                FieldError(
+                    pointer=f"{pointer}/{n}",
+                    detail=f"this competency is already listed (as {kept[internal]}: the same framework item)",
+                )
+            )
+        kept.setdefault(internal, item_id)
+    if errors:
+        raise UnprocessableContent("a competency is listed twice", errors=errors)
+    return list(kept)
 
 
 async def offering_for_pursuit(
@@ -92,7 +117,11 @@ async def offering_for_pursuit(
         detail = f"no offering {offering_id} in this district's catalog"
     elif offering.status != "published":
         detail = f"the offering is {offering.status}: pursuits start from published offerings"
-    elif offering.credential_design_id not in (None, design_id):
+    elif offering.credential_design_id is None:
+        # An offering that leads to no credential cannot be where a credential's pursuit starts:
+        # its completions would be counted for a design it never offered.
+        detail = "the offering names no credential design: a pursuit starts from an offering that leads to its design"
+    elif offering.credential_design_id != design_id:
         detail = f"the offering leads to another credential design ({offering.credential_design_id})"
     else:
         return offering

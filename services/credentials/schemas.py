@@ -123,7 +123,10 @@ class DesignContent(Strict):
     name: Name
     summary: str | None = Field(default=None, max_length=5000)
     competency_ids: list[Annotated[str, Field(min_length=1, max_length=36)]] = Field(
-        default_factory=list, max_length=50, description="catalog framework item ids (checked with the catalog)"
+        default_factory=list,
+        max_length=50,
+        description="catalog framework items, each by internal id or the district's CASE identifier (CFItem "
+        "GUID); checked with the catalog and kept as internal ids",
     )
     tiers: list[Tier] = Field(min_length=1, max_length=12)
     settings: DesignSettings = Field(default_factory=DesignSettings)
@@ -653,3 +656,31 @@ class LearningRecord(BaseModel):
     stipends_cents: dict[str, int] = Field(description="pending, approved and paid")
     competency_ids: list[str] = Field(description="catalog framework items shown by granted awards")
     goals: list[RecordGoal]
+
+
+# --- references: other services checking the credential ids they keep -------------------------
+
+# Every design id is a lower-case UUID: anything else names no design, without asking.
+DESIGN_ID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+
+class DesignLookup(Strict):
+    """Design ids another service is about to keep (a catalog offering's credential design)."""
+
+    design_ids: list[Annotated[str, Field(pattern=DESIGN_ID_PATTERN)]] = Field(max_length=20)
+
+
+class ReferencedDesign(BaseModel):
+    """The facts of a design another service may check: whether it can be pursued today."""
+
+    id: str
+    name: str
+    published_version: int | None = Field(description="null: never published")
+    retired: bool
+
+
+class DesignReferences(BaseModel):
+    """Which of the designs exist in the caller's tenant — published or not; unknown ones listed."""
+
+    designs: list[ReferencedDesign]
+    unknown_design_ids: list[str]

@@ -102,7 +102,9 @@ class GatewaySettings(ServiceSettings):
     routes: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_ROUTES))
     # Which services a service may ask on its caller's behalf: the internal token for a request
     # to the key is also good for the services listed (docs/decisions/0013-service-to-service-calls.md).
-    delegations: dict[str, list[str]] = Field(default_factory=lambda: {"credentials": ["catalog"]})
+    delegations: dict[str, list[str]] = Field(
+        default_factory=lambda: {"credentials": ["catalog"], "catalog": ["credentials"]}
+    )
 
     @model_validator(mode="after")
     def _routes_name_known_services(self) -> GatewaySettings:

@@ -120,9 +120,15 @@ async def test_a_district_builds_its_catalog_and_educators_find_it(districts: Di
     assert stale.status_code == 412
 
     found = (await demo.get("/v1/offerings", params={"q": "formative", "competency": items["INS"]})).json()
+    # The district's own CASE identifier for the domain finds the same (issue 16).
+    ins_guid = next(i["identifier"] for i in PACKAGE["CFItems"] if i.get("humanCodingScheme") == "INS")
+    by_guid = (await demo.get("/v1/offerings", params={"q": "formative", "competency": ins_guid})).json()
+    other_by_guid = (await other.get("/v1/offerings", params={"competency": ins_guid})).json()
     hidden = (await other.get("/v1/offerings", params={"q": "formative"})).json()
     other_get = await other.get(f"/v1/offerings/{offering['id']}")
     assert [o["id"] for o in found["items"]] == [offering["id"]]
+    assert by_guid == found
+    assert other_by_guid["total"] == 0, "the GUID names nothing in a district that never imported it"
     assert found["facets"]["offering_type"] == {"micro_credential": 1}
     assert hidden["total"] == 0, "another district never sees this offering"
     assert other_get.status_code == 404

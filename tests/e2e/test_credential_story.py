@@ -71,6 +71,7 @@ async def world(make_app: AppFactory) -> AsyncIterator[World]:
     own_settings: dict[str, dict[str, Any]] = {
         "badges": {"public_base_url": base},
         "credentials": {"catalog_url": urls["catalog"]},
+        "catalog": {"credentials_url": urls["credentials"]},
     }
     apps = {name: await make_app(name, **own_settings.get(name, {})) for name in DOMAIN_SERVICES}
     services = {name: await LiveServer(app, sockets[name]).start() for name, app in apps.items()}

@@ -245,3 +245,76 @@ async def descendants(session: AsyncSession, tenant_id: str, item_ids: Sequence[
         found.append(current)
         stack.extend(children.get(current, []))
     return found
+
+
+@dataclass(frozen=True)
+class Competencies:
+    """What the references a client gave for competencies name: each one that names exactly
+    one of the tenant's framework items, the ones that name none, and the CASE identifiers that
+    name an item in more than one of the tenant's frameworks (the same CFItem imported twice)."""
+
+    items: dict[str, FrameworkItem]
+    unknown: list[str]
+    ambiguous: dict[str, list[FrameworkItem]]
+
+    def errors(self, references: Sequence[str], pointer: str) -> list[FieldError]:
+        """A 422's field errors for the unknown and ambiguous references, at ``pointer/<index>``."""
+        errors: list[FieldError] = []
+        for i, reference in enumerate(references):
+            if reference in self.ambiguous:
+                ids = ", ".join(sorted(row.id for row in self.ambiguous[reference]))
+                errors.append(
+                    FieldError(
+                        pointer=f"{pointer}/{i}",
+                        detail=f"the CASE identifier {reference} names items in more than one of this tenant's "
+                        f"frameworks; use the internal id of the one meant ({ids})",
+                    )
+                )
+            elif reference not in self.items:
+                errors.append(
+                    FieldError(
+                        pointer=f"{pointer}/{i}", detail=f"no competency {reference} in this tenant's frameworks"
+                    )
+                )
+        return errors
+
+
+async def resolve_competencies(session: AsyncSession, tenant_id: str, references: Sequence[str]) -> Competencies:
+    """The tenant's framework items named by these references, each either an item's internal
+    id or its CASE identifier (the CFItem GUID of the district's package, any letter case).
+
+    Only the tenant's own items are looked at: the same CASE package imported by two districts
+    gives the same GUIDs to both, and each district's GUID names its own item. The internal id
+    wins if a reference were both (they are distinct random UUIDs, so it never is in practice).
+    Both forms are UUIDs kept in lower case, so a reference matches in any letter case."""
+    unique = list(dict.fromkeys(references))
+    if not unique:
+        return Competencies(items={}, unknown=[], ambiguous={})
+    lowered = list({reference.lower() for reference in unique})
+    rows = list(
+        await session.scalars(
+            select(FrameworkItem)
+            .where(
+                FrameworkItem.tenant_id == tenant_id,
+                or_(FrameworkItem.id.in_(lowered), FrameworkItem.identifier.in_(lowered)),
+            )
+            .order_by(FrameworkItem.id)
+        )
+    )
+    by_id = {row.id: row for row in rows}
+    by_identifier: dict[str, list[FrameworkItem]] = {}
+    for row in rows:
+        by_identifier.setdefault(row.identifier, []).append(row)
+    items: dict[str, FrameworkItem] = {}
+    unknown: list[str] = []
+    ambiguous: dict[str, list[FrameworkItem]] = {}
+    for reference in unique:
+        key = reference.lower()
+        named = [by_id[key]] if key in by_id else by_identifier.get(key, [])
+        if len(named) == 1:
+            items[reference] = named[0]
+        elif named:
+            ambiguous[reference] = named
+        else:
+            unknown.append(reference)
+    return Competencies(items=items, unknown=unknown, ambiguous=ambiguous)

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 
-from services.catalog.deps import IdPath, Reader, SearchIndexDep, Writer
+from services.catalog.deps import CredentialsDep, IdPath, Reader, SearchIndexDep, Writer
 from services.catalog.models import Offering
-from services.catalog.offerings import listing, reads, recommend, service
+from services.catalog.offerings import designs, listing, reads, recommend, service
 from services.catalog.schemas import (
     CatalogPreferencesRead,
     CatalogPreferencesWrite,
@@ -41,8 +41,12 @@ async def _one(session: SessionDep, response: Response, row: Offering) -> Offeri
 
 
 @router.post("/v1/offerings", response_model=OfferingRead, status_code=201, summary="Create an offering (a draft)")
-async def create_offering(body: OfferingCreate, response: Response, who: Writer, session: SessionDep) -> OfferingRead:
-    row = await service.create_offering(session, who.tenant_id, body)
+async def create_offering(
+    body: OfferingCreate, response: Response, who: Writer, session: SessionDep, credentials: CredentialsDep
+) -> OfferingRead:
+    row = await service.create_offering(
+        session, who.tenant_id, body, check_design=designs.credentials_check(credentials, who)
+    )
     response.headers["Location"] = f"/v1/offerings/{row.id}"
     return await _one(session, response, row)
 
@@ -88,7 +92,11 @@ class SearchParams:
         ] = None,
         competency: Annotated[
             list[Annotated[str, Query(pattern=r"^[0-9a-fA-F-]{36}$")]] | None,
-            Query(max_length=20, description="framework item ids; their descendants count too"),
+            Query(
+                max_length=20,
+                description="framework items, each by internal id or CASE identifier (CFItem GUID); "
+                "their descendants count too",
+            ),
         ] = None,
         min_minutes: Annotated[int | None, Query(ge=0, le=100_000)] = None,
         max_minutes: Annotated[int | None, Query(ge=0, le=100_000)] = None,
@@ -145,9 +153,12 @@ async def update_offering(
     response: Response,
     who: Writer,
     session: SessionDep,
+    credentials: CredentialsDep,
     if_match: IfMatch = None,
 ) -> OfferingRead:
-    row = await service.update_offering(session, who.tenant_id, offering_id, body, if_match)
+    row = await service.update_offering(
+        session, who.tenant_id, offering_id, body, if_match, check_design=designs.credentials_check(credentials, who)
+    )
     return await _one(session, response, row)
 
 

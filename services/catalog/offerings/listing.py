@@ -9,7 +9,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.catalog.frameworks.service import descendants
+from services.catalog.frameworks.service import descendants, resolve_competencies
 from services.catalog.models import Offering
 from services.catalog.offerings.reads import offering_hits
 from services.catalog.offerings.service import instant
@@ -62,7 +62,12 @@ async def search_offerings(
         session_to = instant(session_to, "/query/session_to", errors)
     if errors:
         raise UnprocessableContent("the session date range is not valid", errors=errors)
-    competencies = await descendants(session, tenant_id, competency or [])
+    # Internal ids or the district's CASE identifiers; a GUID imported in two of the tenant's
+    # frameworks is the same competency, so either item matches.
+    named = await resolve_competencies(session, tenant_id, competency or [])
+    named_ids = [item.id for item in named.items.values()]
+    named_ids += [item.id for items in named.ambiguous.values() for item in items]
+    competencies = await descendants(session, tenant_id, list(dict.fromkeys(named_ids)))
     if competency and not competencies:
         return OfferingPage(items=[], total=0, facets={name: {} for name in FACETS}, next_cursor=None)
     filters = Filters(

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.catalog.frameworks.service import descendants
-from services.catalog.models import FrameworkItem, Offering, OfferingAlignment, OfferingSession
+from services.catalog.frameworks.service import descendants, resolve_competencies
+from services.catalog.models import Offering, OfferingAlignment, OfferingSession
 from services.catalog.offerings.service import instant
 from services.catalog.schemas import RecommendationRequest
 from shared.problems import FieldError, UnprocessableContent
@@ -53,21 +53,17 @@ async def _goal_coverage(
 ) -> tuple[dict[str, float], dict[str, set[str]]]:
     """Goal weights by goal id, and for every item under a goal (the goal itself included) the
     goals it serves: an offering aligned to a narrower competency serves the broader goal."""
+    # A goal is named by its internal id or its CASE identifier; it counts under its internal id.
+    named = await resolve_competencies(session, tenant_id, [t.id for t in request.targets])
+    errors = named.errors([t.id for t in request.targets], "/body/targets")
+    if errors:
+        raise UnprocessableContent(
+            "unknown goal competencies", errors=[FieldError(pointer=f"{e.pointer}/id", detail=e.detail) for e in errors]
+        )
     weights: dict[str, float] = {}
     for target in request.targets:
-        weights[target.id] = weights.get(target.id, 0.0) + target.weight
-    known = set(
-        await session.scalars(
-            select(FrameworkItem.id).where(FrameworkItem.tenant_id == tenant_id, FrameworkItem.id.in_(list(weights)))
-        )
-    )
-    errors = [
-        FieldError(pointer=f"/body/targets/{i}/id", detail=f"no competency {t.id} in this tenant's frameworks")
-        for i, t in enumerate(request.targets)
-        if t.id not in known
-    ]
-    if errors:
-        raise UnprocessableContent("unknown goal competencies", errors=errors)
+        goal = named.items[target.id].id
+        weights[goal] = weights.get(goal, 0.0) + target.weight
     serves: dict[str, set[str]] = {}
     for goal in weights:
         for item_id in await descendants(session, tenant_id, [goal]):

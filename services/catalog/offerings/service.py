@@ -14,6 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog.errors import PreconditionFailed, WrongState
+from services.catalog.frameworks.service import resolve_competencies
 from services.catalog.models import (
     CatalogPreferences,
     FrameworkItem,
@@ -21,6 +22,7 @@ from services.catalog.models import (
     OfferingAlignment,
     OfferingAudience,
 )
+from services.catalog.offerings.designs import DesignCheck
 from services.catalog.schemas import OfferingCreate, OfferingUpdate
 from services.catalog.search import indexing
 from shared.db import utcnow
@@ -109,24 +111,13 @@ async def _locked(session: AsyncSession, tenant_id: str, offering_id: str) -> Of
 
 
 async def _items(session: AsyncSession, tenant_id: str, ids: Sequence[str], pointer: str) -> list[FrameworkItem]:
-    """The tenant's framework items with these ids; unknown ones are a 422 naming each."""
-    unique = list(dict.fromkeys(ids))
-    if not unique:
-        return []
-    found = {
-        row.id: row
-        for row in await session.scalars(
-            select(FrameworkItem).where(FrameworkItem.tenant_id == tenant_id, FrameworkItem.id.in_(unique))
-        )
-    }
-    errors = [
-        FieldError(pointer=f"{pointer}/{i}", detail=f"no competency {item_id} in this tenant's frameworks")
-        for i, item_id in enumerate(ids)
-        if item_id not in found
-    ]
+    """The tenant's framework items named by these internal ids or CASE identifiers, each once;
+    unknown (or ambiguous) ones are a 422 naming each."""
+    found = await resolve_competencies(session, tenant_id, ids)
+    errors = found.errors(ids, pointer)
     if errors:
         raise UnprocessableContent("unknown competencies", errors=errors)
-    return [found[item_id] for item_id in unique]
+    return list({found.items[i].id: found.items[i] for i in ids}.values())
 
 
 async def _check_prerequisites(
@@ -156,7 +147,11 @@ async def _check_prerequisites(
                 FieldError(pointer=f"/body/prerequisites/offering_ids/{cycle}", detail="it requires this offering")
             ],
         )
-    await _items(session, tenant_id, prerequisites.get("competency_ids", []), "/body/prerequisites/competency_ids")
+    items = await _items(
+        session, tenant_id, prerequisites.get("competency_ids", []), "/body/prerequisites/competency_ids"
+    )
+    # Kept as internal ids, whichever form the client sent.
+    prerequisites["competency_ids"] = [item.id for item in items]
 
 
 async def _requires(session: AsyncSession, tenant_id: str, start: list[str], target: str) -> int | None:
@@ -204,11 +199,24 @@ async def _set_audience(session: AsyncSession, offering: Offering) -> None:
     )
 
 
-async def create_offering(session: AsyncSession, tenant_id: str, body: OfferingCreate) -> Offering:
+async def _check_design(check: DesignCheck | None, offering_type: str, design_id: str | None) -> None:
+    """A micro-credential offering's design exists and is published (asked of the credentials
+    service through ``check``); other offerings' designs are not checked (issue 16, point 4)."""
+    if check is not None and offering_type == "micro_credential" and design_id is not None:
+        await check(design_id)
+
+
+async def create_offering(
+    session: AsyncSession, tenant_id: str, body: OfferingCreate, *, check_design: DesignCheck | None = None
+) -> Offering:
+    """``check_design``: the credentials service's word on a micro-credential's design, asked
+    after the catalog's own checks and before anything is written."""
     now = utcnow()
     offering_id = str(uuid.uuid4())
     items = await _items(session, tenant_id, body.competency_ids, "/body/competency_ids")
-    await _check_prerequisites(session, tenant_id, offering_id, body.prerequisites.model_dump())
+    prerequisites = body.prerequisites.model_dump()
+    await _check_prerequisites(session, tenant_id, offering_id, prerequisites)
+    await _check_design(check_design, body.offering_type, body.credential_design_id)
     offering = Offering(
         id=offering_id,
         tenant_id=tenant_id,
@@ -225,7 +233,7 @@ async def create_offering(session: AsyncSession, tenant_id: str, body: OfferingC
         credits=body.credits,
         level=body.level,
         audience=body.audience.model_dump(),
-        prerequisites=body.prerequisites.model_dump(),
+        prerequisites=prerequisites,
         provider_kind=body.provider.kind,
         provider_name=body.provider.name,
         provider_number=body.provider.number,
@@ -261,8 +269,16 @@ _LISTS = ("audience", "prerequisites", "competency_ids", "tags")
 
 
 async def update_offering(
-    session: AsyncSession, tenant_id: str, offering_id: str, body: OfferingUpdate, if_match: str | None
+    session: AsyncSession,
+    tenant_id: str,
+    offering_id: str,
+    body: OfferingUpdate,
+    if_match: str | None,
+    *,
+    check_design: DesignCheck | None = None,
 ) -> Offering:
+    """``check_design`` runs when the change makes the offering name a design as a micro-credential
+    (a new design, or a new type), before anything is written."""
     offering = await _locked(session, tenant_id, offering_id)
     check_if_match(offering, if_match)
     if offering.status == "retired":
@@ -274,13 +290,20 @@ async def update_offering(
             "required fields cannot be removed",
             errors=[FieldError(pointer=f"/body/{name}", detail="may not be null") for name in nulled],
         )
+    if {"offering_type", "credential_design_id"} & given:
+        await _check_design(
+            check_design,
+            body.offering_type if "offering_type" in given and body.offering_type else offering.offering_type,
+            body.credential_design_id if "credential_design_id" in given else offering.credential_design_id,
+        )
     if "competency_ids" in given and body.competency_ids is not None:
         await _set_alignments(
             session, offering, await _items(session, tenant_id, body.competency_ids, "/body/competency_ids")
         )
     if "prerequisites" in given and body.prerequisites is not None:
-        await _check_prerequisites(session, tenant_id, offering.id, body.prerequisites.model_dump())
-        offering.prerequisites = body.prerequisites.model_dump()
+        prerequisites = body.prerequisites.model_dump()
+        await _check_prerequisites(session, tenant_id, offering.id, prerequisites)
+        offering.prerequisites = prerequisites
     if "audience" in given and body.audience is not None:
         offering.audience = body.audience.model_dump()
     if "provider" in given and body.provider is not None:

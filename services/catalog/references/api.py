@@ -42,13 +42,13 @@ async def resolve_references(body: ReferenceLookup, who: Reader, session: Sessio
     items, offerings = await service.resolve_references(
         session, who.tenant_id, item_ids=item_ids, offering_ids=offering_ids
     )
-    found_items = {row.id: row for row in items}
+    shown = {row.id: row for row in items.items.values()}
     found_offerings = {row.id: row for row in offerings}
     return References(
-        items=[
-            CompetencyRef.model_validate(found_items[i], from_attributes=True) for i in item_ids if i in found_items
-        ],
+        items=[CompetencyRef.model_validate(row, from_attributes=True) for row in shown.values()],
         offerings=[_offering(found_offerings[i]) for i in offering_ids if i in found_offerings],
-        unknown_item_ids=[i for i in item_ids if i not in found_items],
+        unknown_item_ids=items.unknown,
         unknown_offering_ids=[i for i in offering_ids if i not in found_offerings],
+        item_ids_by_reference={reference: row.id for reference, row in items.items.items()},
+        ambiguous_item_ids=list(items.ambiguous),
     )

@@ -5,21 +5,19 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.catalog.models import FrameworkItem, Offering
+from services.catalog.frameworks.service import Competencies, resolve_competencies
+from services.catalog.models import Offering
 from shared.tenancy import in_tenant
 
 
 async def resolve_references(
     session: AsyncSession, tenant_id: str, *, item_ids: list[str], offering_ids: list[str]
-) -> tuple[list[FrameworkItem], list[Offering]]:
-    """The tenant's framework items and offerings among these ids, whatever their status
-    (the caller decides what a draft or retired offering means to it). Another tenant's ids
-    are simply not found, exactly like ids that never existed."""
-    items = list(
-        await session.scalars(
-            select(FrameworkItem).where(FrameworkItem.tenant_id == tenant_id, FrameworkItem.id.in_(item_ids or ["-"]))
-        )
-    )
+) -> tuple[Competencies, list[Offering]]:
+    """The tenant's framework items named among these references (internal ids or CASE
+    identifiers) and its offerings among these ids, whatever their status (the caller decides
+    what a draft or retired offering means to it). Another tenant's ids and identifiers are
+    simply not found, exactly like ids that never existed."""
+    items = await resolve_competencies(session, tenant_id, item_ids)
     found = list(
         await session.scalars(
             in_tenant(select(Offering), Offering, tenant_id).where(Offering.id.in_(offering_ids or ["-"]))

@@ -9,7 +9,15 @@ from fastapi import APIRouter, Path, Query, Response
 from services.credentials.deps import CatalogDep, IdPath, Reader, Writer
 from services.credentials.designs import service
 from services.credentials.models import CredentialDesign, DesignVersion
-from services.credentials.schemas import DesignContent, DesignRead, DesignSummary, DesignVersionRead
+from services.credentials.schemas import (
+    DesignContent,
+    DesignLookup,
+    DesignRead,
+    DesignReferences,
+    DesignSummary,
+    DesignVersionRead,
+    ReferencedDesign,
+)
 from shared.auth import Principal
 from shared.problems import NotFound
 from shared.state import SessionDep
@@ -138,3 +146,24 @@ async def get_version(
         if row.version == version:
             return _version_read(row)
     raise NotFound(f"no version {version} of this design")
+
+
+@router.post(
+    "/internal/credentials/references",
+    response_model=DesignReferences,
+    tags=["service-to-service"],
+    summary="Which of these credential designs exist in the caller's tenant (for other services)",
+)
+async def design_references(body: DesignLookup, who: Reader, session: SessionDep) -> DesignReferences:
+    """Asked by the catalog on the caller's behalf before an offering names a design (ADR 0013):
+    the caller's own token, so the tenant and ``credentials:read`` are the caller's. Not routed by
+    the gateway (``/internal/*``)."""
+    asked = list(dict.fromkeys(body.design_ids))
+    found = {row.id: row for row in await service.find_designs(session, who.tenant_id, asked)}
+    return DesignReferences(
+        designs=[
+            ReferencedDesign(id=row.id, name=row.name, published_version=row.published_version, retired=row.retired)
+            for row in (found[i] for i in asked if i in found)
+        ],
+        unknown_design_ids=[i for i in asked if i not in found],
+    )

@@ -23,15 +23,18 @@ from shared.problems import NotFound
 from shared.tenancy import get_in_tenant, in_tenant
 
 # What the API adds to the checks below: the catalog's word on the competency alignments
-# (services/credentials/references.py). Run after them and before anything is written.
-ContentCheck = Callable[[DesignContent], Awaitable[None]]
+# (services/credentials/references.py). Run after them and before anything is written; it
+# answers the content as kept (alignments named by CASE identifier turned into catalog ids).
+ContentCheck = Callable[[DesignContent], Awaitable[DesignContent]]
 
 
 def catalog_check(catalog: CatalogClient, who: Principal) -> ContentCheck:
-    """The catalog's word on a design's competency ids, asked as the caller."""
+    """The catalog's word on a design's competency ids, asked as the caller; the design keeps
+    the catalog's internal ids, whichever form (internal id or CASE identifier) was sent."""
 
-    async def check(content: DesignContent) -> None:
-        await references.check_alignments(catalog, who, content.competency_ids)
+    async def check(content: DesignContent) -> DesignContent:
+        competency_ids = await references.check_alignments(catalog, who, content.competency_ids)
+        return content.model_copy(update={"competency_ids": competency_ids})
 
     return check
 
@@ -109,7 +112,7 @@ async def create_design(
     """``design_id`` only for the dev seed's fixed id; otherwise a new UUID."""
     check_content(content)
     if check is not None:
-        await check(content)
+        content = await check(content)
     now = utcnow()
     design = CredentialDesign(
         id=design_id or str(uuid.uuid4()),
@@ -149,7 +152,7 @@ async def save_draft(
         raise WrongState("a retired design cannot be edited", current_state="retired", allowed_actions=[])
     check_content(content)
     if check is not None:
-        await check(content)
+        content = await check(content)
     draft, published = await draft_and_published(session, design)
     now = utcnow()
     if draft is None:
@@ -214,3 +217,14 @@ async def published_version(session: AsyncSession, design: CredentialDesign, ver
             DesignVersion.design_id == design.id, DesignVersion.version == version, DesignVersion.status == "published"
         )
     )
+
+
+async def find_designs(session: AsyncSession, tenant_id: str, design_ids: list[str]) -> list[CredentialDesign]:
+    """The tenant's designs among these ids, published or not (the caller decides what a draft
+    means to it); another tenant's are simply not found."""
+    rows = await session.scalars(
+        in_tenant(select(CredentialDesign), CredentialDesign, tenant_id).where(
+            CredentialDesign.id.in_(design_ids or ["-"])
+        )
+    )
+    return list(rows)

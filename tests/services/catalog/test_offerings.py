@@ -33,7 +33,15 @@ class Catalog:
     keys_dir: Path
 
     def as_(self, role: str = "coordinator", tenant: str = "tenant-a", subject: str = "user:coord") -> dict[str, str]:
-        return identity_headers(self.keys_dir, "catalog", roles=frozenset({role}), tenant_id=tenant, subject=subject)
+        # As the gateway sends it by default: also good for asking credentials on the caller's behalf.
+        return identity_headers(
+            self.keys_dir,
+            "catalog",
+            roles=frozenset({role}),
+            tenant_id=tenant,
+            subject=subject,
+            delegates=("credentials",),
+        )
 
     async def framework(self, tenant: str = "tenant-a") -> dict[str, str]:
         """The demo framework: its items by human coding scheme (e.g. ``INS.1``)."""

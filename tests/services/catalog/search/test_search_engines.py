@@ -24,7 +24,7 @@ import pytest
 from services.catalog.deps import catalog_state
 from services.catalog.search.memory import SearchIndex
 from tests.conftest import AppFactory
-from tests.services.catalog.test_offerings import SOON, Catalog
+from tests.services.catalog.test_offerings import PACKAGE, SOON, Catalog
 from tests.support import asgi_client
 
 WORDS = ("coaching", "assessment", "literacy", "math", "equity", "feedback", "reading", "science", "data", "culture")
@@ -167,6 +167,18 @@ async def test_memory_index_answers_as_the_database_does_and_follows_changes(cat
 
     assert await compare(catalog, index, rng, items, 120) > 60
     assert open_one["offering_id"] in await with_open_seats()
+    # A competency named by the district's CASE identifier (the CFItem GUID) finds what its
+    # internal id finds, on both engines (issue 16).
+    guids = {str(item["humanCodingScheme"]): str(item["identifier"]) for item in PACKAGE["CFItems"]}
+    matched = 0
+    for code, item_id in sorted(items.items()):
+        params = {"limit": 100, "sort": "shortest"}
+        by_id = await ask(catalog, None, {**params, "competency": [item_id]})
+        assert by_id == await ask(catalog, index, {**params, "competency": [item_id]}), code
+        assert by_id == await ask(catalog, None, {**params, "competency": [guids[code]]}), code
+        assert by_id == await ask(catalog, index, {**params, "competency": [guids[code]]}), code
+        matched += by_id[0]["total"] > 0
+    assert matched > len(items) / 2
 
     # Changes after the index has read the tenant: it must catch up with each of them.
     edited = offerings[1]
