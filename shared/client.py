@@ -10,12 +10,14 @@ fault and not the caller's, so it becomes a 502 (docs/decisions/0013-service-to-
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from shared.auth import IDENTITY_HEADER, Principal
+from shared.auth import IDENTITY_HEADER, Forbidden, Principal
 from shared.logging import request_id_var
 from shared.problems import BadGateway, GatewayTimeout, Problem, ServiceUnavailable
 
@@ -151,3 +153,29 @@ class ServiceClient:
         if status == 401:
             return BadGateway(f"{self.service} did not accept the forwarded identity", service=self.service)
         return UpstreamProblem(self.service, status, document)
+
+
+@contextlib.contextmanager
+def checked_with(
+    *, callee: str, service: str, what: str, forbidden: str, unavailable: type[ServiceUnavailable], retry_after_s: int
+) -> Iterator[None]:
+    """Around a call that asks ``service`` (named ``callee`` in messages) on the caller's behalf
+    whether ``what`` exists, before anything is kept (ADR 0013): a callee that is down, slow or
+    answers nonsense is ``unavailable`` (503, nothing was saved, ``Retry-After``); its 403 means the
+    caller may not read there and is a 403 starting with ``forbidden``; any other problem it
+    answers is a 502."""
+    try:
+        yield
+    except (ServiceUnavailable, GatewayTimeout, BadGateway) as exc:
+        reason = exc.extensions.get("reason") or ("timeout" if isinstance(exc, GatewayTimeout) else "bad_answer")
+        raise unavailable(
+            f"{callee} is unavailable ({exc.detail}), so {what} could not be checked; nothing was saved — "
+            "send the same request again shortly",
+            service=service,
+            reason=reason,
+            retry_after=retry_after_s,
+        ) from exc
+    except UpstreamProblem as exc:
+        if exc.upstream_status == 403:
+            raise Forbidden(f"{forbidden}: {exc.detail}", service=service) from exc
+        raise BadGateway(f"{callee} refused to check {what}: {exc.detail}", service=service) from exc

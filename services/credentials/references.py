@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from services.catalog.client import CatalogClient
 from services.catalog.schemas import CATALOG_ID_PATTERN, ReferencedOffering, References
 from services.credentials.errors import CatalogUnavailable
-from shared.auth import Forbidden, Principal
-from shared.client import UpstreamProblem
-from shared.problems import BadGateway, FieldError, GatewayTimeout, ServiceUnavailable, UnprocessableContent
+from shared.auth import Principal
+from shared.client import checked_with
+from shared.problems import FieldError, UnprocessableContent
 
 # Seconds a client is asked to wait before sending the same request again.
 RETRY_AFTER_S = 5
@@ -37,25 +37,16 @@ def _could_be_catalog_id(value: str) -> bool:
 async def _ask(
     catalog: CatalogClient, who: Principal, *, item_ids: Sequence[str] = (), offering_ids: Sequence[str] = (), what: str
 ) -> References:
-    try:
+    # The caller may write credentials but not read the catalog: naming catalog ids takes both.
+    with checked_with(
+        callee="the catalog",
+        service="catalog",
+        what=what,
+        forbidden=f"{what} are catalog ids, and the catalog refused",
+        unavailable=CatalogUnavailable,
+        retry_after_s=RETRY_AFTER_S,
+    ):
         return await catalog.references(who, item_ids=item_ids, offering_ids=offering_ids)
-    except (ServiceUnavailable, GatewayTimeout, BadGateway) as exc:
-        reason = exc.extensions.get("reason") or ("timeout" if isinstance(exc, GatewayTimeout) else "bad_answer")
-        raise CatalogUnavailable(
-            f"the catalog is unavailable ({exc.detail}), so {what} could not be checked; nothing was saved — "
-            "send the same request again shortly",
-            service="catalog",
-            reason=reason,
-            retry_after=RETRY_AFTER_S,
-        ) from exc
-    except UpstreamProblem as exc:
-        if exc.upstream_status == 403:
-            # The caller may write credentials but not read the catalog: naming catalog ids
-            # takes both.
-            raise Forbidden(
-                f"{what} are catalog ids, and the catalog refused: {exc.detail}", service="catalog"
-            ) from exc
-        raise BadGateway(f"the catalog refused to check {what}: {exc.detail}", service="catalog") from exc
 
 
 async def check_alignments(

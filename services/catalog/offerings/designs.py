@@ -18,9 +18,9 @@ from collections.abc import Awaitable, Callable
 from services.catalog.errors import CredentialsUnavailable
 from services.credentials.client import CredentialsClient
 from services.credentials.schemas import DESIGN_ID_PATTERN
-from shared.auth import Forbidden, Principal
-from shared.client import UpstreamProblem
-from shared.problems import BadGateway, FieldError, GatewayTimeout, ServiceUnavailable, UnprocessableContent
+from shared.auth import Principal
+from shared.client import checked_with
+from shared.problems import FieldError, UnprocessableContent
 
 # Seconds a client is asked to wait before sending the same request again.
 RETRY_AFTER_S = 5
@@ -45,27 +45,16 @@ async def check_design(
     """``design_id`` names a published, not retired design of the caller's district (422 otherwise)."""
     design = None
     if _DESIGN_ID.fullmatch(design_id):
-        try:
+        # The caller may write the catalog but not read credentials: naming a design takes both.
+        with checked_with(
+            callee="the credentials service",
+            service="credentials",
+            what="the credential design",
+            forbidden="the credential design is a credentials id, and the credentials service refused",
+            unavailable=CredentialsUnavailable,
+            retry_after_s=RETRY_AFTER_S,
+        ):
             found = await credentials.design_references(who, [design_id])
-        except (ServiceUnavailable, GatewayTimeout, BadGateway) as exc:
-            reason = exc.extensions.get("reason") or ("timeout" if isinstance(exc, GatewayTimeout) else "bad_answer")
-            raise CredentialsUnavailable(
-                f"the credentials service is unavailable ({exc.detail}), so the credential design could not be "
-                "checked; nothing was saved — send the same request again shortly",
-                service="credentials",
-                reason=reason,
-                retry_after=RETRY_AFTER_S,
-            ) from exc
-        except UpstreamProblem as exc:
-            if exc.upstream_status == 403:
-                # The caller may write the catalog but not read credentials: naming a design takes both.
-                raise Forbidden(
-                    f"the credential design is a credentials id, and the credentials service refused: {exc.detail}",
-                    service="credentials",
-                ) from exc
-            raise BadGateway(
-                f"the credentials service refused to check the design: {exc.detail}", service="credentials"
-            ) from exc
         design = next((d for d in found.designs if d.id == design_id), None)
     if design is None:
         detail = f"no credential design {design_id} in this district"
